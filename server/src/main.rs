@@ -1,0 +1,11 @@
+//! The `tickstream` binary: parses the command line and hands over to the
+//! library. Nothing else lives here.
+
+use clap::Parser;
+use server::cli::Cli;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    server::telemetry::init();
+    Cli::parse().run().await
+}

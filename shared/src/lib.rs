@@ -1,0 +1,34 @@
+//! The market-data core shared, byte for byte, by the tickstream server and
+//! the browser client. Pure: no I/O, no async runtime; it builds for native
+//! targets and for `wasm32-unknown-unknown`.
+//!
+//! # Layout
+//!
+//! - [`asset`]: [`Asset`], the validated name of a traded pair.
+//! - [`price`]: [`Price`], an exact decimal that fits `NUMERIC(20,10)`.
+//! - [`time`]: [`TimestampMs`] and ISO 8601 formatting in UTC.
+//! - [`tick`]: [`Tick`], one price observation, identified by
+//!   (asset, timestamp, price).
+//! - [`timeframe`]: [`Timeframe`], the candle widths `1M` to `1D`.
+//! - [`candle`]: [`Candle`] and its [`CandleState`], plus [`resample`].
+//! - [`aggregator`]: [`Aggregator`], ticks in, [`CandleEvent`]s out.
+//! - [`protocol`]: [`ClientMessage`] and [`ServerMessage`], the WebSocket
+//!   frames `{"event": ..., "data": ...}`.
+
+pub mod aggregator;
+pub mod asset;
+pub mod candle;
+pub mod price;
+pub mod protocol;
+pub mod tick;
+pub mod time;
+pub mod timeframe;
+
+pub use aggregator::{Aggregator, AggregatorConfig, AggregatorStats, CandleEvent};
+pub use asset::{Asset, AssetError};
+pub use candle::{Candle, CandleError, CandleState, resample};
+pub use price::{Price, PriceError};
+pub use protocol::{ClientMessage, ForAsset, ForSeries, ProtocolError, ServerMessage};
+pub use tick::Tick;
+pub use time::{TimestampError, TimestampMs};
+pub use timeframe::{Timeframe, TimeframeError};

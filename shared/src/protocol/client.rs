@@ -1,0 +1,117 @@
+//! [`ClientMessage`]: what a browser sends to the server.
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use super::{ForAsset, ForSeries, ProtocolError, data, default_timeframe, split_frame, text_of};
+use crate::{Asset, Candle, Timeframe};
+
+/// A privileged request to store candles in the history cache.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheRequest {
+    /// The asset.
+    pub asset: Asset,
+    /// The timeframe; `1M` when omitted.
+    #[serde(default = "default_timeframe")]
+    pub timeframe: Timeframe,
+    /// The candles, each checked on arrival.
+    pub data: Vec<Candle>,
+}
+
+/// A message from a browser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", content = "data", rename_all = "snake_case")]
+pub enum ClientMessage {
+    /// Receive live candle updates for an asset.
+    SubscribeRedisUpdates(ForAsset),
+    /// Stop receiving them.
+    UnsubscribeRedisUpdates(ForAsset),
+    /// Start the feed (the simulator) for an asset.
+    StartStream(ForAsset),
+    /// Stop the feed this session started.
+    StopStream,
+    /// Ask for recent candles.
+    GetCachedHistoricalData(ForSeries),
+    /// Store candles in the cache (admin only).
+    CacheHistoricalData(CacheRequest),
+    /// Drop cached candles (admin only).
+    ClearCachedHistoricalData(ForSeries),
+    /// Ask for Redis and persister status.
+    GetRedisStatus,
+}
+
+impl ClientMessage {
+    /// Every event name a client may send.
+    pub const EVENTS: [&'static str; 8] = [
+        "subscribe_redis_updates",
+        "unsubscribe_redis_updates",
+        "start_stream",
+        "stop_stream",
+        "get_cached_historical_data",
+        "cache_historical_data",
+        "clear_cached_historical_data",
+        "get_redis_status",
+    ];
+
+    /// Parses one text frame.
+    ///
+    /// # Errors
+    ///
+    /// [`ProtocolError`] naming what is wrong; never panics.
+    pub fn from_json(text: &str) -> Result<Self, ProtocolError> {
+        let frame = split_frame(text)?;
+        Self::from_parts(&frame.event, frame.data)
+    }
+
+    /// Parses one frame given as bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`ProtocolError::NotText`] for bytes that are not UTF-8, otherwise as
+    /// [`ClientMessage::from_json`].
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, ProtocolError> {
+        Self::from_json(text_of(bytes)?)
+    }
+
+    fn from_parts(event: &str, raw: Option<&RawValue>) -> Result<Self, ProtocolError> {
+        Ok(match event {
+            "subscribe_redis_updates" => Self::SubscribeRedisUpdates(data("subscribe_redis_updates", raw)?),
+            "unsubscribe_redis_updates" => {
+                Self::UnsubscribeRedisUpdates(data("unsubscribe_redis_updates", raw)?)
+            }
+            "start_stream" => Self::StartStream(data("start_stream", raw)?),
+            "stop_stream" => Self::StopStream,
+            "get_cached_historical_data" => {
+                Self::GetCachedHistoricalData(data("get_cached_historical_data", raw)?)
+            }
+            "cache_historical_data" => Self::CacheHistoricalData(data("cache_historical_data", raw)?),
+            "clear_cached_historical_data" => {
+                Self::ClearCachedHistoricalData(data("clear_cached_historical_data", raw)?)
+            }
+            "get_redis_status" => Self::GetRedisStatus,
+            other => return Err(ProtocolError::UnknownEvent(other.chars().take(64).collect())),
+        })
+    }
+
+    /// The frame as JSON text.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The event name of this message.
+    #[must_use]
+    pub const fn event(&self) -> &'static str {
+        match self {
+            Self::SubscribeRedisUpdates(_) => "subscribe_redis_updates",
+            Self::UnsubscribeRedisUpdates(_) => "unsubscribe_redis_updates",
+            Self::StartStream(_) => "start_stream",
+            Self::StopStream => "stop_stream",
+            Self::GetCachedHistoricalData(_) => "get_cached_historical_data",
+            Self::CacheHistoricalData(_) => "cache_historical_data",
+            Self::ClearCachedHistoricalData(_) => "clear_cached_historical_data",
+            Self::GetRedisStatus => "get_redis_status",
+        }
+    }
+}

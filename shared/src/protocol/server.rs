@@ -1,0 +1,224 @@
+//! [`ServerMessage`]: what the server sends to a browser.
+
+use serde::{Deserialize, Serialize};
+
+use super::{ForAsset, ForSeries, ProtocolError, data, split_frame, text_of};
+use crate::{Asset, Candle, Timeframe};
+
+/// A live change to a candle, numbered per asset and timeframe.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CandleUpdate {
+    /// The candle as it now is.
+    pub data: Candle,
+    /// Its sequence number within (asset, timeframe): a gap means a missed
+    /// update.
+    pub seq: u64,
+}
+
+/// `stream_started {asset, timestamp}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamStarted {
+    /// The asset now streaming.
+    pub asset: Asset,
+    /// When, ISO 8601 UTC.
+    pub timestamp: String,
+}
+
+/// `stream_stopped {timestamp}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamStopped {
+    /// When, ISO 8601 UTC.
+    pub timestamp: String,
+}
+
+/// `stream_error {error, timestamp}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamError {
+    /// What went wrong, for the user.
+    pub error: String,
+    /// When, ISO 8601 UTC.
+    pub timestamp: String,
+}
+
+/// Where historical candles came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HistorySource {
+    /// The Redis cache `historical:{asset}:{timeframe}`.
+    RedisCache,
+    /// Computed from stored ticks.
+    Database,
+    /// Nothing cached and nothing stored.
+    CacheMiss,
+}
+
+/// `cached_historical_data {asset, timeframe, data, source}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoricalData {
+    /// The asset.
+    pub asset: Asset,
+    /// The timeframe.
+    pub timeframe: Timeframe,
+    /// Candles oldest first, or `null` on a miss.
+    pub data: Option<Vec<Candle>>,
+    /// Where they came from.
+    pub source: HistorySource,
+}
+
+/// `historical_data_cached {asset, timeframe, count}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheStored {
+    /// The asset.
+    pub asset: Asset,
+    /// The timeframe.
+    pub timeframe: Timeframe,
+    /// How many candles were stored.
+    pub count: usize,
+}
+
+/// `redis_status {connected, redis_info, batch_status, timestamp}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisStatus {
+    /// Whether the server is talking to Redis now.
+    pub connected: bool,
+    /// Figures from Redis `INFO`, as name to value.
+    #[serde(default)]
+    pub redis_info: serde_json::Map<String, serde_json::Value>,
+    /// The persister's status.
+    #[serde(default)]
+    pub batch_status: serde_json::Map<String, serde_json::Value>,
+    /// When, ISO 8601 UTC.
+    pub timestamp: String,
+}
+
+/// `error {message}`: a request was refused; the connection goes on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorMessage {
+    /// What was wrong, for the user.
+    pub message: String,
+}
+
+/// A message from the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", content = "data", rename_all = "snake_case")]
+pub enum ServerMessage {
+    /// A live candle change.
+    RedisUpdate(CandleUpdate),
+    /// The subscription is active.
+    RedisSubscribed(ForAsset),
+    /// The subscription has ended.
+    RedisUnsubscribed(ForAsset),
+    /// The feed started.
+    StreamStarted(StreamStarted),
+    /// The feed stopped.
+    StreamStopped(StreamStopped),
+    /// The feed could not start or failed.
+    StreamError(StreamError),
+    /// Historical candles.
+    CachedHistoricalData(HistoricalData),
+    /// Candles were stored in the cache.
+    HistoricalDataCached(CacheStored),
+    /// Cached candles were dropped.
+    HistoricalDataCacheCleared(ForSeries),
+    /// Redis and persister status.
+    RedisStatus(RedisStatus),
+    /// A request was refused.
+    Error(ErrorMessage),
+}
+
+impl ServerMessage {
+    /// Every event name the server may send.
+    pub const EVENTS: [&'static str; 11] = [
+        "redis_update",
+        "redis_subscribed",
+        "redis_unsubscribed",
+        "stream_started",
+        "stream_stopped",
+        "stream_error",
+        "cached_historical_data",
+        "historical_data_cached",
+        "historical_data_cache_cleared",
+        "redis_status",
+        "error",
+    ];
+
+    /// An `error {message}` frame.
+    #[must_use]
+    pub fn error(message: impl Into<String>) -> Self {
+        Self::Error(ErrorMessage {
+            message: message.into(),
+        })
+    }
+
+    /// Parses one text frame.
+    ///
+    /// # Errors
+    ///
+    /// [`ProtocolError`] naming what is wrong; never panics.
+    pub fn from_json(text: &str) -> Result<Self, ProtocolError> {
+        let frame = split_frame(text)?;
+        let raw = frame.data;
+        Ok(match frame.event.as_str() {
+            "redis_update" => Self::RedisUpdate(data("redis_update", raw)?),
+            "redis_subscribed" => Self::RedisSubscribed(data("redis_subscribed", raw)?),
+            "redis_unsubscribed" => Self::RedisUnsubscribed(data("redis_unsubscribed", raw)?),
+            "stream_started" => Self::StreamStarted(data("stream_started", raw)?),
+            "stream_stopped" => Self::StreamStopped(data("stream_stopped", raw)?),
+            "stream_error" => Self::StreamError(data("stream_error", raw)?),
+            "cached_historical_data" => {
+                Self::CachedHistoricalData(data("cached_historical_data", raw)?)
+            }
+            "historical_data_cached" => {
+                Self::HistoricalDataCached(data("historical_data_cached", raw)?)
+            }
+            "historical_data_cache_cleared" => {
+                Self::HistoricalDataCacheCleared(data("historical_data_cache_cleared", raw)?)
+            }
+            "redis_status" => Self::RedisStatus(data("redis_status", raw)?),
+            "error" => Self::Error(data("error", raw)?),
+            other => return Err(ProtocolError::UnknownEvent(other.chars().take(64).collect())),
+        })
+    }
+
+    /// Parses one frame given as bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`ProtocolError::NotText`] for bytes that are not UTF-8, otherwise as
+    /// [`ServerMessage::from_json`].
+    pub fn from_slice(bytes: &[u8]) -> Result<Self, ProtocolError> {
+        Self::from_json(text_of(bytes)?)
+    }
+
+    /// The frame as JSON text.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// The event name of this message.
+    #[must_use]
+    pub const fn event(&self) -> &'static str {
+        match self {
+            Self::RedisUpdate(_) => "redis_update",
+            Self::RedisSubscribed(_) => "redis_subscribed",
+            Self::RedisUnsubscribed(_) => "redis_unsubscribed",
+            Self::StreamStarted(_) => "stream_started",
+            Self::StreamStopped(_) => "stream_stopped",
+            Self::StreamError(_) => "stream_error",
+            Self::CachedHistoricalData(_) => "cached_historical_data",
+            Self::HistoricalDataCached(_) => "historical_data_cached",
+            Self::HistoricalDataCacheCleared(_) => "historical_data_cache_cleared",
+            Self::RedisStatus(_) => "redis_status",
+            Self::Error(_) => "error",
+        }
+    }
+}
