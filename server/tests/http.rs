@@ -52,10 +52,19 @@ async fn serves_the_built_page_and_its_assets() {
     std::fs::write(dist.path().join("index.html"), "<h1>tickstream</h1>").unwrap();
     std::fs::write(dist.path().join("client-abc.js"), "export {}").unwrap();
     let server = start(dist.path()).await;
-    assert_eq!(server.get("/").await, (200, "<h1>tickstream</h1>".to_owned()));
-    assert_eq!(server.get("/client-abc.js").await, (200, "export {}".to_owned()));
+    assert_eq!(
+        server.get("/").await,
+        (200, "<h1>tickstream</h1>".to_owned())
+    );
+    assert_eq!(
+        server.get("/client-abc.js").await,
+        (200, "export {}".to_owned())
+    );
     // The page owns its routes: any other path gets the page.
-    assert_eq!(server.get("/chart/EURUSD_otc").await, (200, "<h1>tickstream</h1>".to_owned()));
+    assert_eq!(
+        server.get("/chart/EURUSD_otc").await,
+        (200, "<h1>tickstream</h1>".to_owned())
+    );
     server.stop().await;
 }
 

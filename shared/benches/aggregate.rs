@@ -10,13 +10,17 @@ const TICKS: usize = 1_000_000;
 /// A deterministic FX-like feed: 10 assets, a tick every 10 ms in turn, prices
 /// walking by 0.00001 steps around 1.08 (so about 3 days of market time).
 fn feed() -> Vec<Tick> {
-    let assets: Vec<Asset> = (0..10).map(|i| Asset::new(&format!("PAIR{i}_otc"))).collect();
+    let assets: Vec<Asset> = (0..10)
+        .map(|i| Asset::new(&format!("PAIR{i}_otc")))
+        .collect();
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut units: Vec<i128> = vec![10_800_000_000; assets.len()];
     let start = 1_705_314_600_000;
     (0..TICKS)
         .map(|n| {
-            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             let a = n % assets.len();
             let step = ((state >> 33) % 21) as i128 - 10;
             units[a] = (units[a] + step * 100_000).max(1);

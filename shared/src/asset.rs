@@ -37,7 +37,9 @@ pub enum AssetError {
         len: usize,
     },
     /// The name holds a character outside `A-Z a-z 0-9 _`.
-    #[error("asset name has {found:?} at position {position}; only A-Z, a-z, 0-9 and _ are allowed")]
+    #[error(
+        "asset name has {found:?} at position {position}; only A-Z, a-z, 0-9 and _ are allowed"
+    )]
     InvalidChar {
         /// The character found.
         found: char,
@@ -162,15 +164,24 @@ mod tests {
         );
         assert_eq!(
             Asset::new_checked("EUR:USD"),
-            Err(AssetError::InvalidChar { found: ':', position: 3 })
+            Err(AssetError::InvalidChar {
+                found: ':',
+                position: 3
+            })
         );
         assert_eq!(
             Asset::new_checked("EUR USD"),
-            Err(AssetError::InvalidChar { found: ' ', position: 3 })
+            Err(AssetError::InvalidChar {
+                found: ' ',
+                position: 3
+            })
         );
         assert_eq!(
             Asset::new_checked("é"),
-            Err(AssetError::InvalidChar { found: 'é', position: 0 })
+            Err(AssetError::InvalidChar {
+                found: 'é',
+                position: 0
+            })
         );
         let err = Asset::new_checked("a*b").unwrap_err().to_string();
         assert!(err.contains("'*'") && err.contains("position 1"), "{err}");
@@ -190,8 +201,13 @@ mod tests {
     fn serde_is_a_plain_string() {
         let asset = Asset::new("EURUSD_otc");
         assert_eq!(serde_json::to_string(&asset).unwrap(), "\"EURUSD_otc\"");
-        assert_eq!(serde_json::from_str::<Asset>("\"EURUSD_otc\"").unwrap(), asset);
-        let err = serde_json::from_str::<Asset>("\"EUR/USD\"").unwrap_err().to_string();
+        assert_eq!(
+            serde_json::from_str::<Asset>("\"EURUSD_otc\"").unwrap(),
+            asset
+        );
+        let err = serde_json::from_str::<Asset>("\"EUR/USD\"")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("invalid asset"), "{err}");
         assert!(serde_json::from_str::<Asset>("42").is_err());
     }

@@ -51,7 +51,9 @@ pub struct Candle {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CandleError {
     /// High is below low, or open or close lies outside low..=high.
-    #[error("candle prices are inconsistent: need low <= open, close <= high (got open {open}, high {high}, low {low}, close {close})")]
+    #[error(
+        "candle prices are inconsistent: need low <= open, close <= high (got open {open}, high {high}, low {low}, close {close})"
+    )]
     Inconsistent {
         /// Open given.
         open: Price,
@@ -290,7 +292,9 @@ pub fn resample(candles: &[Candle], to: Timeframe) -> Result<Vec<Candle>, Candle
         return Ok(Vec::new());
     };
     if !first.timeframe.divides(to) {
-        return Err(CandleError::Resample("source timeframe does not divide the target"));
+        return Err(CandleError::Resample(
+            "source timeframe does not divide the target",
+        ));
     }
     let mut out: Vec<Candle> = Vec::new();
     let mut previous: Option<i64> = None;
@@ -299,7 +303,9 @@ pub fn resample(candles: &[Candle], to: Timeframe) -> Result<Vec<Candle>, Candle
             return Err(CandleError::Resample("candles mix assets or timeframes"));
         }
         if previous.is_some_and(|p| p >= c.open_time) {
-            return Err(CandleError::Resample("candles are not in increasing open-time order"));
+            return Err(CandleError::Resample(
+                "candles are not in increasing open-time order",
+            ));
         }
         previous = Some(c.open_time);
         let bucket = to.bucket_start(c.open_time);
@@ -352,7 +358,15 @@ mod tests {
 
     #[test]
     fn json_matches_the_design() {
-        let c = candle(Timeframe::M1, T0, "1.0823", "1.0830", "1.0820", "1.0825", 17);
+        let c = candle(
+            Timeframe::M1,
+            T0,
+            "1.0823",
+            "1.0830",
+            "1.0820",
+            "1.0825",
+            17,
+        );
         let json = serde_json::to_string(&c).unwrap();
         assert_eq!(
             json,
@@ -374,7 +388,9 @@ mod tests {
             (r#"{"asset":"EURUSD_otc","timeframe":"1M","volume":0,"timestamp":1705314600,"open":1,"high":1,"low":1,"close":1}"#.to_owned(), "at least 1"),
         ];
         for (json, expected) in cases {
-            let err = serde_json::from_str::<Candle>(&json).unwrap_err().to_string();
+            let err = serde_json::from_str::<Candle>(&json)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(expected), "{json}: {err}");
         }
     }

@@ -51,7 +51,9 @@ pub enum PriceError {
     #[error("price has more than {PRICE_INTEGER_DIGITS} integer digits")]
     TooLarge,
     /// The value came as a binary floating-point number, which is not exact.
-    #[error("price arrived as a binary floating-point number; send it as JSON number text or a decimal string")]
+    #[error(
+        "price arrived as a binary floating-point number; send it as JSON number text or a decimal string"
+    )]
     Inexact,
 }
 
@@ -232,7 +234,7 @@ impl fmt::Display for Price {
             return write!(f, "{whole}");
         }
         let mut width = PRICE_SCALE as usize;
-        while fraction % 10 == 0 {
+        while fraction.is_multiple_of(10) {
             fraction /= 10;
             width -= 1;
         }
@@ -343,7 +345,9 @@ mod tests {
         assert_eq!(parse("10000000000"), Err(PriceError::TooLarge));
         assert_eq!(parse("1e10"), Err(PriceError::TooLarge));
         assert_eq!(parse("1e999999999999"), Err(PriceError::TooLarge));
-        for bad in ["NaN", "inf", "1.", ".5", "1,5", " 1", "1 ", "+1", "1e", "1e+", "0x10", "--1"] {
+        for bad in [
+            "NaN", "inf", "1.", ".5", "1,5", " 1", "1 ", "+1", "1e", "1e+", "0x10", "--1",
+        ] {
             assert!(
                 matches!(parse(bad), Err(PriceError::Malformed { .. })),
                 "{bad:?} gave {:?}",
@@ -367,7 +371,10 @@ mod tests {
         assert_eq!(serde_json::to_string(&from_number).unwrap(), "1.0823");
         // A value no f64 holds exactly still comes back digit for digit.
         let long: Price = serde_json::from_str("1234567890.1234567891").unwrap();
-        assert_eq!(serde_json::to_string(&long).unwrap(), "1234567890.1234567891");
+        assert_eq!(
+            serde_json::to_string(&long).unwrap(),
+            "1234567890.1234567891"
+        );
         let whole: Price = serde_json::from_str("42").unwrap();
         assert_eq!(whole.to_string(), "42");
     }
@@ -376,9 +383,13 @@ mod tests {
     fn json_errors_say_why() {
         let err = serde_json::from_str::<Price>("-3").unwrap_err().to_string();
         assert!(err.contains("greater than zero"), "{err}");
-        let err = serde_json::from_str::<Price>("true").unwrap_err().to_string();
+        let err = serde_json::from_str::<Price>("true")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("decimal price"), "{err}");
-        let err = serde_json::from_str::<Price>("\"abc\"").unwrap_err().to_string();
+        let err = serde_json::from_str::<Price>("\"abc\"")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("not a decimal number"), "{err}");
     }
 

@@ -56,11 +56,26 @@ mod tests {
     #[test]
     fn names_the_bad_field() {
         let cases = [
-            (r#"{"asset":"EUR USD","price":1,"timestamp":1705314600000}"#, "invalid asset"),
-            (r#"{"asset":"EURUSD","price":0,"timestamp":1705314600000}"#, "greater than zero"),
-            (r#"{"asset":"EURUSD","price":1,"timestamp":1705314600}"#, "milliseconds"),
-            (r#"{"asset":"EURUSD","price":1}"#, "missing field `timestamp`"),
-            (r#"{"asset":"EURUSD","price":1,"timestamp":1705314600000,"x":1}"#, "unknown field `x`"),
+            (
+                r#"{"asset":"EUR USD","price":1,"timestamp":1705314600000}"#,
+                "invalid asset",
+            ),
+            (
+                r#"{"asset":"EURUSD","price":0,"timestamp":1705314600000}"#,
+                "greater than zero",
+            ),
+            (
+                r#"{"asset":"EURUSD","price":1,"timestamp":1705314600}"#,
+                "milliseconds",
+            ),
+            (
+                r#"{"asset":"EURUSD","price":1}"#,
+                "missing field `timestamp`",
+            ),
+            (
+                r#"{"asset":"EURUSD","price":1,"timestamp":1705314600000,"x":1}"#,
+                "unknown field `x`",
+            ),
         ];
         for (json, expected) in cases {
             let err = serde_json::from_str::<Tick>(json).unwrap_err().to_string();

@@ -134,7 +134,10 @@ mod tests {
         assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(iso8601(4_102_444_799), "2099-12-31T23:59:59Z");
         assert_eq!(iso8601(-1), "1969-12-31T23:59:59Z");
-        assert_eq!(iso8601_millis(1_705_314_600_250), "2024-01-15T10:30:00.250Z");
+        assert_eq!(
+            iso8601_millis(1_705_314_600_250),
+            "2024-01-15T10:30:00.250Z"
+        );
     }
 
     #[test]
@@ -145,8 +148,20 @@ mod tests {
         assert_eq!((y, m, d), (1990, 1, 1));
         for days in TimestampMs::MIN.seconds() / 86_400 + 1..=TimestampMs::MAX.seconds() / 86_400 {
             let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-            let month_len = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-                [(m - 1) as usize];
+            let month_len = [
+                31,
+                if leap { 29 } else { 28 },
+                31,
+                30,
+                31,
+                30,
+                31,
+                31,
+                30,
+                31,
+                30,
+                31,
+            ][(m - 1) as usize];
             (y, m, d) = if d < month_len {
                 (y, m, d + 1)
             } else if m < 12 {

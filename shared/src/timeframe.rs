@@ -87,7 +87,7 @@ impl Timeframe {
     /// (its width is a whole multiple of this one's).
     #[must_use]
     pub const fn divides(self, wider: Self) -> bool {
-        wider.seconds() % self.seconds() == 0
+        wider.seconds().rem_euclid(self.seconds()) == 0
     }
 }
 
@@ -151,8 +151,14 @@ mod tests {
         assert_eq!(Timeframe::H4.bucket_of_millis(ms), 1_705_305_600); // 08:00
         assert_eq!(Timeframe::D1.bucket_of_millis(ms), 1_705_276_800); // 00:00
         // The last millisecond of a minute stays in it.
-        assert_eq!(Timeframe::M1.bucket_of_millis(1_705_315_079_999), 1_705_315_020);
-        assert_eq!(Timeframe::M1.bucket_of_millis(1_705_315_080_000), 1_705_315_080);
+        assert_eq!(
+            Timeframe::M1.bucket_of_millis(1_705_315_079_999),
+            1_705_315_020
+        );
+        assert_eq!(
+            Timeframe::M1.bucket_of_millis(1_705_315_080_000),
+            1_705_315_080
+        );
     }
 
     #[test]
@@ -168,7 +174,10 @@ mod tests {
     #[test]
     fn serde_uses_the_wire_names() {
         assert_eq!(serde_json::to_string(&Timeframe::M15).unwrap(), "\"15M\"");
-        assert_eq!(serde_json::from_str::<Timeframe>("\"4h\"").unwrap(), Timeframe::H4);
+        assert_eq!(
+            serde_json::from_str::<Timeframe>("\"4h\"").unwrap(),
+            Timeframe::H4
+        );
         assert!(serde_json::from_str::<Timeframe>("\"7M\"").is_err());
     }
 }

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use shared::{
-    Aggregator, AggregatorConfig, Asset, Candle, ClientMessage, Price, ServerMessage,
-    Tick, Timeframe, TimestampMs, resample,
+    Aggregator, AggregatorConfig, Asset, Candle, ClientMessage, Price, ServerMessage, Tick,
+    Timeframe, TimestampMs, resample,
 };
 
 const START: i64 = 1_705_314_600_000;
@@ -22,22 +22,32 @@ type Key = (Asset, Timeframe, i64);
 /// Ticks in timestamp order: up to three assets, gaps up to 3 minutes,
 /// prices between 1.0000 and 1.9999 with few distinct values so ties occur.
 fn ordered_ticks() -> impl Strategy<Value = Vec<Tick>> {
-    prop::collection::vec((0..3usize, 0..180_000i64, 10_000..20_000u128, 0..4u8), 1..300).prop_map(
-        |steps| {
-            let assets = [Asset::new("EURUSD_otc"), Asset::new("BTCUSD"), Asset::new("X")];
-            let mut at = START;
-            steps
-                .into_iter()
-                .map(|(a, gap, units, same_time)| {
-                    // Now and then several ticks share a timestamp.
-                    if same_time != 0 {
-                        at += gap;
-                    }
-                    Tick::new(assets[a], Price::from_units(units * 1_000_000).unwrap(), TimestampMs::new(at))
-                })
-                .collect()
-        },
+    prop::collection::vec(
+        (0..3usize, 0..180_000i64, 10_000..20_000u128, 0..4u8),
+        1..300,
     )
+    .prop_map(|steps| {
+        let assets = [
+            Asset::new("EURUSD_otc"),
+            Asset::new("BTCUSD"),
+            Asset::new("X"),
+        ];
+        let mut at = START;
+        steps
+            .into_iter()
+            .map(|(a, gap, units, same_time)| {
+                // Now and then several ticks share a timestamp.
+                if same_time != 0 {
+                    at += gap;
+                }
+                Tick::new(
+                    assets[a],
+                    Price::from_units(units * 1_000_000).unwrap(),
+                    TimestampMs::new(at),
+                )
+            })
+            .collect()
+    })
 }
 
 /// The same ticks delivered out of order, but never more than `GRACE_MS`
@@ -82,7 +92,10 @@ fn reference(arrivals: &[Tick], tf: Timeframe) -> BTreeMap<Key, (Price, Price, P
 /// Feeds every tick, closes everything, and keeps the last version of each
 /// candle that the events reported.
 fn aggregate(arrivals: &[Tick]) -> BTreeMap<Key, Candle> {
-    let mut agg = Aggregator::new(AggregatorConfig { timeframes: Timeframe::ALL.to_vec(), grace_ms: GRACE_MS });
+    let mut agg = Aggregator::new(AggregatorConfig {
+        timeframes: Timeframe::ALL.to_vec(),
+        grace_ms: GRACE_MS,
+    });
     let mut events = agg.ingest_all(arrivals);
     agg.advance_to(TimestampMs::MAX, &mut events);
     assert_eq!(agg.stats().late_rejected, 0);
@@ -152,7 +165,7 @@ proptest! {
                 (true, false) => format!("0.{frac_part}"),
                 (false, false) => format!("{int_part}.{frac_part}"),
             };
-            prop_assert_eq!(price.to_string(), canonical.clone());
+            prop_assert_eq!(price.to_string(), canonical.as_str());
             let as_json = serde_json::to_string(&price).unwrap();
             prop_assert_eq!(&as_json, &canonical);
             prop_assert_eq!(serde_json::from_str::<Price>(&as_json).unwrap(), price);
@@ -200,20 +213,36 @@ proptest! {
 #[test]
 fn every_event_of_the_design_is_known() {
     let design_client = [
-        "subscribe_redis_updates", "unsubscribe_redis_updates", "start_stream", "stop_stream",
-        "get_cached_historical_data", "cache_historical_data", "clear_cached_historical_data",
+        "subscribe_redis_updates",
+        "unsubscribe_redis_updates",
+        "start_stream",
+        "stop_stream",
+        "get_cached_historical_data",
+        "cache_historical_data",
+        "clear_cached_historical_data",
         "get_redis_status",
     ];
     let design_server = [
-        "redis_update", "redis_subscribed", "redis_unsubscribed", "stream_started", "stream_stopped",
-        "stream_error", "cached_historical_data", "historical_data_cached",
-        "historical_data_cache_cleared", "redis_status", "error",
+        "redis_update",
+        "redis_subscribed",
+        "redis_unsubscribed",
+        "stream_started",
+        "stream_stopped",
+        "stream_error",
+        "cached_historical_data",
+        "historical_data_cached",
+        "historical_data_cache_cleared",
+        "redis_status",
+        "error",
     ];
     assert_eq!(ClientMessage::EVENTS, design_client);
     assert_eq!(ServerMessage::EVENTS, design_server);
     // Each name parses (a payload error, never "unknown event").
     for name in design_client {
         let err = ClientMessage::from_json(&format!(r#"{{"event":"{name}","data":{{}}}}"#)).err();
-        assert!(!matches!(err, Some(shared::ProtocolError::UnknownEvent(_))), "{name}");
+        assert!(
+            !matches!(err, Some(shared::ProtocolError::UnknownEvent(_))),
+            "{name}"
+        );
     }
 }

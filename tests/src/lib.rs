@@ -1,1 +1,15 @@
-//! placeholder
+//! Helpers for the end-to-end tests: start the real `tickstream` binary on a
+//! port the system picks, and a real headless Chromium through chromedriver.
+//!
+//! # Layout
+//!
+//! - [`paths`]: where the workspace, the binary and the built page are.
+//! - [`server`]: [`Server`], a running `tickstream serve` process.
+//! - [`browser`]: [`Browser`], a WebDriver session in headless Chromium.
+
+pub mod browser;
+pub mod paths;
+pub mod server;
+
+pub use browser::Browser;
+pub use server::Server;

@@ -156,7 +156,10 @@ impl Aggregator {
     }
 
     /// Places ticks in order and returns every event.
-    pub fn ingest_all<'a>(&mut self, ticks: impl IntoIterator<Item = &'a Tick>) -> Vec<CandleEvent> {
+    pub fn ingest_all<'a>(
+        &mut self,
+        ticks: impl IntoIterator<Item = &'a Tick>,
+    ) -> Vec<CandleEvent> {
         let mut out = Vec::new();
         for tick in ticks {
             self.ingest(tick, &mut out);

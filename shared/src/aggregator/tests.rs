@@ -36,17 +36,32 @@ fn ticks_in_one_bucket_update_the_forming_candle() {
         tick("EURUSD", "1.0825", T0 + 4_000),
     ]);
     assert_eq!(events.len(), 4);
-    assert!(events.iter().all(|e| matches!(e, CandleEvent::Updated(c) if c.state() == CandleState::Forming)));
+    assert!(
+        events
+            .iter()
+            .all(|e| matches!(e, CandleEvent::Updated(c) if c.state() == CandleState::Forming))
+    );
     let c = agg.forming(Asset::new("EURUSD"), Timeframe::M1).unwrap();
     assert_eq!(c.open_time(), T0 / 1000);
-    assert_eq!(ohlcv(&c), ("1.0823".into(), "1.083".into(), "1.081".into(), "1.0825".into(), 4));
+    assert_eq!(
+        ohlcv(&c),
+        (
+            "1.0823".into(),
+            "1.083".into(),
+            "1.081".into(),
+            "1.0825".into(),
+            4
+        )
+    );
 }
 
 #[test]
 fn a_later_bucket_closes_the_candle() {
     let mut agg = one_minute(0);
     let events = agg.ingest_all(&[tick("A", "1", T0), tick("A", "2", T0 + 60_000)]);
-    assert!(matches!(events[1], CandleEvent::Closed(c) if c.open_time() == T0 / 1000 && c.state() == CandleState::Closed));
+    assert!(
+        matches!(events[1], CandleEvent::Closed(c) if c.open_time() == T0 / 1000 && c.state() == CandleState::Closed)
+    );
     assert!(matches!(events[2], CandleEvent::Updated(c) if c.open_time() == T0 / 1000 + 60));
 }
 
@@ -69,16 +84,18 @@ fn the_clock_closes_a_quiet_market() {
 #[test]
 fn a_late_tick_inside_the_grace_window_revises() {
     let mut agg = one_minute(5_000);
-    let mut out = agg.ingest_all(&[
-        tick("A", "1.5", T0 + 58_000),
-        tick("A", "1.6", T0 + 61_000),
-    ]);
+    let mut out = agg.ingest_all(&[tick("A", "1.5", T0 + 58_000), tick("A", "1.6", T0 + 61_000)]);
     out.clear();
     // 3 s behind the newest tick, in the closed bucket, and the earliest of it.
     agg.ingest(&tick("A", "1.4", T0 + 57_000), &mut out);
-    let [CandleEvent::Revised(c)] = out.as_slice() else { panic!("{out:?}") };
+    let [CandleEvent::Revised(c)] = out.as_slice() else {
+        panic!("{out:?}")
+    };
     assert_eq!(c.state(), CandleState::Revised);
-    assert_eq!(ohlcv(c), ("1.4".into(), "1.5".into(), "1.4".into(), "1.5".into(), 2));
+    assert_eq!(
+        ohlcv(c),
+        ("1.4".into(), "1.5".into(), "1.4".into(), "1.5".into(), 2)
+    );
     assert_eq!(agg.stats().revisions, 1);
 }
 
@@ -88,7 +105,9 @@ fn a_late_tick_may_create_the_candle_its_bucket_lacked() {
     let mut out = agg.ingest_all(&[tick("A", "1", T0), tick("A", "3", T0 + 120_000)]);
     out.clear();
     agg.ingest(&tick("A", "2", T0 + 60_000), &mut out);
-    assert!(matches!(out.as_slice(), [CandleEvent::Revised(c)] if c.open_time() == T0 / 1000 + 60 && c.volume() == 1));
+    assert!(
+        matches!(out.as_slice(), [CandleEvent::Revised(c)] if c.open_time() == T0 / 1000 + 60 && c.volume() == 1)
+    );
 }
 
 #[test]
@@ -98,7 +117,9 @@ fn a_tick_after_the_timer_closed_its_bucket_revises() {
     agg.advance_to(TimestampMs::new(T0 + 60_500), &mut out);
     out.clear();
     agg.ingest(&tick("A", "2", T0 + 59_900), &mut out);
-    assert!(matches!(out.as_slice(), [CandleEvent::Revised(c)] if c.close().to_string() == "2" && c.volume() == 2));
+    assert!(
+        matches!(out.as_slice(), [CandleEvent::Revised(c)] if c.close().to_string() == "2" && c.volume() == 2)
+    );
 }
 
 #[test]
@@ -111,7 +132,10 @@ fn too_late_is_rejected_counted_and_changes_nothing() {
     agg.ingest(&late, &mut out);
     assert_eq!(
         out,
-        vec![CandleEvent::LateTickRejected { tick: late, newest: TimestampMs::new(T0 + 10_000) }]
+        vec![CandleEvent::LateTickRejected {
+            tick: late,
+            newest: TimestampMs::new(T0 + 10_000)
+        }]
     );
     assert_eq!(agg.forming(Asset::new("A"), Timeframe::M1), before);
     assert_eq!(agg.stats().late_rejected, 1);
@@ -123,7 +147,10 @@ fn equal_timestamps_keep_arrival_order() {
     let mut agg = one_minute(0);
     agg.ingest_all(&[tick("A", "2", T0), tick("A", "1", T0), tick("A", "3", T0)]);
     let c = agg.forming(Asset::new("A"), Timeframe::M1).unwrap();
-    assert_eq!((c.open().to_string(), c.close().to_string()), ("2".into(), "3".into()));
+    assert_eq!(
+        (c.open().to_string(), c.close().to_string()),
+        ("2".into(), "3".into())
+    );
 }
 
 #[test]
@@ -132,9 +159,24 @@ fn assets_and_timeframes_are_independent() {
     let events = agg.ingest_all(&[tick("A", "1", T0), tick("B", "5", T0 + 1)]);
     assert_eq!(events.len(), 14, "one update per timeframe per tick");
     for tf in Timeframe::ALL {
-        assert_eq!(agg.forming(Asset::new("A"), tf).unwrap().close().to_string(), "1");
-        assert_eq!(agg.forming(Asset::new("B"), tf).unwrap().close().to_string(), "5");
-        assert_eq!(agg.forming(Asset::new("B"), tf).unwrap().open_time(), tf.bucket_of_millis(T0));
+        assert_eq!(
+            agg.forming(Asset::new("A"), tf)
+                .unwrap()
+                .close()
+                .to_string(),
+            "1"
+        );
+        assert_eq!(
+            agg.forming(Asset::new("B"), tf)
+                .unwrap()
+                .close()
+                .to_string(),
+            "5"
+        );
+        assert_eq!(
+            agg.forming(Asset::new("B"), tf).unwrap().open_time(),
+            tf.bucket_of_millis(T0)
+        );
     }
     assert_eq!(agg.forming(Asset::new("C"), Timeframe::M1), None);
 }
@@ -145,7 +187,9 @@ fn reports_silent_assets() {
     agg.ingest_all(&[tick("A", "1", T0), tick("B", "1", T0 + 50_000)]);
     assert_eq!(agg.last_tick(Asset::new("A")), Some(TimestampMs::new(T0)));
     assert_eq!(agg.last_tick(Asset::new("Z")), None);
-    let silent: Vec<_> = agg.silent_since(TimestampMs::new(T0 + 60_000), 30_000).collect();
+    let silent: Vec<_> = agg
+        .silent_since(TimestampMs::new(T0 + 60_000), 30_000)
+        .collect();
     assert_eq!(silent, vec![(Asset::new("A"), TimestampMs::new(T0))]);
 }
 

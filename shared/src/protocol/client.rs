@@ -76,7 +76,9 @@ impl ClientMessage {
 
     fn from_parts(event: &str, raw: Option<&RawValue>) -> Result<Self, ProtocolError> {
         Ok(match event {
-            "subscribe_redis_updates" => Self::SubscribeRedisUpdates(data("subscribe_redis_updates", raw)?),
+            "subscribe_redis_updates" => {
+                Self::SubscribeRedisUpdates(data("subscribe_redis_updates", raw)?)
+            }
             "unsubscribe_redis_updates" => {
                 Self::UnsubscribeRedisUpdates(data("unsubscribe_redis_updates", raw)?)
             }
@@ -85,12 +87,18 @@ impl ClientMessage {
             "get_cached_historical_data" => {
                 Self::GetCachedHistoricalData(data("get_cached_historical_data", raw)?)
             }
-            "cache_historical_data" => Self::CacheHistoricalData(data("cache_historical_data", raw)?),
+            "cache_historical_data" => {
+                Self::CacheHistoricalData(data("cache_historical_data", raw)?)
+            }
             "clear_cached_historical_data" => {
                 Self::ClearCachedHistoricalData(data("clear_cached_historical_data", raw)?)
             }
             "get_redis_status" => Self::GetRedisStatus,
-            other => return Err(ProtocolError::UnknownEvent(other.chars().take(64).collect())),
+            other => {
+                return Err(ProtocolError::UnknownEvent(
+                    other.chars().take(64).collect(),
+                ));
+            }
         })
     }
 

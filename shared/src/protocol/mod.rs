@@ -14,8 +14,8 @@ pub use server::{
     ServerMessage, StreamError, StreamStarted, StreamStopped,
 };
 
-use serde::{Deserialize, Serialize};
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::{Asset, Timeframe};
@@ -83,7 +83,10 @@ fn text_of(bytes: &[u8]) -> Result<&str, ProtocolError> {
 }
 
 /// Parses the data of `event`, which must be present.
-fn data<T: DeserializeOwned>(event: &'static str, raw: Option<&RawValue>) -> Result<T, ProtocolError> {
+fn data<T: DeserializeOwned>(
+    event: &'static str,
+    raw: Option<&RawValue>,
+) -> Result<T, ProtocolError> {
     let raw = raw
         .filter(|r| r.get() != "null")
         .ok_or(ProtocolError::MissingData(event))?;

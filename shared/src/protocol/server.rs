@@ -184,7 +184,11 @@ impl ServerMessage {
             }
             "redis_status" => Self::RedisStatus(data("redis_status", raw)?),
             "error" => Self::Error(data("error", raw)?),
-            other => return Err(ProtocolError::UnknownEvent(other.chars().take(64).collect())),
+            other => {
+                return Err(ProtocolError::UnknownEvent(
+                    other.chars().take(64).collect(),
+                ));
+            }
         })
     }
 

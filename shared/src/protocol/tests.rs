@@ -28,13 +28,19 @@ fn every_client_message() -> Vec<ClientMessage> {
         ClientMessage::UnsubscribeRedisUpdates(ForAsset { asset: eur() }),
         ClientMessage::StartStream(ForAsset { asset: eur() }),
         ClientMessage::StopStream,
-        ClientMessage::GetCachedHistoricalData(ForSeries { asset: eur(), timeframe: Timeframe::H4 }),
+        ClientMessage::GetCachedHistoricalData(ForSeries {
+            asset: eur(),
+            timeframe: Timeframe::H4,
+        }),
         ClientMessage::CacheHistoricalData(CacheRequest {
             asset: eur(),
             timeframe: Timeframe::M1,
             data: vec![candle()],
         }),
-        ClientMessage::ClearCachedHistoricalData(ForSeries { asset: eur(), timeframe: Timeframe::D1 }),
+        ClientMessage::ClearCachedHistoricalData(ForSeries {
+            asset: eur(),
+            timeframe: Timeframe::D1,
+        }),
         ClientMessage::GetRedisStatus,
     ]
 }
@@ -44,12 +50,23 @@ fn every_server_message() -> Vec<ServerMessage> {
     info.insert("redis_version".into(), "7.0.15".into());
     info.insert("connected_clients".into(), 3.into());
     vec![
-        ServerMessage::RedisUpdate(CandleUpdate { data: candle(), seq: 42 }),
+        ServerMessage::RedisUpdate(CandleUpdate {
+            data: candle(),
+            seq: 42,
+        }),
         ServerMessage::RedisSubscribed(ForAsset { asset: eur() }),
         ServerMessage::RedisUnsubscribed(ForAsset { asset: eur() }),
-        ServerMessage::StreamStarted(StreamStarted { asset: eur(), timestamp: wire_time(1_705_314_600_250) }),
-        ServerMessage::StreamStopped(StreamStopped { timestamp: wire_time(1_705_314_600_250) }),
-        ServerMessage::StreamError(StreamError { error: "feed down".into(), timestamp: wire_time(0) }),
+        ServerMessage::StreamStarted(StreamStarted {
+            asset: eur(),
+            timestamp: wire_time(1_705_314_600_250),
+        }),
+        ServerMessage::StreamStopped(StreamStopped {
+            timestamp: wire_time(1_705_314_600_250),
+        }),
+        ServerMessage::StreamError(StreamError {
+            error: "feed down".into(),
+            timestamp: wire_time(0),
+        }),
         ServerMessage::CachedHistoricalData(HistoricalData {
             asset: eur(),
             timeframe: Timeframe::M1,
@@ -62,8 +79,15 @@ fn every_server_message() -> Vec<ServerMessage> {
             data: None,
             source: HistorySource::CacheMiss,
         }),
-        ServerMessage::HistoricalDataCached(CacheStored { asset: eur(), timeframe: Timeframe::M1, count: 2 }),
-        ServerMessage::HistoricalDataCacheCleared(ForSeries { asset: eur(), timeframe: Timeframe::M1 }),
+        ServerMessage::HistoricalDataCached(CacheStored {
+            asset: eur(),
+            timeframe: Timeframe::M1,
+            count: 2,
+        }),
+        ServerMessage::HistoricalDataCacheCleared(ForSeries {
+            asset: eur(),
+            timeframe: Timeframe::M1,
+        }),
         ServerMessage::RedisStatus(RedisStatus {
             connected: true,
             redis_info: info,
@@ -81,7 +105,10 @@ fn every_client_message_round_trips() {
     assert_eq!(names, ClientMessage::EVENTS);
     for m in messages {
         let json = m.to_json();
-        assert!(json.starts_with(&format!(r#"{{"event":"{}""#, m.event())), "{json}");
+        assert!(
+            json.starts_with(&format!(r#"{{"event":"{}""#, m.event())),
+            "{json}"
+        );
         assert_eq!(ClientMessage::from_json(&json), Ok(m));
     }
 }
@@ -101,25 +128,41 @@ fn every_server_message_round_trips() {
 #[test]
 fn wire_shapes_match_the_design() {
     assert_eq!(
-        ClientMessage::from_json(r#"{"event":"subscribe_redis_updates","data":{"asset":"EURUSD_otc"}}"#),
-        Ok(ClientMessage::SubscribeRedisUpdates(ForAsset { asset: eur() }))
+        ClientMessage::from_json(
+            r#"{"event":"subscribe_redis_updates","data":{"asset":"EURUSD_otc"}}"#
+        ),
+        Ok(ClientMessage::SubscribeRedisUpdates(ForAsset {
+            asset: eur()
+        }))
     );
-    assert_eq!(ClientMessage::from_json(r#"{"event":"stop_stream"}"#), Ok(ClientMessage::StopStream));
+    assert_eq!(
+        ClientMessage::from_json(r#"{"event":"stop_stream"}"#),
+        Ok(ClientMessage::StopStream)
+    );
     assert_eq!(
         ClientMessage::from_json(r#"{"event":"get_redis_status","data":{}}"#),
         Ok(ClientMessage::GetRedisStatus)
     );
     // Data may come before the event name, and the timeframe defaults to 1M.
     assert_eq!(
-        ClientMessage::from_json(r#"{"data":{"asset":"EURUSD_otc"},"event":"get_cached_historical_data"}"#),
-        Ok(ClientMessage::GetCachedHistoricalData(ForSeries { asset: eur(), timeframe: Timeframe::M1 }))
+        ClientMessage::from_json(
+            r#"{"data":{"asset":"EURUSD_otc"},"event":"get_cached_historical_data"}"#
+        ),
+        Ok(ClientMessage::GetCachedHistoricalData(ForSeries {
+            asset: eur(),
+            timeframe: Timeframe::M1
+        }))
     );
     assert_eq!(
         ServerMessage::error("x").to_json(),
         r#"{"event":"error","data":{"message":"x"}}"#
     );
     assert_eq!(
-        ServerMessage::RedisUpdate(CandleUpdate { data: candle(), seq: 1 }).to_json(),
+        ServerMessage::RedisUpdate(CandleUpdate {
+            data: candle(),
+            seq: 1
+        })
+        .to_json(),
         r#"{"event":"redis_update","data":{"data":{"asset":"EURUSD_otc","timeframe":"1M","timestamp":1705314600,"open":1.0823,"high":1.083,"low":1.082,"close":1.0825,"volume":17,"date":"2024-01-15T10:30:00Z","state":"forming"},"seq":1}}"#
     );
 }
@@ -131,20 +174,47 @@ fn malformed_frames_get_errors_that_say_why() {
         ("[]", "malformed frame"),
         ("{}", "missing field `event`"),
         (r#"{"event":7}"#, "malformed frame"),
-        (r#"{"event":"launch_rockets"}"#, r#"unknown event "launch_rockets""#),
-        (r#"{"event":"start_stream"}"#, r#"event "start_stream" needs a data object"#),
-        (r#"{"event":"start_stream","data":null}"#, "needs a data object"),
-        (r#"{"event":"start_stream","data":{}}"#, "missing field `asset`"),
-        (r#"{"event":"start_stream","data":{"asset":"EUR USD"}}"#, "invalid asset"),
-        (r#"{"event":"start_stream","data":{"asset":"EURUSD","x":1}}"#, "unknown field `x`"),
-        (r#"{"event":"get_cached_historical_data","data":{"asset":"EURUSD","timeframe":"2M"}}"#, "unknown timeframe"),
-        (r#"{"event":"stop_stream","extra":1}"#, "unknown field `extra`"),
+        (
+            r#"{"event":"launch_rockets"}"#,
+            r#"unknown event "launch_rockets""#,
+        ),
+        (
+            r#"{"event":"start_stream"}"#,
+            r#"event "start_stream" needs a data object"#,
+        ),
+        (
+            r#"{"event":"start_stream","data":null}"#,
+            "needs a data object",
+        ),
+        (
+            r#"{"event":"start_stream","data":{}}"#,
+            "missing field `asset`",
+        ),
+        (
+            r#"{"event":"start_stream","data":{"asset":"EUR USD"}}"#,
+            "invalid asset",
+        ),
+        (
+            r#"{"event":"start_stream","data":{"asset":"EURUSD","x":1}}"#,
+            "unknown field `x`",
+        ),
+        (
+            r#"{"event":"get_cached_historical_data","data":{"asset":"EURUSD","timeframe":"2M"}}"#,
+            "unknown timeframe",
+        ),
+        (
+            r#"{"event":"stop_stream","extra":1}"#,
+            "unknown field `extra`",
+        ),
     ];
     for (frame, expected) in cases {
         let err = ClientMessage::from_json(frame).unwrap_err().to_string();
         assert!(err.contains(expected), "{frame}: {err}");
     }
-    assert_eq!(ClientMessage::from_slice(&[0xff, 0xfe]), Err(ProtocolError::NotText));
+    assert_eq!(
+        ClientMessage::from_slice(&[0xff, 0xfe]),
+        Err(ProtocolError::NotText)
+    );
 }
 
 #[test]

@@ -1,0 +1,29 @@
+//! [`TimeframePicker`]: one of the seven candle widths.
+
+use leptos::prelude::*;
+use shared::Timeframe;
+
+/// A select listing every timeframe the server builds, `1M` to `1D`.
+#[component]
+pub fn TimeframePicker(
+    /// The timeframe shown as selected.
+    timeframe: ReadSignal<Timeframe>,
+    /// Receives the user's choice.
+    set_timeframe: WriteSignal<Timeframe>,
+) -> impl IntoView {
+    let on_change = move |ev| {
+        if let Ok(tf) = event_target_value(&ev).parse::<Timeframe>() {
+            set_timeframe.set(tf);
+        }
+    };
+    view! {
+        <label class="field">
+            <span>"Timeframe"</span>
+            <select id="timeframe" on:change=on_change prop:value=move || timeframe.get().as_str()>
+                {Timeframe::ALL
+                    .map(|tf| view! { <option value=tf.as_str()>{tf.as_str()}</option> })
+                    .collect_view()}
+            </select>
+        </label>
+    }
+}

@@ -1,0 +1,39 @@
+# Test-time services: headless Chromium with its driver, Redis and PostgreSQL
+# on loopback. Installed from apt when missing, started when not answering,
+# the same way the machine starts them.
+
+ensure_chromium() {
+  if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    apt_install chromium chromium-driver
+  fi
+}
+
+ensure_redis() {
+  command -v redis-server >/dev/null 2>&1 || apt_install redis-server
+  if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    log "starting redis-server on 127.0.0.1:6379"
+    as_root mkdir -p /var/lib/redis /var/log/redis
+    as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" \
+      --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+    for _ in $(seq 50); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break; sleep 0.1; done
+  fi
+  redis-cli -h 127.0.0.1 ping >/dev/null || die "Redis does not answer on 127.0.0.1:6379"
+}
+
+# PostgreSQL on 127.0.0.1:5432 with trust auth for local connections, and the
+# test database.
+TEST_DATABASE="${TEST_DATABASE:-tickstream_test}"
+ensure_postgres() {
+  command -v pg_ctlcluster >/dev/null 2>&1 || apt_install postgresql
+  if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    log "starting PostgreSQL"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start
+    for _ in $(seq 50); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done
+  fi
+  pg_isready -q -h 127.0.0.1 -p 5432 || die "PostgreSQL does not answer on 127.0.0.1:5432"
+  if ! psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$TEST_DATABASE'" | grep -q 1; then
+    log "creating database $TEST_DATABASE"
+    psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $TEST_DATABASE"
+  fi
+  export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/$TEST_DATABASE}"
+}

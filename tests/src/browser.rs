@@ -1,0 +1,77 @@
+//! [`Browser`]: a chromedriver on a free loopback port and a WebDriver
+//! session in headless Chromium, with the options proven on these machines
+//! (`client/webdriver.json`).
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use fantoccini::{Client, ClientBuilder};
+use hyper_util::client::legacy::connect::HttpConnector;
+
+use crate::paths;
+
+/// A WebDriver session and the chromedriver behind it.
+pub struct Browser {
+    /// The session: navigate, find, execute, screenshot.
+    pub client: Client,
+    driver: Child,
+}
+
+impl Browser {
+    /// Starts chromedriver (`CHROMEDRIVER`, default `/usr/bin/chromedriver`)
+    /// and opens a headless session.
+    ///
+    /// # Errors
+    ///
+    /// When chromedriver cannot start or no session opens within 30 seconds.
+    pub async fn start() -> anyhow::Result<Self> {
+        let driver_bin =
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".to_owned());
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let mut driver = Command::new(&driver_bin)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("cannot start {driver_bin} (install chromium-driver)"))?;
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("browserName".into(), "chrome".into());
+        let options: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+            paths::workspace().join("client/webdriver.json"),
+        )?)?;
+        if let serde_json::Value::Object(options) = options {
+            capabilities.extend(options);
+        }
+        let url = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        loop {
+            let attempt = ClientBuilder::new(HttpConnector::new())
+                .capabilities(capabilities.clone())
+                .connect(&url)
+                .await;
+            match attempt {
+                Ok(client) => return Ok(Self { client, driver }),
+                Err(e) if started.elapsed() > Duration::from_secs(30) => {
+                    let _ = driver.kill();
+                    bail!("no WebDriver session from {driver_bin}: {e}");
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
+    /// Ends the session and stops chromedriver.
+    pub async fn close(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+    }
+}

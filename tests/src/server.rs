@@ -1,0 +1,82 @@
+//! [`Server`]: the real `tickstream` binary, started on `127.0.0.1:0`, found
+//! by the `listening on` line it prints, and killed when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+use crate::paths;
+
+/// A running server process.
+pub struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    /// Starts `tickstream serve` with the built page and extra environment
+    /// variables, and waits until it listens.
+    ///
+    /// # Errors
+    ///
+    /// When the binary or the page is missing, or the server does not start
+    /// within 30 seconds.
+    pub fn start(env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let bin = paths::tickstream_bin();
+        if !bin.is_file() {
+            bail!(
+                "{} is missing: build it with `cargo build -p server`",
+                bin.display()
+            );
+        }
+        let dist = paths::dist();
+        if !dist.join("index.html").is_file() {
+            bail!(
+                "{} has no index.html: build the page with `trunk build --release`",
+                dist.display()
+            );
+        }
+        let mut child = Command::new(&bin)
+            .arg("serve")
+            .env("BIND", "127.0.0.1:0")
+            .env("DIST_DIR", &dist)
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("cannot start {}", bin.display()))?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let (found, wait) = mpsc::channel();
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.split("listening on ").nth(1) {
+                    let _ = found.send(url.trim().to_owned());
+                }
+            }
+        });
+        match wait.recv_timeout(Duration::from_secs(30)) {
+            Ok(base) => Ok(Self { child, base }),
+            Err(_) => {
+                let _ = child.kill();
+                bail!("tickstream did not report `listening on` within 30 s")
+            }
+        }
+    }
+
+    /// The full URL of `path` on this server.
+    #[must_use]
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
