@@ -1,11 +1,24 @@
-//! [`run`]: serve the HTTP API and the page on a listener until the stop
-//! token is cancelled, then finish in-flight requests and return.
+//! [`run`]: start the journal, the candle builder, the hub and the simulator,
+//! serve the HTTP API, the WebSocket and the page on a listener until the
+//! stop token is cancelled, then close sockets with a reason, finish what is
+//! in flight and return.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::config::ServeConfig;
-use crate::http;
+use crate::hub::{Hub, HubLimits};
+use crate::journal::Journal;
+use crate::simulator::Simulator;
+use crate::state::AppState;
+use crate::{candles, http};
+
+/// How long shutdown waits for background tasks.
+const DRAIN: Duration = Duration::from_secs(10);
 
 /// Serves on `listener` until `stop` is cancelled.
 ///
@@ -28,12 +41,46 @@ pub async fn run(
             config.dist.display()
         );
     }
-    let router = http::router(&config);
+    let tasks = TaskTracker::new();
+    let (journal, feed) = Journal::open(
+        &config.redis,
+        config.limits.local_journal_capacity,
+        stop.clone(),
+        tasks.clone(),
+    )
+    .await;
+    let hub = Hub::new(HubLimits {
+        history: usize::try_from(config.redis.redis_historical_cache_size).unwrap_or(200),
+        replay: 4096,
+    });
+    tasks.spawn(candles::run(feed, hub.clone(), stop.clone()));
+    let simulator = Simulator::new(
+        journal.clone(),
+        config.simulator.simulator_rate,
+        config.simulator.simulator_seed,
+        stop.clone(),
+        tasks.clone(),
+    );
+    for asset in &config.simulator.simulate {
+        simulator.start(*asset);
+    }
+    let state = AppState {
+        config: Arc::new(config),
+        journal,
+        hub,
+        simulator,
+        shutdown: stop.clone(),
+    };
+    let router = http::router(state);
     println!("tickstream listening on http://{addr}");
     tracing::info!(%addr, "listening");
     axum::serve(listener, router)
-        .with_graceful_shutdown(stop.cancelled_owned())
+        .with_graceful_shutdown(stop.clone().cancelled_owned())
         .await?;
+    tasks.close();
+    if tokio::time::timeout(DRAIN, tasks.wait()).await.is_err() {
+        tracing::warn!("background tasks did not finish within {DRAIN:?}");
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -1,10 +1,13 @@
-//! Settings for `tickstream serve`: each is a flag and an environment
-//! variable, with the defaults of the design.
+//! Settings for `tickstream serve`. Each is a flag and an environment variable
+//! (a `.env` file is read first), with the names and defaults of the original
+//! design. A wrong value stops start-up with a message naming the variable.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
+use shared::Asset;
 
 /// How the server runs.
 #[derive(Debug, Clone, Args)]
@@ -14,6 +17,282 @@ pub struct ServeConfig {
     pub bind: SocketAddr,
 
     /// Folder holding the built client (`trunk build --release` writes it).
-    #[arg(long, env = "DIST_DIR", default_value = "dist")]
+    #[arg(long = "dist", env = "DIST_DIR", default_value = "dist")]
     pub dist: PathBuf,
+
+    /// Redis and the journal.
+    #[command(flatten)]
+    pub redis: RedisConfig,
+
+    /// Who may do what.
+    #[command(flatten)]
+    pub access: AccessConfig,
+
+    /// The built-in price simulator.
+    #[command(flatten)]
+    pub simulator: SimulatorConfig,
+
+    /// Limits that keep one client from hurting others.
+    #[command(flatten)]
+    pub limits: LimitsConfig,
+}
+
+/// Redis connection and key settings.
+#[derive(Debug, Clone, Args)]
+pub struct RedisConfig {
+    /// Full Redis URL (`redis://`, `rediss://`); overrides the host settings.
+    /// `none` runs fully in-process, without Redis.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Redis host.
+    #[arg(long, env = "REDIS_HOST", default_value = "localhost")]
+    pub redis_host: String,
+    /// Redis port.
+    #[arg(long, env = "REDIS_PORT", default_value_t = 6379)]
+    pub redis_port: u16,
+    /// Redis database number.
+    #[arg(long, env = "REDIS_DB", default_value_t = 0)]
+    pub redis_db: u32,
+    /// Redis password (empty: none).
+    #[arg(
+        long,
+        env = "REDIS_PASSWORD",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub redis_password: String,
+    /// Connections kept to Redis (one is for tailing the journal).
+    #[arg(long, env = "REDIS_CONNECTION_POOL_SIZE", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub redis_connection_pool_size: u32,
+    /// Seconds before a Redis command or connection attempt times out.
+    #[arg(long, env = "REDIS_SOCKET_TIMEOUT", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub redis_socket_timeout: u64,
+    /// Quick retries of a failed Redis command before falling back in-process.
+    #[arg(long, env = "REDIS_RETRY_ATTEMPTS", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub redis_retry_attempts: u32,
+    /// First reconnection delay in seconds; it doubles up to 30 s.
+    #[arg(long, env = "REDIS_RETRY_DELAY", default_value_t = 1,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub redis_retry_delay: u64,
+    /// Ticks kept in each `ticks:{asset}` list.
+    #[arg(long, env = "REDIS_MAX_TICK_BUFFER_SIZE", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub redis_max_tick_buffer_size: u64,
+    /// Seconds a cached candle list lives.
+    #[arg(long, env = "REDIS_HISTORICAL_CACHE_TTL", default_value_t = 3600,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub redis_historical_cache_ttl: u64,
+    /// Seconds between persister batches.
+    #[arg(long, env = "REDIS_BATCH_PROCESSING_INTERVAL", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub redis_batch_processing_interval: u64,
+    /// Candles kept per series in the cache and in snapshots.
+    #[arg(long, env = "REDIS_HISTORICAL_CACHE_SIZE", default_value_t = 200,
+          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub redis_historical_cache_size: u64,
+    /// Prefix of every Redis key and channel, so several deployments (or test
+    /// runs) can share one Redis.
+    #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "", value_parser = parse_prefix)]
+    pub redis_key_prefix: String,
+}
+
+/// Tokens and origins.
+#[derive(Debug, Clone, Args)]
+pub struct AccessConfig {
+    /// Bearer token for `POST /api/ticks`; ingest is refused while unset.
+    #[arg(long, env = "INGEST_TOKEN", hide_env_values = true)]
+    pub ingest_token: Option<String>,
+    /// Token for the privileged cache events.
+    #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Comma-separated origins allowed to open `/ws` (`*`: any). Unset: the
+    /// page's own origin and clients that send no Origin.
+    #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+}
+
+/// The simulator.
+#[derive(Debug, Clone, Args)]
+pub struct SimulatorConfig {
+    /// Assets to simulate from start-up, comma-separated.
+    #[arg(long, env = "SIMULATE", value_delimiter = ',')]
+    pub simulate: Vec<Asset>,
+    /// Ticks per second per simulated asset.
+    #[arg(long, env = "SIMULATOR_RATE", default_value_t = 5.0, value_parser = parse_rate)]
+    pub simulator_rate: f64,
+    /// Seed of the random walks: the same seed gives the same prices.
+    #[arg(long, env = "SIMULATOR_SEED", default_value_t = 42)]
+    pub simulator_seed: u64,
+}
+
+/// Limits.
+#[derive(Debug, Clone, Args)]
+pub struct LimitsConfig {
+    /// Largest `POST /api/ticks` body, bytes.
+    #[arg(long, env = "MAX_INGEST_BYTES", default_value_t = 1 << 20)]
+    pub max_ingest_bytes: usize,
+    /// Most ticks in one `POST /api/ticks`.
+    #[arg(long, env = "MAX_INGEST_TICKS", default_value_t = 10_000)]
+    pub max_ingest_ticks: usize,
+    /// Largest WebSocket frame from a client, bytes.
+    #[arg(long, env = "MAX_FRAME_BYTES", default_value_t = 256 << 10)]
+    pub max_frame_bytes: usize,
+    /// Messages per second a WebSocket client may send (bursts of twice that).
+    #[arg(long, env = "WS_RATE_LIMIT", default_value_t = 50)]
+    pub ws_rate_limit: u32,
+    /// Frames queued per WebSocket client before it is declared lagging.
+    #[arg(long, env = "WS_SEND_QUEUE", default_value_t = 1024)]
+    pub ws_send_queue: usize,
+    /// Ticks held in-process while Redis is away, before ingest refuses more.
+    #[arg(long, env = "LOCAL_JOURNAL_CAPACITY", default_value_t = 1_000_000)]
+    pub local_journal_capacity: usize,
+}
+
+impl ServeConfig {
+    /// Parses settings from command-line style arguments (and the
+    /// environment), as `tickstream serve` would.
+    ///
+    /// # Errors
+    ///
+    /// clap's error, naming the flag and variable, for a wrong value.
+    pub fn parse_from<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        #[derive(clap::Parser)]
+        struct Probe {
+            #[command(flatten)]
+            serve: ServeConfig,
+        }
+        let args = std::iter::once(std::ffi::OsString::from("tickstream"))
+            .chain(args.into_iter().map(Into::into));
+        <Probe as clap::Parser>::try_parse_from(args).map(|p| p.serve)
+    }
+}
+
+impl RedisConfig {
+    /// The Redis URL to use, or `None` to run in-process only.
+    #[must_use]
+    pub fn url(&self) -> Option<String> {
+        match self.redis_url.as_deref() {
+            Some("none" | "") => None,
+            Some(url) => Some(url.to_owned()),
+            None => {
+                let auth = if self.redis_password.is_empty() {
+                    String::new()
+                } else {
+                    format!(":{}@", urlencode(&self.redis_password))
+                };
+                Some(format!(
+                    "redis://{auth}{}:{}/{}",
+                    self.redis_host, self.redis_port, self.redis_db
+                ))
+            }
+        }
+    }
+
+    /// The timeout for Redis commands and connection attempts.
+    #[must_use]
+    pub const fn timeout(&self) -> Duration {
+        Duration::from_secs(self.redis_socket_timeout)
+    }
+
+    /// A key under the configured prefix.
+    #[must_use]
+    pub fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.redis_key_prefix)
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn parse_prefix(text: &str) -> Result<String, String> {
+    if text.len() <= 64
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':' | '.'))
+    {
+        Ok(text.to_owned())
+    } else {
+        Err("use at most 64 characters of A-Z a-z 0-9 _ - : .".to_owned())
+    }
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate > 0.0 && rate <= 100_000.0 => Ok(rate),
+        _ => Err("expected a number of ticks per second in (0, 100000]".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<ServeConfig, String> {
+        ServeConfig::parse_from(args).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn defaults_are_those_of_the_design() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.bind.to_string(), "0.0.0.0:3001");
+        assert_eq!(c.redis.url().as_deref(), Some("redis://localhost:6379/0"));
+        assert_eq!(c.redis.redis_connection_pool_size, 10);
+        assert_eq!(c.redis.redis_socket_timeout, 5);
+        assert_eq!(c.redis.redis_retry_attempts, 3);
+        assert_eq!(c.redis.redis_retry_delay, 1);
+        assert_eq!(c.redis.redis_max_tick_buffer_size, 1000);
+        assert_eq!(c.redis.redis_historical_cache_ttl, 3600);
+        assert_eq!(c.redis.redis_batch_processing_interval, 30);
+        assert_eq!(c.redis.redis_historical_cache_size, 200);
+    }
+
+    #[test]
+    fn a_wrong_value_names_the_variable() {
+        let err = parse(&["--redis-port", "sixty"]).unwrap_err();
+        assert!(err.contains("REDIS_PORT"), "{err}");
+        let err = parse(&["--redis-historical-cache-size", "0"]).unwrap_err();
+        assert!(err.contains("REDIS_HISTORICAL_CACHE_SIZE"), "{err}");
+        let err = parse(&["--simulate", "EUR/USD"]).unwrap_err();
+        assert!(err.contains("SIMULATE") && err.contains("invalid"), "{err}");
+        let err = parse(&["--redis-key-prefix", "a b"]).unwrap_err();
+        assert!(err.contains("REDIS_KEY_PREFIX"), "{err}");
+    }
+
+    #[test]
+    fn redis_url_is_built_from_parts_or_taken_whole() {
+        let c = parse(&[
+            "--redis-host",
+            "cache",
+            "--redis-port",
+            "7000",
+            "--redis-db",
+            "3",
+            "--redis-password",
+            "p@ss",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.redis.url().as_deref(),
+            Some("redis://:p%40ss@cache:7000/3")
+        );
+        let c = parse(&["--redis-url", "rediss://h:6380/1"]).unwrap();
+        assert_eq!(c.redis.url().as_deref(), Some("rediss://h:6380/1"));
+        let c = parse(&["--redis-url", "none"]).unwrap();
+        assert_eq!(c.redis.url(), None);
+    }
 }

@@ -12,8 +12,13 @@
 //! - [`telemetry`]: logging set-up.
 
 pub mod app;
+pub mod candles;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod hub;
+pub mod journal;
 pub mod shutdown;
+pub mod simulator;
+pub mod state;
 pub mod telemetry;

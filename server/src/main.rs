@@ -6,6 +6,8 @@ use server::cli::Cli;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // A `.env` file, when present, supplies settings not in the environment.
+    let _ = dotenvy::dotenv();
     server::telemetry::init();
     Cli::parse().run().await
 }

@@ -1,41 +1,13 @@
 //! The real server, in-process on `127.0.0.1:0`: liveness and the page.
 
+mod common;
+
 use std::path::Path;
 
-use server::app;
-use server::config::ServeConfig;
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
-
-/// A running server and the token that stops it.
-struct Running {
-    base: String,
-    stop: CancellationToken,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-}
+use common::{Running, start as start_with};
 
 async fn start(dist: &Path) -> Running {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let config = ServeConfig {
-        bind: listener.local_addr().unwrap(),
-        dist: dist.to_owned(),
-    };
-    let stop = CancellationToken::new();
-    let task = tokio::spawn(app::run(listener, config, stop.clone()));
-    Running { base, stop, task }
-}
-
-impl Running {
-    async fn get(&self, path: &str) -> (u16, String) {
-        let response = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
-        (response.status().as_u16(), response.text().await.unwrap())
-    }
-
-    async fn stop(self) {
-        self.stop.cancel();
-        self.task.await.unwrap().unwrap();
-    }
+    start_with(dist, &["--redis-url", "none"]).await
 }
 
 #[tokio::test]

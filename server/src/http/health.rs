@@ -3,8 +3,10 @@
 use axum::Router;
 use axum::routing::get;
 
+use crate::state::AppState;
+
 /// The liveness route.
-pub fn router() -> Router {
+pub fn router() -> Router<AppState> {
     Router::new().route("/healthz", get(healthz))
 }
 

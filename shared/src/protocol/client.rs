@@ -6,6 +6,29 @@ use serde_json::value::RawValue;
 use super::{ForAsset, ForSeries, ProtocolError, data, default_timeframe, split_frame, text_of};
 use crate::{Asset, Candle, Timeframe};
 
+/// `subscribe_redis_updates {asset, timeframe?, last_seq?}`.
+///
+/// Without a timeframe the subscription covers every timeframe. With a
+/// timeframe and the last sequence number seen, the server resumes: it sends
+/// exactly the updates after `last_seq`, or a fresh snapshot when they are no
+/// longer held.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subscribe {
+    /// The asset.
+    pub asset: Asset,
+    /// One timeframe, or every timeframe when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeframe: Option<Timeframe>,
+    /// The last `seq` received for (asset, timeframe), to resume after.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seq: Option<u64>,
+    /// The `epoch` of the snapshot that `last_seq` counts from; a resume
+    /// against another epoch (another process, a restart) gets a snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u64>,
+}
+
 /// A privileged request to store candles in the history cache.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -24,7 +47,7 @@ pub struct CacheRequest {
 #[serde(tag = "event", content = "data", rename_all = "snake_case")]
 pub enum ClientMessage {
     /// Receive live candle updates for an asset.
-    SubscribeRedisUpdates(ForAsset),
+    SubscribeRedisUpdates(Subscribe),
     /// Stop receiving them.
     UnsubscribeRedisUpdates(ForAsset),
     /// Start the feed (the simulator) for an asset.

@@ -8,10 +8,10 @@
 mod client;
 mod server;
 
-pub use client::{CacheRequest, ClientMessage};
+pub use client::{CacheRequest, ClientMessage, Subscribe};
 pub use server::{
-    CacheStored, CandleUpdate, ErrorMessage, HistoricalData, HistorySource, RedisStatus,
-    ServerMessage, StreamError, StreamStarted, StreamStopped,
+    CacheStored, CandleSnapshot, CandleUpdate, ErrorMessage, HistoricalData, HistorySource,
+    RedisStatus, ServerMessage, SnapshotReason, StreamError, StreamStarted, StreamStopped,
 };
 
 use serde::de::DeserializeOwned;

@@ -16,6 +16,38 @@ pub struct CandleUpdate {
     pub seq: u64,
 }
 
+/// Why a snapshot is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotReason {
+    /// A new subscription starts from the current candles.
+    Subscribed,
+    /// The updates after the client's `last_seq` are no longer held.
+    ResumeTooOld,
+    /// The client fell too far behind; queued updates were replaced by this.
+    Lagged,
+}
+
+/// `candle_snapshot {asset, timeframe, seq, reason, data}`: the recent
+/// candles, oldest first with the forming one last, as of update `seq`. Live
+/// updates continue from `seq + 1`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CandleSnapshot {
+    /// The asset.
+    pub asset: Asset,
+    /// The timeframe.
+    pub timeframe: Timeframe,
+    /// The last update included.
+    pub seq: u64,
+    /// Which numbering `seq` belongs to (one per server process run).
+    pub epoch: u64,
+    /// Why it was sent.
+    pub reason: SnapshotReason,
+    /// The candles.
+    pub data: Vec<Candle>,
+}
+
 /// `stream_started {asset, timestamp}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -112,6 +144,8 @@ pub struct ErrorMessage {
 pub enum ServerMessage {
     /// A live candle change.
     RedisUpdate(CandleUpdate),
+    /// Recent candles of one series; live updates follow.
+    CandleSnapshot(CandleSnapshot),
     /// The subscription is active.
     RedisSubscribed(ForAsset),
     /// The subscription has ended.
@@ -136,8 +170,9 @@ pub enum ServerMessage {
 
 impl ServerMessage {
     /// Every event name the server may send.
-    pub const EVENTS: [&'static str; 11] = [
+    pub const EVENTS: [&'static str; 12] = [
         "redis_update",
+        "candle_snapshot",
         "redis_subscribed",
         "redis_unsubscribed",
         "stream_started",
@@ -168,6 +203,7 @@ impl ServerMessage {
         let raw = frame.data;
         Ok(match frame.event.as_str() {
             "redis_update" => Self::RedisUpdate(data("redis_update", raw)?),
+            "candle_snapshot" => Self::CandleSnapshot(data("candle_snapshot", raw)?),
             "redis_subscribed" => Self::RedisSubscribed(data("redis_subscribed", raw)?),
             "redis_unsubscribed" => Self::RedisUnsubscribed(data("redis_unsubscribed", raw)?),
             "stream_started" => Self::StreamStarted(data("stream_started", raw)?),
@@ -213,6 +249,7 @@ impl ServerMessage {
     pub const fn event(&self) -> &'static str {
         match self {
             Self::RedisUpdate(_) => "redis_update",
+            Self::CandleSnapshot(_) => "candle_snapshot",
             Self::RedisSubscribed(_) => "redis_subscribed",
             Self::RedisUnsubscribed(_) => "redis_unsubscribed",
             Self::StreamStarted(_) => "stream_started",

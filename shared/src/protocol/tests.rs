@@ -24,7 +24,18 @@ fn eur() -> Asset {
 
 fn every_client_message() -> Vec<ClientMessage> {
     vec![
-        ClientMessage::SubscribeRedisUpdates(ForAsset { asset: eur() }),
+        ClientMessage::SubscribeRedisUpdates(Subscribe {
+            asset: eur(),
+            timeframe: None,
+            last_seq: None,
+            epoch: None,
+        }),
+        ClientMessage::SubscribeRedisUpdates(Subscribe {
+            asset: eur(),
+            timeframe: Some(Timeframe::M5),
+            last_seq: Some(41),
+            epoch: Some(7),
+        }),
         ClientMessage::UnsubscribeRedisUpdates(ForAsset { asset: eur() }),
         ClientMessage::StartStream(ForAsset { asset: eur() }),
         ClientMessage::StopStream,
@@ -53,6 +64,14 @@ fn every_server_message() -> Vec<ServerMessage> {
         ServerMessage::RedisUpdate(CandleUpdate {
             data: candle(),
             seq: 42,
+        }),
+        ServerMessage::CandleSnapshot(CandleSnapshot {
+            asset: eur(),
+            timeframe: Timeframe::M1,
+            seq: 42,
+            epoch: 7,
+            reason: SnapshotReason::Subscribed,
+            data: vec![candle()],
         }),
         ServerMessage::RedisSubscribed(ForAsset { asset: eur() }),
         ServerMessage::RedisUnsubscribed(ForAsset { asset: eur() }),
@@ -101,7 +120,8 @@ fn every_server_message() -> Vec<ServerMessage> {
 #[test]
 fn every_client_message_round_trips() {
     let messages = every_client_message();
-    let names: Vec<&str> = messages.iter().map(ClientMessage::event).collect();
+    let mut names: Vec<&str> = messages.iter().map(ClientMessage::event).collect();
+    names.dedup();
     assert_eq!(names, ClientMessage::EVENTS);
     for m in messages {
         let json = m.to_json();
@@ -131,8 +151,11 @@ fn wire_shapes_match_the_design() {
         ClientMessage::from_json(
             r#"{"event":"subscribe_redis_updates","data":{"asset":"EURUSD_otc"}}"#
         ),
-        Ok(ClientMessage::SubscribeRedisUpdates(ForAsset {
-            asset: eur()
+        Ok(ClientMessage::SubscribeRedisUpdates(Subscribe {
+            asset: eur(),
+            timeframe: None,
+            last_seq: None,
+            epoch: None
         }))
     );
     assert_eq!(

@@ -1,0 +1,164 @@
+//! `POST /api/ticks`: a JSON array of `{asset, price, timestamp}` with
+//! `Authorization: Bearer $INGEST_TOKEN`. All or nothing: every tick is
+//! checked first; `200 {"accepted": N}` comes back once all are journaled,
+//! otherwise a 4xx names the first bad item and nothing is kept.
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, header};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use shared::Tick;
+
+use super::error::ApiError;
+use crate::journal::{Durability, JournalError, now_millis};
+use crate::state::AppState;
+
+/// How far ahead of the server's clock a tick may be stamped.
+pub const MAX_FUTURE_MS: i64 = 5 * 60 * 1000;
+
+/// The ingest route.
+pub fn router(max_body: usize) -> Router<AppState> {
+    Router::new()
+        .route("/api/ticks", post(ingest))
+        .layer(DefaultBodyLimit::max(max_body))
+}
+
+#[derive(Serialize)]
+struct Accepted {
+    accepted: usize,
+    /// `redis`, or `local` while Redis is away.
+    journal: &'static str,
+}
+
+async fn ingest(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Accepted>, ApiError> {
+    authorize(&headers, state.config.access.ingest_token.as_deref())?;
+    let ticks = parse(&body, state.config.limits.max_ingest_ticks, now_millis())?;
+    match state.journal.append(&ticks).await {
+        Ok(d) => Ok(Json(Accepted {
+            accepted: ticks.len(),
+            journal: match d {
+                Durability::Redis => "redis",
+                Durability::Local => "local",
+            },
+        })),
+        Err(e @ (JournalError::Full | JournalError::Closed)) => {
+            Err(ApiError::Unavailable(e.to_string()))
+        }
+    }
+}
+
+fn authorize(headers: &HeaderMap, token: Option<&str>) -> Result<(), ApiError> {
+    let Some(token) = token else {
+        return Err(ApiError::Forbidden(
+            "ingest is disabled: start the server with INGEST_TOKEN set",
+        ));
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(ApiError::Unauthorized(
+            "missing `Authorization: Bearer <INGEST_TOKEN>`",
+        ))?;
+    if constant_time_eq(given.as_bytes(), token.as_bytes()) {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized("wrong ingest token"))
+    }
+}
+
+/// Compares without an early exit, so timing does not leak the token.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Checks a whole batch; the first bad item refuses all of it.
+fn parse(body: &[u8], max_ticks: usize, now_ms: i64) -> Result<Vec<Tick>, ApiError> {
+    let items: Vec<&RawValue> = serde_json::from_slice(body).map_err(|e| {
+        ApiError::BadRequest(format!("the body must be a JSON array of ticks: {e}"))
+    })?;
+    if items.is_empty() {
+        return Err(ApiError::BadRequest("the array holds no ticks".to_owned()));
+    }
+    if items.len() > max_ticks {
+        return Err(ApiError::TooLarge(format!(
+            "{} ticks in one request; at most {max_ticks} are allowed",
+            items.len()
+        )));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            let tick: Tick = serde_json::from_str(raw.get()).map_err(|e| ApiError::BadItem {
+                index,
+                reason: e.to_string(),
+            })?;
+            let ahead = tick.timestamp.millis() - now_ms;
+            if ahead > MAX_FUTURE_MS {
+                return Err(ApiError::BadItem {
+                    index,
+                    reason: format!("timestamp is {} s ahead of the server clock", ahead / 1000),
+                });
+            }
+            Ok(tick)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_705_314_600_000;
+
+    fn err(body: &str) -> String {
+        parse(body.as_bytes(), 3, NOW).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn accepts_numbers_and_strings_exactly() {
+        let ticks = parse(
+            br#"[{"asset":"EURUSD_otc","price":1.0823,"timestamp":1705314600000},
+                {"asset":"BTCUSD","price":"65000.5","timestamp":1705314600001}]"#,
+            3,
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(ticks[0].price.to_string(), "1.0823");
+        assert_eq!(ticks[1].price.to_string(), "65000.5");
+    }
+
+    #[test]
+    fn names_the_bad_item_and_why() {
+        let ok = r#"{"asset":"A","price":1,"timestamp":1705314600000}"#;
+        assert!(err("{}").contains("JSON array"));
+        assert!(err("[]").contains("no ticks"));
+        assert!(err(&format!("[{ok},{ok},{ok},{ok}]")).contains("at most 3"));
+        let e = err(&format!(
+            r#"[{ok},{{"asset":"A","price":-1,"timestamp":1705314600000}}]"#
+        ));
+        assert!(
+            e.starts_with("tick 1:") && e.contains("greater than zero"),
+            "{e}"
+        );
+        let e = err(r#"[{"asset":"A","price":1,"timestamp":1805314600000}]"#);
+        assert!(e.contains("ahead of the server clock"), "{e}");
+        let e = err(r#"[{"asset":"A","price":"NaN","timestamp":1705314600000}]"#);
+        assert!(e.contains("not a decimal number"), "{e}");
+    }
+
+    #[test]
+    fn tokens_compare_exactly() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret2"));
+    }
+}

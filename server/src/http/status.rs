@@ -1,0 +1,46 @@
+//! `GET /api/status` (what `redis_status` carries) and `GET /readyz`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use shared::protocol::{RedisStatus, wire_time};
+
+use crate::journal::now_millis;
+use crate::state::AppState;
+
+/// The status routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/status", get(status))
+        .route("/readyz", get(readyz))
+}
+
+/// The status shared by `/api/status` and the `redis_status` event.
+pub async fn current(state: &AppState) -> RedisStatus {
+    let mut batch_status = serde_json::Map::new();
+    // The persister is not part of this build yet: say so, do not pretend.
+    batch_status.insert("running".into(), false.into());
+    batch_status.insert("local_backlog".into(), state.journal.backlog().await.into());
+    RedisStatus {
+        connected: state.journal.connected(),
+        redis_info: state.journal.redis_info().await,
+        batch_status,
+        timestamp: wire_time(now_millis()),
+    }
+}
+
+async fn status(State(state): State<AppState>) -> Json<RedisStatus> {
+    Json(current(&state).await)
+}
+
+async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if !state.journal.uses_redis() || state.journal.connected() {
+        (StatusCode::OK, "ready")
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Redis unreachable: journaling in-process",
+        )
+    }
+}

@@ -1,0 +1,174 @@
+//! One WebSocket session: a writer task draining the session's [`Outbox`]
+//! and a reader loop answering the client's messages. One ending ends the
+//! other; shutdown closes the socket with a reason.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::{SinkExt, StreamExt};
+use shared::protocol::{ForAsset, StreamStarted, StreamStopped, wire_time};
+use shared::{Asset, ClientMessage, ServerMessage};
+
+use super::limiter::Limiter;
+use crate::http::status;
+use crate::hub::{Outbox, SessionId};
+use crate::journal::now_millis;
+use crate::state::AppState;
+
+/// A send that takes longer than this ends the session: the client is gone.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves one connection until either side ends it.
+pub async fn run(socket: WebSocket, state: AppState) {
+    let (mut sink, mut stream) = socket.split();
+    let session = state.hub.new_session();
+    let outbox = Arc::new(Outbox::new(state.config.limits.ws_send_queue));
+    let shutdown = state.shutdown.clone();
+
+    let writer_outbox = outbox.clone();
+    let mut writer = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                frame = writer_outbox.next() => {
+                    let Some(frame) = frame else { break };
+                    match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(frame))).await {
+                        Ok(Ok(())) => {}
+                        _ => break,
+                    }
+                }
+                () = shutdown.cancelled() => {
+                    let close = CloseFrame { code: 1001, reason: "server shutting down".into() };
+                    let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Close(Some(close)))).await;
+                    break;
+                }
+            }
+        }
+    });
+
+    let mut reader = Reader {
+        state: &state,
+        session,
+        outbox: &outbox,
+        limiter: Limiter::new(state.config.limits.ws_rate_limit),
+        streaming: None,
+    };
+    let mut writer_done = false;
+    loop {
+        tokio::select! {
+            _ = &mut writer => {
+                writer_done = true;
+                break;
+            }
+            message = stream.next() => match message {
+                Some(Ok(message)) => {
+                    if !reader.handle(message).await {
+                        break;
+                    }
+                }
+                Some(Err(e)) => {
+                    tracing::debug!(session, "websocket read error: {e}");
+                    break;
+                }
+                None => break,
+            },
+        }
+    }
+    state.hub.remove_session(session);
+    outbox.close();
+    if !writer_done {
+        let _ = writer.await;
+    }
+}
+
+struct Reader<'a> {
+    state: &'a AppState,
+    session: SessionId,
+    outbox: &'a Arc<Outbox>,
+    limiter: Limiter,
+    /// The asset whose simulation this session started.
+    streaming: Option<Asset>,
+}
+
+impl Reader<'_> {
+    fn reply(&self, message: &ServerMessage) {
+        self.outbox.push_frame(Utf8Bytes::from(message.to_json()));
+    }
+
+    fn refuse(&self, message: impl Into<String>) {
+        self.reply(&ServerMessage::error(message));
+    }
+
+    /// Answers one frame; `false` ends the session.
+    async fn handle(&mut self, message: Message) -> bool {
+        let text = match message {
+            Message::Text(text) => text,
+            Message::Binary(_) => {
+                self.refuse("binary frames are not supported: send JSON text frames");
+                return true;
+            }
+            Message::Close(_) => return false,
+            Message::Ping(_) | Message::Pong(_) => return true,
+        };
+        if !self.limiter.allow(Instant::now()) {
+            let rate = self.state.config.limits.ws_rate_limit;
+            self.refuse(format!(
+                "rate limit exceeded: at most {rate} messages a second; message ignored"
+            ));
+            return true;
+        }
+        let max = self.state.config.limits.max_frame_bytes;
+        if text.len() > max {
+            self.refuse(format!(
+                "frame of {} bytes is larger than the {max}-byte limit",
+                text.len()
+            ));
+            return true;
+        }
+        match ClientMessage::from_json(&text) {
+            Ok(request) => self.dispatch(request).await,
+            Err(e) => self.refuse(e.to_string()),
+        }
+        true
+    }
+
+    async fn dispatch(&mut self, request: ClientMessage) {
+        let state = self.state;
+        match request {
+            ClientMessage::SubscribeRedisUpdates(subscribe) => {
+                state.hub.subscribe(self.session, self.outbox, &subscribe);
+            }
+            ClientMessage::UnsubscribeRedisUpdates(ForAsset { asset }) => {
+                state.hub.unsubscribe(self.session, asset);
+                self.reply(&ServerMessage::RedisUnsubscribed(ForAsset { asset }));
+            }
+            ClientMessage::StartStream(ForAsset { asset }) => {
+                state.simulator.start(asset);
+                self.streaming = Some(asset);
+                self.reply(&ServerMessage::StreamStarted(StreamStarted {
+                    asset,
+                    timestamp: wire_time(now_millis()),
+                }));
+            }
+            ClientMessage::StopStream => {
+                if let Some(asset) = self.streaming.take() {
+                    state.simulator.stop(asset);
+                }
+                self.reply(&ServerMessage::StreamStopped(StreamStopped {
+                    timestamp: wire_time(now_millis()),
+                }));
+            }
+            ClientMessage::GetCachedHistoricalData(_)
+            | ClientMessage::CacheHistoricalData(_)
+            | ClientMessage::ClearCachedHistoricalData(_) => {
+                self.refuse(
+                    "the historical cache is not available in this version; \
+                     subscribe_redis_updates sends a candle_snapshot of recent candles",
+                );
+            }
+            ClientMessage::GetRedisStatus => {
+                self.reply(&ServerMessage::RedisStatus(status::current(state).await));
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! One (asset, timeframe) series in the hub: its update numbering, its recent
+//! candles for snapshots, and its recent update frames for resuming clients.
+
+use std::collections::VecDeque;
+
+use axum::extract::ws::Utf8Bytes;
+use shared::Candle;
+
+/// A series' live state.
+#[derive(Debug, Default)]
+pub struct Series {
+    /// Number of the newest update.
+    pub seq: u64,
+    /// Recent candles by open time, the forming one last.
+    pub candles: VecDeque<Candle>,
+    /// Recent update frames with their numbers, oldest first.
+    pub recent: VecDeque<(u64, Utf8Bytes)>,
+}
+
+impl Series {
+    /// Applies a candle's new state: replaces the candle with its open time or
+    /// inserts it in order, keeping at most `keep` candles.
+    pub fn apply(&mut self, candle: Candle, keep: usize) {
+        let t = candle.open_time();
+        match self.candles.binary_search_by_key(&t, Candle::open_time) {
+            Ok(i) => self.candles[i] = candle,
+            Err(i) => self.candles.insert(i, candle),
+        }
+        while self.candles.len() > keep {
+            self.candles.pop_front();
+        }
+    }
+
+    /// Records the frame of update `seq`, keeping at most `keep`.
+    pub fn remember(&mut self, seq: u64, frame: Utf8Bytes, keep: usize) {
+        self.recent.push_back((seq, frame));
+        while self.recent.len() > keep {
+            self.recent.pop_front();
+        }
+    }
+
+    /// The frames after `last_seq`, if all of them are still held.
+    pub fn since(&self, last_seq: u64) -> Option<Vec<Utf8Bytes>> {
+        if last_seq > self.seq {
+            return None;
+        }
+        if last_seq == self.seq {
+            return Some(Vec::new());
+        }
+        let oldest = self.recent.front()?.0;
+        if oldest > last_seq + 1 {
+            return None;
+        }
+        Some(
+            self.recent
+                .iter()
+                .filter(|(s, _)| *s > last_seq)
+                .map(|(_, f)| f.clone())
+                .collect(),
+        )
+    }
+}

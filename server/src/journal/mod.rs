@@ -1,0 +1,521 @@
+//! The journal: every accepted tick is written here before ingest answers.
+//!
+//! With Redis, the journal is the stream `{prefix}journal` (plus the capped
+//! view `{prefix}ticks:{asset}` and a pub/sub message on the channel of the
+//! same name, as in the original design), written in one `MULTI`/`EXEC` per
+//! batch. Every process tails the stream in order, so every process builds the
+//! same candles. The persister reads it through a consumer group and the
+//! stream is trimmed only below what that group has acknowledged.
+//!
+//! When Redis is away the journal holds ticks in-process (bounded: past the
+//! bound ingest is refused, nothing is dropped), delivers them to this
+//! process's candles at once, reconnects with exponential backoff and then
+//! writes the held ticks to Redis in order. Entries a process already
+//! delivered itself are recognised by (origin, oseq) and not applied twice.
+
+pub mod entry;
+mod local;
+
+use std::collections::BTreeSet;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use redis::AsyncConnectionConfig;
+use redis::aio::MultiplexedConnection;
+use shared::{Asset, Tick, Timeframe, TimestampMs};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::RedisConfig;
+use local::Backlog;
+
+/// Ticks delivered to the candle builder, in journal order.
+pub type Feed = mpsc::Receiver<Vec<Tick>>;
+
+/// The longest pause between reconnection attempts.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+/// Entries written to Redis per `MULTI`/`EXEC` when flushing the backlog.
+const FLUSH_CHUNK: usize = 1000;
+/// Entries read per `XREAD`.
+const READ_COUNT: usize = 1000;
+
+/// Why ticks could not be journaled.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// Redis is away and the in-process journal is full.
+    #[error("the journal is full while Redis is unreachable; retry later")]
+    Full,
+    /// The server is shutting down.
+    #[error("the server is shutting down")]
+    Closed,
+}
+
+/// Where a batch was journaled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// In the Redis stream.
+    Redis,
+    /// In-process, to be written to Redis when it returns.
+    Local,
+}
+
+/// Redis key names under the configured prefix.
+#[derive(Debug, Clone)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    /// Keys under `prefix`.
+    #[must_use]
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            prefix: prefix.to_owned(),
+        }
+    }
+    /// The journal stream.
+    #[must_use]
+    pub fn journal(&self) -> String {
+        format!("{}journal", self.prefix)
+    }
+    /// The capped tick list of an asset, and its pub/sub channel.
+    #[must_use]
+    pub fn ticks(&self, asset: Asset) -> String {
+        format!("{}ticks:{asset}", self.prefix)
+    }
+}
+
+/// The journal handle; cheap to clone.
+#[derive(Clone)]
+pub struct Journal {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    keys: Keys,
+    client: Option<redis::Client>,
+    config: RedisConfig,
+    /// A random id of this process, written with each entry.
+    origin: u64,
+    /// Serialises appends, so append numbers follow journal order.
+    state: tokio::sync::Mutex<State>,
+    connected: AtomicBool,
+    reconnecting: AtomicBool,
+    /// Append numbers this process delivered itself while Redis was away.
+    delivered_locally: Mutex<BTreeSet<(u64, u64)>>,
+    feed: mpsc::Sender<Vec<Tick>>,
+    stop: CancellationToken,
+    tasks: TaskTracker,
+}
+
+struct State {
+    next_oseq: u64,
+    conn: Option<MultiplexedConnection>,
+    backlog: Backlog,
+}
+
+impl Journal {
+    /// Opens the journal and starts tailing it. Returns the handle and the
+    /// feed of ticks, in journal order, for the candle builder.
+    ///
+    /// Without a Redis URL it runs in-process only. When Redis does not answer
+    /// it starts in-process and keeps reconnecting in the background.
+    pub async fn open(
+        config: &RedisConfig,
+        local_capacity: usize,
+        stop: CancellationToken,
+        tasks: TaskTracker,
+    ) -> (Self, Feed) {
+        let (feed, feed_rx) = mpsc::channel(1024);
+        let client = config
+            .url()
+            .and_then(|url| match redis::Client::open(url.as_str()) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::error!("REDIS_URL is not usable ({e}); running in-process only");
+                    None
+                }
+            });
+        let inner = Arc::new(Inner {
+            keys: Keys::new(&config.redis_key_prefix),
+            client,
+            config: config.clone(),
+            origin: RandomState::new().hash_one(std::process::id()),
+            state: tokio::sync::Mutex::new(State {
+                next_oseq: 1,
+                conn: None,
+                backlog: Backlog::new(local_capacity),
+            }),
+            connected: AtomicBool::new(false),
+            reconnecting: AtomicBool::new(false),
+            delivered_locally: Mutex::new(BTreeSet::new()),
+            feed,
+            stop,
+            tasks,
+        });
+        let journal = Self { inner };
+        if let Some(client) = journal.inner.client.clone() {
+            match connect(&client, &journal.inner.config).await {
+                Ok(conn) => {
+                    journal.inner.state.lock().await.conn = Some(conn);
+                    journal.inner.connected.store(true, Ordering::SeqCst);
+                    tracing::info!("journal in Redis stream {}", journal.inner.keys.journal());
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        "Redis unreachable at start ({e}); journaling in-process until it returns"
+                    );
+                    journal.spawn_reconnect();
+                }
+            }
+            let tail = journal.clone();
+            journal
+                .inner
+                .tasks
+                .spawn(async move { tail.tail(client).await });
+        } else {
+            tracing::info!("no Redis configured: journal and fan-out run in-process");
+        }
+        (journal, feed_rx)
+    }
+
+    /// Whether Redis is in use now.
+    #[must_use]
+    pub fn connected(&self) -> bool {
+        self.inner.connected.load(Ordering::SeqCst)
+    }
+
+    /// Whether a Redis is configured at all.
+    #[must_use]
+    pub fn uses_redis(&self) -> bool {
+        self.inner.client.is_some()
+    }
+
+    /// Ticks held in-process, waiting for Redis.
+    pub async fn backlog(&self) -> usize {
+        self.inner.state.lock().await.backlog.len()
+    }
+
+    /// The key names in use.
+    #[must_use]
+    pub fn keys(&self) -> &Keys {
+        &self.inner.keys
+    }
+
+    /// A connection to Redis for other readers and writers, when connected.
+    pub async fn connection(&self) -> Option<MultiplexedConnection> {
+        self.inner.state.lock().await.conn.clone()
+    }
+
+    /// Journals a batch, all or nothing, and returns once it is held: in the
+    /// Redis stream, or in-process while Redis is away.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError::Full`] when Redis is away and the in-process journal
+    /// has no room; [`JournalError::Closed`] during shutdown. Nothing of the
+    /// batch is kept then.
+    pub async fn append(&self, ticks: &[Tick]) -> Result<Durability, JournalError> {
+        if ticks.is_empty() {
+            return Ok(if self.connected() {
+                Durability::Redis
+            } else {
+                Durability::Local
+            });
+        }
+        let inner = &self.inner;
+        let mut state = inner.state.lock().await;
+        let first = state.next_oseq;
+        let batch: Vec<(u64, Tick)> = (first..).zip(ticks.iter().copied()).collect();
+        if let Some(mut conn) = state.conn.clone() {
+            let written =
+                tokio::time::timeout(inner.config.timeout(), write(&mut conn, inner, &batch)).await;
+            match written {
+                Ok(Ok(())) => {
+                    state.next_oseq += ticks.len() as u64;
+                    return Ok(Durability::Redis);
+                }
+                Ok(Err(e)) => tracing::warn!("Redis write failed ({e}); journaling in-process"),
+                Err(_) => tracing::warn!("Redis write timed out; journaling in-process"),
+            }
+            state.conn = None;
+            inner.connected.store(false, Ordering::SeqCst);
+            self.spawn_reconnect();
+        }
+        if inner.client.is_some() {
+            if !state.backlog.has_room(ticks.len()) {
+                return Err(JournalError::Full);
+            }
+            for (oseq, tick) in &batch {
+                state.backlog.push(*oseq, *tick);
+            }
+            let last = first + ticks.len() as u64 - 1;
+            if let Ok(mut delivered) = inner.delivered_locally.lock() {
+                delivered.insert((first, last));
+            }
+        }
+        state.next_oseq += ticks.len() as u64;
+        inner
+            .feed
+            .send(ticks.to_vec())
+            .await
+            .map_err(|_| JournalError::Closed)?;
+        Ok(Durability::Local)
+    }
+
+    /// Redis `INFO` figures for `redis_status`, when connected.
+    pub async fn redis_info(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut out = serde_json::Map::new();
+        let Some(mut conn) = self.connection().await else {
+            return out;
+        };
+        let info = tokio::time::timeout(
+            self.inner.config.timeout(),
+            redis::cmd("INFO").query_async::<String>(&mut conn),
+        )
+        .await;
+        if let Ok(Ok(text)) = info {
+            const WANTED: [&str; 8] = [
+                "redis_version",
+                "uptime_in_seconds",
+                "connected_clients",
+                "used_memory",
+                "used_memory_human",
+                "keyspace_hits",
+                "keyspace_misses",
+                "total_commands_processed",
+            ];
+            for line in text.lines() {
+                if let Some((k, v)) = line.trim().split_once(':')
+                    && WANTED.contains(&k)
+                {
+                    let value = v
+                        .parse::<u64>()
+                        .map_or_else(|_| serde_json::Value::from(v), serde_json::Value::from);
+                    out.insert(k.to_owned(), value);
+                }
+            }
+        }
+        out
+    }
+
+    fn spawn_reconnect(&self) {
+        if self.inner.reconnecting.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let journal = self.clone();
+        self.inner
+            .tasks
+            .spawn(async move { journal.reconnect().await });
+    }
+
+    /// Reconnects with exponential backoff, writes the in-process backlog to
+    /// Redis in order, then switches appends back to Redis.
+    async fn reconnect(self) {
+        let inner = &self.inner;
+        let Some(client) = inner.client.clone() else {
+            return;
+        };
+        let first_delay = Duration::from_secs(inner.config.redis_retry_delay);
+        let mut delay = first_delay;
+        let mut attempt: u32 = 0;
+        loop {
+            tokio::select! {
+                () = inner.stop.cancelled() => return,
+                () = tokio::time::sleep(delay) => {}
+            }
+            attempt += 1;
+            if attempt > inner.config.redis_retry_attempts {
+                delay = (delay * 2).min(MAX_RETRY_DELAY);
+            }
+            let mut conn = match connect(&client, &inner.config).await {
+                Ok(conn) => conn,
+                Err(e) => {
+                    tracing::debug!("Redis reconnect attempt {attempt} failed: {e}");
+                    continue;
+                }
+            };
+            let mut state = inner.state.lock().await;
+            let mut flushed = true;
+            while state.backlog.len() > 0 {
+                let chunk = state.backlog.front(FLUSH_CHUNK);
+                match tokio::time::timeout(inner.config.timeout(), write(&mut conn, inner, &chunk))
+                    .await
+                {
+                    Ok(Ok(())) => state.backlog.drop_front(chunk.len()),
+                    _ => {
+                        flushed = false;
+                        break;
+                    }
+                }
+            }
+            if flushed {
+                state.conn = Some(conn);
+                inner.connected.store(true, Ordering::SeqCst);
+                inner.reconnecting.store(false, Ordering::SeqCst);
+                tracing::info!("Redis is back after {attempt} attempt(s); journal flushed");
+                return;
+            }
+        }
+    }
+
+    /// Reads the stream in order and feeds this process's candles, from the
+    /// start of the current UTC day so that every process holds the same
+    /// forming candles.
+    async fn tail(self, client: redis::Client) {
+        let inner = &self.inner;
+        let now = now_millis();
+        let grace = 60_000;
+        let mut last_id = format!("{}-0", Timeframe::D1.bucket_of_millis(now) * 1000 - grace);
+        let key = inner.keys.journal();
+        let mut delay = Duration::from_secs(inner.config.redis_retry_delay);
+        let mut conn: Option<MultiplexedConnection> = None;
+        loop {
+            if inner.stop.is_cancelled() {
+                return;
+            }
+            let c = match &mut conn {
+                Some(c) => c,
+                None => match connect(&client, &inner.config).await {
+                    Ok(c) => {
+                        delay = Duration::from_secs(inner.config.redis_retry_delay);
+                        conn.insert(c)
+                    }
+                    Err(_) => {
+                        tokio::select! {
+                            () = inner.stop.cancelled() => return,
+                            () = tokio::time::sleep(delay) => {}
+                        }
+                        delay = (delay * 2).min(MAX_RETRY_DELAY);
+                        continue;
+                    }
+                },
+            };
+            let mut xread = redis::cmd("XREAD");
+            xread
+                .arg("COUNT")
+                .arg(READ_COUNT)
+                .arg("BLOCK")
+                .arg(500)
+                .arg("STREAMS")
+                .arg(&key)
+                .arg(&last_id);
+            let read = xread.query_async::<redis::Value>(c);
+            let reply = tokio::select! {
+                () = inner.stop.cancelled() => return,
+                r = read => r,
+            };
+            match reply {
+                Ok(value) => {
+                    let (entries, skipped) = entry::parse_xread(&value);
+                    if skipped > 0 {
+                        tracing::warn!(
+                            "{skipped} journal entries could not be read and were skipped"
+                        );
+                    }
+                    let Some((id, _)) = entries.last() else {
+                        continue;
+                    };
+                    last_id.clone_from(id);
+                    let ticks = self.not_yet_delivered(&entries);
+                    if !ticks.is_empty() && inner.feed.send(ticks).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!("reading the journal failed ({e}); reconnecting");
+                    conn = None;
+                }
+            }
+        }
+    }
+
+    /// Drops entries this process already delivered while Redis was away.
+    fn not_yet_delivered(&self, entries: &[(String, entry::Entry)]) -> Vec<Tick> {
+        let Ok(mut delivered) = self.inner.delivered_locally.lock() else {
+            return entries.iter().map(|(_, e)| e.tick).collect();
+        };
+        let origin = self.inner.origin;
+        let mut newest_own = 0;
+        let ticks = entries
+            .iter()
+            .filter(|(_, e)| {
+                if e.origin != origin {
+                    return true;
+                }
+                newest_own = newest_own.max(e.oseq);
+                !delivered.iter().any(|(a, b)| (*a..=*b).contains(&e.oseq))
+            })
+            .map(|(_, e)| e.tick)
+            .collect();
+        // Own entries come in append order: ranges behind the newest are done.
+        delivered.retain(|(_, b)| *b > newest_own);
+        ticks
+    }
+}
+
+async fn connect(
+    client: &redis::Client,
+    config: &RedisConfig,
+) -> redis::RedisResult<MultiplexedConnection> {
+    let settings = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(config.timeout()))
+        .set_response_timeout(Some(config.timeout()));
+    client
+        .get_multiplexed_async_connection_with_config(&settings)
+        .await
+}
+
+/// Writes a batch in one `MULTI`/`EXEC`: the stream entries, the capped
+/// per-asset lists and the pub/sub messages.
+async fn write(
+    conn: &mut MultiplexedConnection,
+    inner: &Inner,
+    batch: &[(u64, Tick)],
+) -> redis::RedisResult<()> {
+    let keys = &inner.keys;
+    let journal = keys.journal();
+    let mut pipe = redis::pipe();
+    pipe.atomic();
+    let mut assets: Vec<Asset> = Vec::new();
+    for (oseq, tick) in batch {
+        pipe.cmd("XADD")
+            .arg(&journal)
+            .arg("*")
+            .arg(&entry::fields(tick, inner.origin, *oseq)[..])
+            .ignore();
+        let json = serde_json::to_string(tick).unwrap_or_default();
+        let list = keys.ticks(tick.asset);
+        pipe.cmd("LPUSH").arg(&list).arg(&json).ignore();
+        pipe.cmd("PUBLISH").arg(&list).arg(&json).ignore();
+        if !assets.contains(&tick.asset) {
+            assets.push(tick.asset);
+        }
+    }
+    let keep = inner.config.redis_max_tick_buffer_size.saturating_sub(1);
+    for asset in assets {
+        pipe.cmd("LTRIM")
+            .arg(keys.ticks(asset))
+            .arg(0)
+            .arg(keep)
+            .ignore();
+    }
+    pipe.query_async::<()>(conn).await
+}
+
+/// Now, Unix epoch milliseconds.
+#[must_use]
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// Now, as a tick timestamp.
+#[must_use]
+pub fn now() -> TimestampMs {
+    TimestampMs::new_checked(now_millis()).unwrap_or(TimestampMs::MAX)
+}

@@ -1,0 +1,25 @@
+//! [`AppState`]: what every handler reads, cheap to clone.
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::ServeConfig;
+use crate::hub::Hub;
+use crate::journal::Journal;
+use crate::simulator::Simulator;
+
+/// Shared state of the server.
+#[derive(Clone)]
+pub struct AppState {
+    /// The settings it started with.
+    pub config: Arc<ServeConfig>,
+    /// Where accepted ticks go.
+    pub journal: Journal,
+    /// The live fan-out.
+    pub hub: Hub,
+    /// The built-in feed.
+    pub simulator: Simulator,
+    /// Cancelled when the server shuts down.
+    pub shutdown: CancellationToken,
+}

@@ -1,0 +1,230 @@
+//! Test helpers: a real server in-process on `127.0.0.1:0`, against the real
+//! Redis on loopback under a key prefix of its own, and a WebSocket client.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use server::app;
+use server::config::ServeConfig;
+use shared::{ClientMessage, ServerMessage};
+use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+
+/// The Redis the tests use.
+pub const REDIS: &str = "redis://127.0.0.1:6379/0";
+/// The ingest token of test servers.
+pub const TOKEN: &str = "test-ingest-token";
+
+/// A key prefix no other test run shares.
+pub fn unique_prefix(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("test:{name}:{}:{nanos}:", std::process::id())
+}
+
+/// A running server and the token that stops it.
+pub struct Running {
+    pub base: String,
+    pub ws: String,
+    pub stop: CancellationToken,
+    pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Starts a server with `args` (plus a free port and the test token).
+pub async fn start(dist: &Path, args: &[&str]) -> Running {
+    let mut all: Vec<&str> = vec!["--ingest-token", TOKEN];
+    all.extend_from_slice(args);
+    start_bare(dist, &all).await
+}
+
+/// Starts a server with `args` and a free port only.
+pub async fn start_bare(dist: &Path, args: &[&str]) -> Running {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut all: Vec<String> = vec![
+        "--bind".into(),
+        addr.to_string(),
+        "--dist".into(),
+        dist.display().to_string(),
+    ];
+    all.extend(args.iter().map(|s| (*s).to_owned()));
+    let config = ServeConfig::parse_from(all).unwrap();
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(app::run(listener, config, stop.clone()));
+    Running {
+        base: format!("http://{addr}"),
+        ws: format!("ws://{addr}/ws"),
+        stop,
+        task,
+    }
+}
+
+impl Running {
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let response = reqwest::get(format!("{}{path}", self.base)).await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    /// POSTs a JSON body to `/api/ticks` with `token`.
+    pub async fn ingest_with(&self, token: Option<&str>, body: &str) -> (u16, serde_json::Value) {
+        let mut request = reqwest::Client::new()
+            .post(format!("{}/api/ticks", self.base))
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+
+    /// POSTs ticks with the right token and expects them accepted.
+    pub async fn ingest(&self, body: &str) -> serde_json::Value {
+        let (status, json) = self.ingest_with(Some(TOKEN), body).await;
+        assert_eq!(status, 200, "{json}");
+        json
+    }
+
+    pub async fn stop(self) {
+        self.stop.cancel();
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+/// A WebSocket client speaking the wire protocol.
+pub struct Client {
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+}
+
+impl Client {
+    pub async fn connect(url: &str) -> Self {
+        let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        Self { socket }
+    }
+
+    pub async fn send(&mut self, message: &ClientMessage) {
+        self.send_text(&message.to_json()).await;
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.socket.send(Message::text(text)).await.unwrap();
+    }
+
+    pub async fn send_raw(&mut self, message: Message) {
+        self.socket.send(message).await.unwrap();
+    }
+
+    /// The next server message, within 10 seconds.
+    pub async fn recv(&mut self) -> ServerMessage {
+        self.try_recv(Duration::from_secs(10))
+            .await
+            .expect("no message within 10 s")
+    }
+
+    /// The next server message within `wait`, if any.
+    pub async fn try_recv(&mut self, wait: Duration) -> Option<ServerMessage> {
+        loop {
+            let next = tokio::time::timeout(wait, self.socket.next())
+                .await
+                .ok()??;
+            match next.ok()? {
+                Message::Text(text) => {
+                    return Some(
+                        ServerMessage::from_json(&text).unwrap_or_else(|e| panic!("{e}: {text}")),
+                    );
+                }
+                Message::Close(frame) => panic!("closed: {frame:?}"),
+                _ => {}
+            }
+        }
+    }
+
+    /// Reads until a message matches, returning it.
+    pub async fn until<T>(&mut self, mut pick: impl FnMut(ServerMessage) -> Option<T>) -> T {
+        loop {
+            if let Some(t) = pick(self.recv().await) {
+                return t;
+            }
+        }
+    }
+
+    /// The close frame, if the server closes within `wait`.
+    pub async fn closed(&mut self, wait: Duration) -> Option<String> {
+        loop {
+            match tokio::time::timeout(wait, self.socket.next()).await.ok()? {
+                Some(Ok(Message::Close(frame))) => {
+                    return Some(frame.map(|f| f.reason.to_string()).unwrap_or_default());
+                }
+                Some(Ok(_)) => {}
+                _ => return Some(String::new()),
+            }
+        }
+    }
+}
+
+/// A tick array body.
+pub fn ticks_json(asset: &str, ticks: &[(&str, i64)]) -> String {
+    let items: Vec<String> = ticks
+        .iter()
+        .map(|(p, t)| format!(r#"{{"asset":"{asset}","price":"{p}","timestamp":{t}}}"#))
+        .collect();
+    format!("[{}]", items.join(","))
+}
+
+/// A Redis connection for checking what the server wrote.
+pub async fn redis() -> redis::aio::MultiplexedConnection {
+    redis::Client::open(REDIS)
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+/// Deletes every key under `prefix`.
+pub async fn cleanup(prefix: &str) {
+    let mut conn = redis().await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    if !keys.is_empty() {
+        let _: () = redis::cmd("DEL")
+            .arg(keys)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+}
+
+/// Stream length of the journal under `prefix`.
+pub async fn journal_len(prefix: &str) -> u64 {
+    let mut conn = redis().await;
+    redis::cmd("XLEN")
+        .arg(format!("{prefix}journal"))
+        .query_async(&mut conn)
+        .await
+        .unwrap()
+}
+
+/// The open time (ms) of the next minute: candles from it on stay forming
+/// while the test runs, and a few minutes after it are still accepted.
+pub fn future_minute() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    (now / 60_000 + 1) * 60_000
+}
