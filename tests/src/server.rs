@@ -18,7 +18,8 @@ pub struct Server {
 
 impl Server {
     /// Starts `tickstream serve` with the built page and extra environment
-    /// variables, and waits until it listens.
+    /// variables (Redis off unless `REDIS_URL` is given), and waits until it
+    /// listens.
     ///
     /// # Errors
     ///
@@ -43,6 +44,12 @@ impl Server {
             .arg("serve")
             .env("BIND", "127.0.0.1:0")
             .env("DIST_DIR", &dist)
+            // In-process unless a test names a Redis; quiet unless asked.
+            .env("REDIS_URL", "none")
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned()),
+            )
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -67,6 +74,12 @@ impl Server {
         }
     }
 
+    /// The WebSocket URL.
+    #[must_use]
+    pub fn ws(&self) -> String {
+        format!("{}/ws", self.base.replacen("http://", "ws://", 1))
+    }
+
     /// The full URL of `path` on this server.
     #[must_use]
     pub fn url(&self, path: &str) -> String {
@@ -79,4 +92,14 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A number no other call in this process returns: for unique key prefixes.
+#[must_use]
+pub fn unique() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    u64::from(nanos) * 1000 + NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }

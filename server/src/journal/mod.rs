@@ -14,6 +14,7 @@
 //! delivered itself are recognised by (origin, oseq) and not applied twice.
 
 pub mod entry;
+pub mod group;
 mod local;
 
 use std::collections::BTreeSet;
@@ -264,6 +265,26 @@ impl Journal {
             .await
             .map_err(|_| JournalError::Closed)?;
         Ok(Durability::Local)
+    }
+
+    /// Joins a consumer group on the journal stream (the persister's way in).
+    ///
+    /// # Errors
+    ///
+    /// When Redis is not connected, or refuses.
+    pub async fn consumer_group(
+        &self,
+        group: &str,
+        consumer: &str,
+    ) -> redis::RedisResult<group::ConsumerGroup> {
+        let Some(client) = &self.inner.client else {
+            return Err(redis::RedisError::from((
+                redis::ErrorKind::Io,
+                "no Redis configured",
+            )));
+        };
+        let conn = connect(client, &self.inner.config).await?;
+        group::ConsumerGroup::join(conn, self.inner.keys.journal(), group, consumer).await
     }
 
     /// Redis `INFO` figures for `redis_status`, when connected.

@@ -1,0 +1,236 @@
+//! [`ConsumerGroup`]: how the persister reads the journal. Entries are read
+//! through a Redis consumer group, acknowledged only once stored, claimed
+//! from a crashed consumer after they sat idle, and the stream is trimmed only
+//! below what the group has acknowledged.
+
+use redis::Value;
+use redis::aio::MultiplexedConnection;
+use shared::Tick;
+
+use super::entry;
+
+/// A journal entry id (`<ms>-<seq>`).
+pub type EntryId = String;
+
+/// One consumer of a group on the journal stream.
+pub struct ConsumerGroup {
+    conn: MultiplexedConnection,
+    stream: String,
+    group: String,
+    consumer: String,
+}
+
+impl ConsumerGroup {
+    /// Joins (creating if need be) `group` on `stream` as `consumer`. A new
+    /// group starts at the beginning of the stream, so nothing journaled
+    /// before it existed is missed.
+    ///
+    /// # Errors
+    ///
+    /// A Redis error other than "the group exists".
+    pub async fn join(
+        mut conn: MultiplexedConnection,
+        stream: String,
+        group: &str,
+        consumer: &str,
+    ) -> redis::RedisResult<Self> {
+        let created: redis::RedisResult<()> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(&stream)
+            .arg(group)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query_async(&mut conn)
+            .await;
+        if let Err(e) = created
+            && e.code() != Some("BUSYGROUP")
+        {
+            return Err(e);
+        }
+        Ok(Self {
+            conn,
+            stream,
+            group: group.to_owned(),
+            consumer: consumer.to_owned(),
+        })
+    }
+
+    /// Reads up to `count` entries never delivered to the group, waiting up
+    /// to `block_ms` for the first.
+    ///
+    /// # Errors
+    ///
+    /// A Redis error.
+    pub async fn read(
+        &mut self,
+        count: usize,
+        block_ms: u64,
+    ) -> redis::RedisResult<Vec<(EntryId, Tick)>> {
+        let reply: Value = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(&self.group)
+            .arg(&self.consumer)
+            .arg("COUNT")
+            .arg(count)
+            .arg("BLOCK")
+            .arg(block_ms)
+            .arg("STREAMS")
+            .arg(&self.stream)
+            .arg(">")
+            .query_async(&mut self.conn)
+            .await?;
+        Ok(ticks(&reply))
+    }
+
+    /// Takes over up to `count` entries delivered to any consumer of the
+    /// group but not acknowledged for `min_idle_ms` (a crashed process).
+    ///
+    /// # Errors
+    ///
+    /// A Redis error.
+    pub async fn claim_stale(
+        &mut self,
+        min_idle_ms: u64,
+        count: usize,
+    ) -> redis::RedisResult<Vec<(EntryId, Tick)>> {
+        let reply: Value = redis::cmd("XAUTOCLAIM")
+            .arg(&self.stream)
+            .arg(&self.group)
+            .arg(&self.consumer)
+            .arg(min_idle_ms)
+            .arg("0-0")
+            .arg("COUNT")
+            .arg(count)
+            .query_async(&mut self.conn)
+            .await?;
+        // [next-cursor, [[id, fields]...], deleted-ids]
+        let Value::Array(parts) = reply else {
+            return Ok(Vec::new());
+        };
+        let Some(claimed) = parts.get(1) else {
+            return Ok(Vec::new());
+        };
+        let wrapped = Value::Array(vec![Value::Array(vec![Value::Nil, claimed.clone()])]);
+        Ok(ticks(&wrapped))
+    }
+
+    /// Acknowledges stored entries.
+    ///
+    /// # Errors
+    ///
+    /// A Redis error.
+    pub async fn ack(&mut self, ids: &[EntryId]) -> redis::RedisResult<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        redis::cmd("XACK")
+            .arg(&self.stream)
+            .arg(&self.group)
+            .arg(ids)
+            .query_async(&mut self.conn)
+            .await
+    }
+
+    /// Entries delivered but not yet acknowledged.
+    ///
+    /// # Errors
+    ///
+    /// A Redis error.
+    pub async fn pending(&mut self) -> redis::RedisResult<u64> {
+        let reply: Value = redis::cmd("XPENDING")
+            .arg(&self.stream)
+            .arg(&self.group)
+            .query_async(&mut self.conn)
+            .await?;
+        Ok(match reply {
+            Value::Array(parts) => match parts.first() {
+                Some(Value::Int(n)) => u64::try_from(*n).unwrap_or(0),
+                _ => 0,
+            },
+            _ => 0,
+        })
+    }
+
+    /// Trims the stream below the oldest entry the group still needs: the
+    /// oldest pending one, or else the last one delivered (entries before it
+    /// are acknowledged). Returns how many entries were removed.
+    ///
+    /// # Errors
+    ///
+    /// A Redis error.
+    pub async fn trim_acknowledged(&mut self) -> redis::RedisResult<u64> {
+        let summary: Value = redis::cmd("XPENDING")
+            .arg(&self.stream)
+            .arg(&self.group)
+            .query_async(&mut self.conn)
+            .await?;
+        let oldest_pending = match &summary {
+            Value::Array(parts) => parts.get(1).and_then(text),
+            _ => None,
+        };
+        let floor = match oldest_pending {
+            Some(id) => id,
+            None => match self.last_delivered().await? {
+                Some(id) => id,
+                None => return Ok(0),
+            },
+        };
+        redis::cmd("XTRIM")
+            .arg(&self.stream)
+            .arg("MINID")
+            .arg(floor)
+            .query_async(&mut self.conn)
+            .await
+    }
+
+    async fn last_delivered(&mut self) -> redis::RedisResult<Option<EntryId>> {
+        let groups: Value = redis::cmd("XINFO")
+            .arg("GROUPS")
+            .arg(&self.stream)
+            .query_async(&mut self.conn)
+            .await?;
+        let Value::Array(groups) = groups else {
+            return Ok(None);
+        };
+        for g in groups {
+            let fields: Vec<(String, Value)> = match g {
+                Value::Array(kv) => kv
+                    .chunks(2)
+                    .filter_map(|p| Some((text(&p[0])?, p.get(1)?.clone())))
+                    .collect(),
+                Value::Map(kv) => kv
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((text(&k)?, v)))
+                    .collect(),
+                _ => continue,
+            };
+            let is_ours = fields
+                .iter()
+                .any(|(k, v)| k == "name" && text(v).as_deref() == Some(&self.group));
+            if is_ours {
+                return Ok(fields
+                    .into_iter()
+                    .find(|(k, _)| k == "last-delivered-id")
+                    .and_then(|(_, v)| text(&v))
+                    .filter(|id| id != "0-0"));
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn text(v: &Value) -> Option<String> {
+    match v {
+        Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
+        Value::SimpleString(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn ticks(reply: &Value) -> Vec<(EntryId, Tick)> {
+    let (entries, skipped) = entry::parse_xread(reply);
+    if skipped > 0 {
+        tracing::warn!("{skipped} journal entries could not be read");
+    }
+    entries.into_iter().map(|(id, e)| (id, e.tick)).collect()
+}
