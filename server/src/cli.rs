@@ -1,5 +1,5 @@
 //! The `tickstream` command line: `serve` (the default when no subcommand is
-//! given) runs the server.
+//! given) runs the server; `replay FILE` feeds a tick file.
 
 use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 use anyhow::Context;
 
 use crate::config::ServeConfig;
+use crate::replay::{self, ReplayArgs};
 use crate::{app, shutdown};
 
 /// Real-time market data: price ticks in, OHLC candles out, live in the browser.
@@ -28,6 +29,8 @@ pub struct Cli {
 enum Command {
     /// Run the server (the default).
     Serve(ServeConfig),
+    /// Feed a tick file into a running server or the Redis journal.
+    Replay(ReplayArgs),
 }
 
 impl Cli {
@@ -39,6 +42,7 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
             Some(Command::Serve(config)) => serve(config).await,
+            Some(Command::Replay(args)) => replay::run(args).await,
             None => serve(self.serve).await,
         }
     }

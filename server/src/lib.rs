@@ -18,6 +18,7 @@ pub mod config;
 pub mod http;
 pub mod hub;
 pub mod journal;
+pub mod replay;
 pub mod shutdown;
 pub mod simulator;
 pub mod state;

@@ -130,6 +130,16 @@ impl Journal {
         stop: CancellationToken,
         tasks: TaskTracker,
     ) -> (Self, Feed) {
+        Self::open_with(config, local_capacity, stop, tasks, true).await
+    }
+
+    async fn open_with(
+        config: &RedisConfig,
+        local_capacity: usize,
+        stop: CancellationToken,
+        tasks: TaskTracker,
+        tail: bool,
+    ) -> (Self, Feed) {
         let (feed, feed_rx) = mpsc::channel(1024);
         let client = config
             .url()
@@ -165,22 +175,35 @@ impl Journal {
                     journal.inner.connected.store(true, Ordering::SeqCst);
                     tracing::info!("journal in Redis stream {}", journal.inner.keys.journal());
                 }
-                Err(e) => {
+                Err(e) if tail => {
                     tracing::warn!(
                         "Redis unreachable at start ({e}); journaling in-process until it returns"
                     );
                     journal.spawn_reconnect();
                 }
+                Err(e) => tracing::error!("Redis unreachable: {e}"),
             }
-            let tail = journal.clone();
-            journal
-                .inner
-                .tasks
-                .spawn(async move { tail.tail(client).await });
+            if tail {
+                let tailer = journal.clone();
+                journal
+                    .inner
+                    .tasks
+                    .spawn(async move { tailer.tail(client).await });
+            }
         } else {
             tracing::info!("no Redis configured: journal and fan-out run in-process");
         }
         (journal, feed_rx)
+    }
+
+    /// Opens the journal for writing only (no tailing, no in-process
+    /// fallback), as the replay command needs.
+    pub async fn writer(config: &RedisConfig, stop: CancellationToken, tasks: TaskTracker) -> Self {
+        let mut config = config.clone();
+        // Fail fast: a writer does not wait for Redis to come back.
+        config.redis_retry_attempts = 0;
+        let (journal, _feed) = Self::open_with(&config, 0, stop, tasks, false).await;
+        journal
     }
 
     /// Whether Redis is in use now.
