@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -74,6 +75,12 @@ pub async fn run(
     let router = http::router(state);
     println!("tickstream listening on http://{addr}");
     tracing::info!(%addr, "listening");
+    // Small frames go out at once: no Nagle delay on live updates.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("cannot set TCP_NODELAY: {e}");
+        }
+    });
     axum::serve(listener, router)
         .with_graceful_shutdown(stop.clone().cancelled_owned())
         .await?;

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use shared::{Aggregator, AggregatorConfig, TimestampMs};
+use std::collections::HashSet;
+
+use shared::{Aggregator, AggregatorConfig, Asset, CandleEvent, Timeframe, TimestampMs};
 use tokio_util::sync::CancellationToken;
 
 use crate::hub::Hub;
@@ -22,6 +24,7 @@ pub async fn run(mut feed: Feed, hub: Hub, stop: CancellationToken) {
         ..AggregatorConfig::default()
     });
     let mut events = Vec::with_capacity(1024);
+    let mut seen = HashSet::new();
     let mut timer = tokio::time::interval(TIMER);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -40,7 +43,69 @@ pub async fn run(mut feed: Feed, hub: Hub, stop: CancellationToken) {
                 }
             }
         }
+        keep_latest_per_candle(&mut events, &mut seen);
         hub.publish(&events);
         events.clear();
+    }
+}
+
+/// Within one batch only each candle's final state matters to subscribers:
+/// drop the states a later event of the same candle supersedes, keeping the
+/// order of the survivors. Rejections are all kept (they are counted).
+fn keep_latest_per_candle(
+    events: &mut Vec<CandleEvent>,
+    seen: &mut HashSet<(Asset, Timeframe, i64)>,
+) {
+    if events.len() < 2 {
+        return;
+    }
+    seen.clear();
+    let mut keep = vec![true; events.len()];
+    for (i, e) in events.iter().enumerate().rev() {
+        if let Some(c) = e.candle() {
+            keep[i] = seen.insert((c.asset(), c.timeframe(), c.open_time()));
+        }
+    }
+    let mut flags = keep.into_iter();
+    events.retain(|_| flags.next().unwrap_or(true));
+}
+
+#[cfg(test)]
+mod tests {
+    use shared::{Price, Tick};
+
+    use super::*;
+
+    #[test]
+    fn only_the_last_state_of_each_candle_survives() {
+        let mut agg = Aggregator::new(AggregatorConfig {
+            timeframes: vec![Timeframe::M1],
+            grace_ms: 0,
+        });
+        let t = |p: &str, at: i64| Tick::new(Asset::new("A"), Price::new(p), TimestampMs::new(at));
+        let t0 = 1_705_314_600_000;
+        let mut events = agg.ingest_all(&[
+            t("1", t0),
+            t("2", t0 + 1),
+            t("3", t0 + 60_000),
+            t("4", t0 + 60_001),
+        ]);
+        keep_latest_per_candle(&mut events, &mut HashSet::new());
+        let kept: Vec<(i64, String)> = events
+            .iter()
+            .map(|e| {
+                e.candle()
+                    .map(|c| (c.open_time(), c.close().to_string()))
+                    .unwrap_or_default()
+            })
+            .collect();
+        assert_eq!(
+            kept,
+            vec![
+                (t0 / 1000, "2".to_owned()),
+                (t0 / 1000 + 60, "4".to_owned())
+            ]
+        );
+        assert!(matches!(events[0], CandleEvent::Closed(_)));
     }
 }

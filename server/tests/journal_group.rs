@@ -28,14 +28,22 @@ async fn entries_are_trimmed_only_once_acknowledged() {
     let tasks = TaskTracker::new();
     let (journal, _feed) = Journal::open(&config.redis, 100, stop.clone(), tasks.clone()).await;
     // Nothing journaled before the group existed is missed.
+    // One tick per append: one entry each.
     let ticks: Vec<Tick> = (0..10).map(tick).collect();
-    journal.append(&ticks[..4]).await.unwrap();
+    for t in &ticks[..4] {
+        journal.append(std::slice::from_ref(t)).await.unwrap();
+    }
     let mut a = journal.consumer_group("persister", "a").await.unwrap();
-    journal.append(&ticks[4..]).await.unwrap();
+    for t in &ticks[4..] {
+        journal.append(std::slice::from_ref(t)).await.unwrap();
+    }
 
     let first = a.read(6, 100).await.unwrap();
     assert_eq!(
-        first.iter().map(|(_, t)| *t).collect::<Vec<_>>(),
+        first
+            .iter()
+            .flat_map(|(_, t)| t.clone())
+            .collect::<Vec<_>>(),
         ticks[..6]
     );
     assert_eq!(a.pending().await.unwrap(), 6);
@@ -52,11 +60,17 @@ async fn entries_are_trimmed_only_once_acknowledged() {
     let mut b = journal.consumer_group("persister", "b").await.unwrap();
     let claimed = b.claim_stale(0, 100).await.unwrap();
     assert_eq!(
-        claimed.iter().map(|(_, t)| *t).collect::<Vec<_>>(),
+        claimed
+            .iter()
+            .flat_map(|(_, t)| t.clone())
+            .collect::<Vec<_>>(),
         ticks[3..6]
     );
     let rest = b.read(100, 100).await.unwrap();
-    assert_eq!(rest.iter().map(|(_, t)| *t).collect::<Vec<_>>(), ticks[6..]);
+    assert_eq!(
+        rest.iter().flat_map(|(_, t)| t.clone()).collect::<Vec<_>>(),
+        ticks[6..]
+    );
     let all: Vec<String> = claimed
         .iter()
         .chain(&rest)

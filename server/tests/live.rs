@@ -88,7 +88,12 @@ async fn an_ingested_tick_reaches_the_websocket_as_an_exact_candle() {
         ["1.0823", "1.083", "1.081", "1.081"]
     );
     assert!(last.seq > first.seq);
-    assert_eq!(journal_len(&prefix).await, 3);
+    assert_eq!(
+        journal_len(&prefix).await,
+        1,
+        "one entry per accepted batch"
+    );
+    assert_eq!(common::journal_ticks(&prefix).await.len(), 3);
     let mut redis = common::redis().await;
     let view: Vec<String> = redis::cmd("LRANGE")
         .arg(format!("{prefix}ticks:EURUSD_otc"))

@@ -26,13 +26,6 @@ impl Server {
     /// When the binary or the page is missing, or the server does not start
     /// within 30 seconds.
     pub fn start(env: &[(&str, &str)]) -> anyhow::Result<Self> {
-        let bin = paths::tickstream_bin();
-        if !bin.is_file() {
-            bail!(
-                "{} is missing: build it with `cargo build -p server`",
-                bin.display()
-            );
-        }
         let dist = paths::dist();
         if !dist.join("index.html").is_file() {
             bail!(
@@ -40,7 +33,23 @@ impl Server {
                 dist.display()
             );
         }
-        let mut child = Command::new(&bin)
+        Self::spawn(&paths::tickstream_bin(), env)
+    }
+
+    /// Starts `bin serve` with extra environment variables, page or not.
+    ///
+    /// # Errors
+    ///
+    /// When the binary is missing or does not start within 30 seconds.
+    pub fn spawn(bin: &std::path::Path, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        if !bin.is_file() {
+            bail!(
+                "{} is missing: build it with `cargo build -p server`",
+                bin.display()
+            );
+        }
+        let dist = paths::dist();
+        let mut child = Command::new(bin)
             .arg("serve")
             .env("BIND", "127.0.0.1:0")
             .env("DIST_DIR", &dist)
@@ -72,6 +81,12 @@ impl Server {
                 bail!("tickstream did not report `listening on` within 30 s")
             }
         }
+    }
+
+    /// The process id, for reading its memory use.
+    #[must_use]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The WebSocket URL.

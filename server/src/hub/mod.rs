@@ -13,14 +13,14 @@ mod series;
 
 pub use outbox::{CandleKey, Outbox, Pushed};
 
-use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::Utf8Bytes;
+use rustc_hash::FxHashMap;
 use series::Series;
-use shared::protocol::{CandleSnapshot, CandleUpdate, ForAsset, SnapshotReason, Subscribe};
+use shared::protocol::{CandleSnapshot, ForAsset, SnapshotReason, Subscribe};
 use shared::{Asset, CandleEvent, ServerMessage, Timeframe};
 
 /// A session's id within the hub.
@@ -56,8 +56,8 @@ struct Subscriber {
 
 #[derive(Default)]
 struct State {
-    series: HashMap<(Asset, Timeframe), Series>,
-    subscribers: HashMap<Asset, Vec<Subscriber>>,
+    series: FxHashMap<(Asset, Timeframe), Series>,
+    subscribers: FxHashMap<Asset, Vec<Subscriber>>,
 }
 
 /// The fan-out; cheap to clone.
@@ -137,16 +137,19 @@ impl Hub {
             let series = state.series.entry((asset, timeframe)).or_default();
             series.seq += 1;
             series.apply(*candle, self.limits.history);
-            let frame: Utf8Bytes = ServerMessage::RedisUpdate(CandleUpdate {
-                data: *candle,
-                seq: series.seq,
-            })
-            .to_json()
-            .into();
-            series.remember(series.seq, frame.clone(), self.limits.replay);
+            series.remember(series.seq, *candle, self.limits.replay);
+            let seq = series.seq;
             let Some(subscribers) = state.subscribers.get(&asset) else {
                 continue;
             };
+            if !subscribers
+                .iter()
+                .any(|s| s.timeframe.is_none_or(|tf| tf == timeframe))
+            {
+                continue;
+            }
+            // Serialised once, shared by every subscriber.
+            let frame = series::update_frame(*candle, seq);
             let key: CandleKey = (asset, timeframe, candle.open_time());
             let mut lagging: Vec<(SessionId, Arc<Outbox>)> = Vec::new();
             for sub in subscribers {

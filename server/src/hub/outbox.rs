@@ -6,10 +6,11 @@
 //! the push reports it: the hub then queues fresh snapshots instead, so the
 //! client is told, never silently short of data.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use axum::extract::ws::Utf8Bytes;
+use rustc_hash::FxHashMap;
 use shared::{Asset, Timeframe};
 use tokio::sync::Notify;
 
@@ -44,7 +45,7 @@ struct Queue {
     /// Absolute index of `slots[0]`.
     base: u64,
     /// Absolute index of the unsent update of each candle.
-    pending: HashMap<CandleKey, u64>,
+    pending: FxHashMap<CandleKey, u64>,
     closed: bool,
     /// Updates dropped by overflows, for metrics.
     dropped: u64,
@@ -101,10 +102,15 @@ impl Outbox {
             return Pushed::Lagged;
         }
         let at = q.base + q.slots.len() as u64;
+        let was_empty = q.slots.is_empty();
         q.slots.push_back(Slot::Update(key, frame));
         q.pending.insert(key, at);
         drop(q);
-        self.notify.notify_one();
+        // The sender checks the queue before it waits, so only the first
+        // frame of an empty queue needs to wake it.
+        if was_empty {
+            self.notify.notify_one();
+        }
         Pushed::Queued
     }
 
@@ -136,18 +142,23 @@ impl Outbox {
         Pushed::Queued
     }
 
-    /// Waits for the next frame to send; `None` once closed.
-    pub async fn next(&self) -> Option<Utf8Bytes> {
+    /// Waits for frames to send and moves up to `max` of them into `out`;
+    /// `false` once closed. Taking several at once lets the sender write them
+    /// with one flush.
+    pub async fn next_batch(&self, out: &mut Vec<Utf8Bytes>, max: usize) -> bool {
         loop {
             let notified = self.notify.notified();
             {
                 let mut q = self.lock();
                 if q.closed {
-                    return None;
+                    return false;
                 }
-                if let Some(slot) = q.slots.pop_front() {
+                while out.len() < max {
+                    let Some(slot) = q.slots.pop_front() else {
+                        break;
+                    };
                     q.base += 1;
-                    return Some(match slot {
+                    out.push(match slot {
                         Slot::Frame(f) | Slot::Snapshot(f) => f,
                         Slot::Update(key, f) => {
                             if q.pending.get(&key) == Some(&(q.base - 1)) {
@@ -157,9 +168,21 @@ impl Outbox {
                         }
                     });
                 }
+                if !out.is_empty() {
+                    return true;
+                }
             }
             notified.await;
         }
+    }
+
+    /// Waits for the next frame to send; `None` once closed.
+    pub async fn next(&self) -> Option<Utf8Bytes> {
+        let mut one = Vec::with_capacity(1);
+        self.next_batch(&mut one, 1)
+            .await
+            .then(|| one.pop())
+            .flatten()
     }
 
     /// Closes the queue; the sender stops.

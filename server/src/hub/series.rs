@@ -4,7 +4,16 @@
 use std::collections::VecDeque;
 
 use axum::extract::ws::Utf8Bytes;
-use shared::Candle;
+use shared::protocol::CandleUpdate;
+use shared::{Candle, ServerMessage};
+
+/// The `redis_update` frame of a candle state.
+#[must_use]
+pub fn update_frame(data: Candle, seq: u64) -> Utf8Bytes {
+    ServerMessage::RedisUpdate(CandleUpdate { data, seq })
+        .to_json()
+        .into()
+}
 
 /// A series' live state.
 #[derive(Debug, Default)]
@@ -13,8 +22,9 @@ pub struct Series {
     pub seq: u64,
     /// Recent candles by open time, the forming one last.
     pub candles: VecDeque<Candle>,
-    /// Recent update frames with their numbers, oldest first.
-    pub recent: VecDeque<(u64, Utf8Bytes)>,
+    /// Recent updates with their numbers, oldest first, for resuming
+    /// clients (serialised only when one asks).
+    pub recent: VecDeque<(u64, Candle)>,
 }
 
 impl Series {
@@ -31,9 +41,9 @@ impl Series {
         }
     }
 
-    /// Records the frame of update `seq`, keeping at most `keep`.
-    pub fn remember(&mut self, seq: u64, frame: Utf8Bytes, keep: usize) {
-        self.recent.push_back((seq, frame));
+    /// Records update `seq`, keeping at most `keep`.
+    pub fn remember(&mut self, seq: u64, candle: Candle, keep: usize) {
+        self.recent.push_back((seq, candle));
         while self.recent.len() > keep {
             self.recent.pop_front();
         }
@@ -55,7 +65,7 @@ impl Series {
             self.recent
                 .iter()
                 .filter(|(s, _)| *s > last_seq)
-                .map(|(_, f)| f.clone())
+                .map(|(seq, candle)| update_frame(*candle, *seq))
                 .collect(),
         )
     }

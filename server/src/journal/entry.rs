@@ -1,47 +1,53 @@
-//! How a tick is written into the Redis journal stream and read back.
+//! How ticks are written into the Redis journal stream and read back.
 //!
-//! Each stream entry holds `asset`, `price` (exact text), `timestamp` (ms),
-//! `origin` (the process that journaled it) and `oseq` (that process's append
-//! number), so a process can recognise entries it already delivered itself
-//! while Redis was away.
+//! One stream entry holds one journaled batch (an ingest request, a
+//! simulator tick, a flushed part of the in-process backlog): `origin` (the
+//! process that journaled it), `oseq` (that process's append number of the
+//! first tick; the others follow in order) and `ticks`, one
+//! `asset,price,timestamp_ms` line per tick with the price's exact text.
+//! A batch per entry keeps Redis work per tick small; the lines keep prices
+//! exact and cost little to read.
 
 use redis::Value;
 use shared::{Asset, Price, Tick, TimestampMs};
 
-/// A tick read back from the journal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A journaled batch read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    /// The tick.
-    pub tick: Tick,
-    /// The process that journaled it.
+    /// The ticks, in the order they were accepted.
+    pub ticks: Vec<Tick>,
+    /// The process that journaled them.
     pub origin: u64,
-    /// That process's append number.
+    /// That process's append number of the first tick.
     pub oseq: u64,
 }
 
-/// The field-value pairs of an `XADD`.
-pub fn fields(tick: &Tick, origin: u64, oseq: u64) -> [(&'static str, String); 5] {
+/// The field-value pairs of the `XADD` of a batch.
+pub fn fields(ticks: &[Tick], origin: u64, first_oseq: u64) -> [(&'static str, String); 3] {
+    let mut lines = String::with_capacity(ticks.len() * 40);
+    for t in ticks {
+        use std::fmt::Write;
+        let _ = writeln!(lines, "{},{},{}", t.asset, t.price, t.timestamp.millis());
+    }
     [
-        ("asset", tick.asset.to_string()),
-        ("price", tick.price.to_string()),
-        ("timestamp", tick.timestamp.millis().to_string()),
         ("origin", origin.to_string()),
-        ("oseq", oseq.to_string()),
+        ("oseq", first_oseq.to_string()),
+        ("ticks", lines),
     ]
 }
 
-/// Parses an `XREAD` reply into (entry id, entry) pairs; entries that do not
-/// parse (written by something else) are skipped and counted in the second
-/// value.
+/// Parses an `XREAD`/`XREADGROUP` reply into (entry id, entry) pairs.
+/// Entries that do not parse (written by something else) are skipped and
+/// counted in the second value.
 pub fn parse_xread(reply: &Value) -> (Vec<(String, Entry)>, usize) {
-    let mut out = Vec::new();
-    let mut skipped = 0;
     // [[stream, [[id, [f, v, ...]], ...]]] (RESP2) or {stream: [...]} (RESP3)
     let streams: Vec<&Value> = match reply {
         Value::Array(items) => items.iter().collect(),
         Value::Map(pairs) => pairs.iter().map(|(_, v)| v).collect(),
-        _ => return (out, 0),
+        _ => return (Vec::new(), 0),
     };
+    let mut out = Vec::new();
+    let mut skipped = 0;
     for stream in streams {
         let entries = match stream {
             Value::Array(parts) if parts.len() == 2 => &parts[1],
@@ -50,53 +56,70 @@ pub fn parse_xread(reply: &Value) -> (Vec<(String, Entry)>, usize) {
         let Value::Array(entries) = entries else {
             continue;
         };
-        for entry in entries {
-            let Value::Array(parts) = entry else { continue };
-            let (Some(id), Some(Value::Array(kv))) = (parts.first().and_then(text), parts.get(1))
-            else {
-                continue;
-            };
-            match parse_fields(kv) {
-                Some(e) => out.push((id, e)),
-                None => skipped += 1,
-            }
-        }
+        parse_entries(entries, &mut out, &mut skipped);
     }
     (out, skipped)
 }
 
-fn text(v: &Value) -> Option<String> {
+/// Parses `[[id, [f, v, ...]], ...]`, as `XRANGE` and `XAUTOCLAIM` give.
+pub fn parse_entries(entries: &[Value], out: &mut Vec<(String, Entry)>, skipped: &mut usize) {
+    for entry in entries {
+        let Value::Array(parts) = entry else { continue };
+        let (Some(id), Some(Value::Array(kv))) = (parts.first().and_then(bytes), parts.get(1))
+        else {
+            continue;
+        };
+        match parse_fields(kv) {
+            Some(e) => out.push((String::from_utf8_lossy(id).into_owned(), e)),
+            None => *skipped += 1,
+        }
+    }
+}
+
+fn bytes(v: &Value) -> Option<&[u8]> {
     match v {
-        Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
-        Value::SimpleString(s) => Some(s.clone()),
+        Value::BulkString(b) => Some(b),
+        Value::SimpleString(s) => Some(s.as_bytes()),
         _ => None,
     }
 }
 
+fn number(v: &[u8]) -> Option<u64> {
+    std::str::from_utf8(v).ok()?.parse().ok()
+}
+
 fn parse_fields(kv: &[Value]) -> Option<Entry> {
-    let (mut asset, mut price, mut ts, mut origin, mut oseq) = (None, None, None, None, None);
+    let (mut origin, mut oseq, mut ticks) = (None, None, None);
     for pair in kv.chunks(2) {
         let [k, v] = pair else { return None };
-        let (k, v) = (text(k)?, text(v)?);
-        match k.as_str() {
-            "asset" => asset = Asset::new_checked(&v).ok(),
-            "price" => price = Price::new_checked(&v).ok(),
-            "timestamp" => {
-                ts = v
-                    .parse::<i64>()
-                    .ok()
-                    .and_then(|t| TimestampMs::new_checked(t).ok());
-            }
-            "origin" => origin = v.parse().ok(),
-            "oseq" => oseq = v.parse().ok(),
+        let (k, v) = (bytes(k)?, bytes(v)?);
+        match k {
+            b"origin" => origin = number(v),
+            b"oseq" => oseq = number(v),
+            b"ticks" => ticks = parse_lines(std::str::from_utf8(v).ok()?),
             _ => {}
         }
     }
     Some(Entry {
-        tick: Tick::new(asset?, price?, ts?),
+        ticks: ticks?,
         origin: origin.unwrap_or(0),
         oseq: oseq.unwrap_or(0),
     })
+}
+
+fn parse_lines(text: &str) -> Option<Vec<Tick>> {
+    text.lines()
+        .map(|line| {
+            let mut parts = line.split(',');
+            let asset = Asset::new_checked(parts.next()?).ok()?;
+            let price = Price::new_checked(parts.next()?).ok()?;
+            let ts = TimestampMs::new_checked(parts.next()?.parse().ok()?).ok()?;
+            parts
+                .next()
+                .is_none()
+                .then_some(Tick::new(asset, price, ts))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -109,12 +132,19 @@ mod tests {
 
     #[test]
     fn reads_back_what_it_writes() {
-        let tick = Tick::new(
-            Asset::new("EURUSD_otc"),
-            Price::new("1.0823"),
-            TimestampMs::new(1_705_314_600_000),
-        );
-        let kv: Vec<Value> = fields(&tick, 7, 9)
+        let ticks = vec![
+            Tick::new(
+                Asset::new("EURUSD_otc"),
+                Price::new("1.0823"),
+                TimestampMs::new(1_705_314_600_000),
+            ),
+            Tick::new(
+                Asset::new("BTCUSD"),
+                Price::new("65000.5"),
+                TimestampMs::new(1_705_314_600_001),
+            ),
+        ];
+        let kv: Vec<Value> = fields(&ticks, 7, 9)
             .iter()
             .flat_map(|(k, v)| [bulk(k), bulk(v)])
             .collect();
@@ -124,7 +154,7 @@ mod tests {
                 Value::Array(vec![bulk("1-0"), Value::Array(kv)]),
                 Value::Array(vec![
                     bulk("1-1"),
-                    Value::Array(vec![bulk("asset"), bulk("bad name")]),
+                    Value::Array(vec![bulk("ticks"), bulk("bad name,1,1")]),
                 ]),
             ]),
         ])]);
@@ -134,7 +164,7 @@ mod tests {
             vec![(
                 "1-0".to_owned(),
                 Entry {
-                    tick,
+                    ticks,
                     origin: 7,
                     oseq: 9
                 }

@@ -1,4 +1,5 @@
-//! [`ConsumerGroup`]: how the persister reads the journal. Entries are read
+//! [`ConsumerGroup`]: how the persister reads the journal. Entries (one per
+//! journaled batch) are read
 //! through a Redis consumer group, acknowledged only once stored, claimed
 //! from a crashed consumer after they sat idle, and the stream is trimmed only
 //! below what the group has acknowledged.
@@ -6,6 +7,8 @@
 use redis::Value;
 use redis::aio::MultiplexedConnection;
 use shared::Tick;
+
+use super::entry::Entry;
 
 use super::entry;
 
@@ -65,7 +68,7 @@ impl ConsumerGroup {
         &mut self,
         count: usize,
         block_ms: u64,
-    ) -> redis::RedisResult<Vec<(EntryId, Tick)>> {
+    ) -> redis::RedisResult<Vec<(EntryId, Vec<Tick>)>> {
         let reply: Value = redis::cmd("XREADGROUP")
             .arg("GROUP")
             .arg(&self.group)
@@ -92,7 +95,7 @@ impl ConsumerGroup {
         &mut self,
         min_idle_ms: u64,
         count: usize,
-    ) -> redis::RedisResult<Vec<(EntryId, Tick)>> {
+    ) -> redis::RedisResult<Vec<(EntryId, Vec<Tick>)>> {
         let reply: Value = redis::cmd("XAUTOCLAIM")
             .arg(&self.stream)
             .arg(&self.group)
@@ -107,11 +110,12 @@ impl ConsumerGroup {
         let Value::Array(parts) = reply else {
             return Ok(Vec::new());
         };
-        let Some(claimed) = parts.get(1) else {
+        let Some(Value::Array(claimed)) = parts.get(1) else {
             return Ok(Vec::new());
         };
-        let wrapped = Value::Array(vec![Value::Array(vec![Value::Nil, claimed.clone()])]);
-        Ok(ticks(&wrapped))
+        let (mut out, mut skipped) = (Vec::new(), 0);
+        entry::parse_entries(claimed, &mut out, &mut skipped);
+        Ok(batches(out, skipped))
     }
 
     /// Acknowledges stored entries.
@@ -227,10 +231,14 @@ fn text(v: &Value) -> Option<String> {
     }
 }
 
-fn ticks(reply: &Value) -> Vec<(EntryId, Tick)> {
+fn ticks(reply: &Value) -> Vec<(EntryId, Vec<Tick>)> {
     let (entries, skipped) = entry::parse_xread(reply);
+    batches(entries, skipped)
+}
+
+fn batches(entries: Vec<(EntryId, Entry)>, skipped: usize) -> Vec<(EntryId, Vec<Tick>)> {
     if skipped > 0 {
         tracing::warn!("{skipped} journal entries could not be read");
     }
-    entries.into_iter().map(|(id, e)| (id, e.tick)).collect()
+    entries.into_iter().map(|(id, e)| (id, e.ticks)).collect()
 }

@@ -1,9 +1,9 @@
 //! The journal: every accepted tick is written here before ingest answers.
 //!
 //! With Redis, the journal is the stream `{prefix}journal` (plus the capped
-//! view `{prefix}ticks:{asset}` and a pub/sub message on the channel of the
-//! same name, as in the original design), written in one `MULTI`/`EXEC` per
-//! batch. Every process tails the stream in order, so every process builds the
+//! view `{prefix}ticks:{asset}` and, per batch, a pub/sub message with the
+//! asset's new ticks on the channel of the same name, as in the original
+//! design), written in one `MULTI`/`EXEC` per batch. Every process tails the stream in order, so every process builds the
 //! same candles. The persister reads it through a consumer group and the
 //! stream is trimmed only below what that group has acknowledged.
 //!
@@ -40,8 +40,8 @@ pub type Feed = mpsc::Receiver<Vec<Tick>>;
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 /// Entries written to Redis per `MULTI`/`EXEC` when flushing the backlog.
 const FLUSH_CHUNK: usize = 1000;
-/// Entries read per `XREAD`.
-const READ_COUNT: usize = 1000;
+/// Entries (batches of up to 10,000 ticks) read per `XREAD`.
+const READ_COUNT: usize = 100;
 
 /// Why ticks could not be journaled.
 #[derive(Debug, thiserror::Error)]
@@ -140,7 +140,7 @@ impl Journal {
         tasks: TaskTracker,
         tail: bool,
     ) -> (Self, Feed) {
-        let (feed, feed_rx) = mpsc::channel(1024);
+        let (feed, feed_rx) = mpsc::channel(256);
         let client = config
             .url()
             .and_then(|url| match redis::Client::open(url.as_str()) {
@@ -477,24 +477,30 @@ impl Journal {
         }
     }
 
-    /// Drops entries this process already delivered while Redis was away.
+    /// Drops ticks this process already delivered while Redis was away.
     fn not_yet_delivered(&self, entries: &[(String, entry::Entry)]) -> Vec<Tick> {
-        let Ok(mut delivered) = self.inner.delivered_locally.lock() else {
-            return entries.iter().map(|(_, e)| e.tick).collect();
-        };
         let origin = self.inner.origin;
+        let Ok(mut delivered) = self.inner.delivered_locally.lock() else {
+            return entries
+                .iter()
+                .flat_map(|(_, e)| e.ticks.iter().copied())
+                .collect();
+        };
         let mut newest_own = 0;
-        let ticks = entries
-            .iter()
-            .filter(|(_, e)| {
-                if e.origin != origin {
-                    return true;
+        let mut ticks = Vec::new();
+        for (_, e) in entries {
+            if e.origin != origin || delivered.is_empty() {
+                ticks.extend_from_slice(&e.ticks);
+                continue;
+            }
+            for (i, tick) in e.ticks.iter().enumerate() {
+                let oseq = e.oseq + i as u64;
+                newest_own = newest_own.max(oseq);
+                if !delivered.iter().any(|(a, b)| (*a..=*b).contains(&oseq)) {
+                    ticks.push(*tick);
                 }
-                newest_own = newest_own.max(e.oseq);
-                !delivered.iter().any(|(a, b)| (*a..=*b).contains(&e.oseq))
-            })
-            .map(|(_, e)| e.tick)
-            .collect();
+            }
+        }
         // Own entries come in append order: ranges behind the newest are done.
         delivered.retain(|(_, b)| *b > newest_own);
         ticks
@@ -513,8 +519,9 @@ async fn connect(
         .await
 }
 
-/// Writes a batch in one `MULTI`/`EXEC`: the stream entries, the capped
-/// per-asset lists and the pub/sub messages.
+/// Writes a batch in one `MULTI`/`EXEC`: one stream entry for it, then per
+/// asset one `LPUSH` of its ticks onto the capped list, one `LTRIM`, and one
+/// pub/sub message holding the batch's ticks of that asset as a JSON array.
 async fn write(
     conn: &mut MultiplexedConnection,
     inner: &Inner,
@@ -524,27 +531,31 @@ async fn write(
     let journal = keys.journal();
     let mut pipe = redis::pipe();
     pipe.atomic();
-    let mut assets: Vec<Asset> = Vec::new();
-    for (oseq, tick) in batch {
-        pipe.cmd("XADD")
-            .arg(&journal)
-            .arg("*")
-            .arg(&entry::fields(tick, inner.origin, *oseq)[..])
-            .ignore();
+    let Some((first_oseq, _)) = batch.first() else {
+        return Ok(());
+    };
+    let ticks: Vec<Tick> = batch.iter().map(|(_, t)| *t).collect();
+    pipe.cmd("XADD")
+        .arg(&journal)
+        .arg("*")
+        .arg(&entry::fields(&ticks, inner.origin, *first_oseq)[..])
+        .ignore();
+    let mut by_asset: Vec<(Asset, Vec<String>)> = Vec::new();
+    for tick in &ticks {
         let json = serde_json::to_string(tick).unwrap_or_default();
-        let list = keys.ticks(tick.asset);
-        pipe.cmd("LPUSH").arg(&list).arg(&json).ignore();
-        pipe.cmd("PUBLISH").arg(&list).arg(&json).ignore();
-        if !assets.contains(&tick.asset) {
-            assets.push(tick.asset);
+        match by_asset.iter_mut().find(|(a, _)| *a == tick.asset) {
+            Some((_, list)) => list.push(json),
+            None => by_asset.push((tick.asset, vec![json])),
         }
     }
     let keep = inner.config.redis_max_tick_buffer_size.saturating_sub(1);
-    for asset in assets {
-        pipe.cmd("LTRIM")
-            .arg(keys.ticks(asset))
-            .arg(0)
-            .arg(keep)
+    for (asset, ticks) in by_asset {
+        let list = keys.ticks(asset);
+        pipe.cmd("LPUSH").arg(&list).arg(&ticks).ignore();
+        pipe.cmd("LTRIM").arg(&list).arg(0).arg(keep).ignore();
+        pipe.cmd("PUBLISH")
+            .arg(&list)
+            .arg(format!("[{}]", ticks.join(",")))
             .ignore();
     }
     pipe.query_async::<()>(conn).await

@@ -228,3 +228,29 @@ pub fn future_minute() -> i64 {
         .as_millis() as i64;
     (now / 60_000 + 1) * 60_000
 }
+
+/// Every tick in the journal stream `stream`, in order.
+pub async fn journal_ticks_at(
+    conn: &mut redis::aio::MultiplexedConnection,
+    stream: &str,
+) -> Vec<shared::Tick> {
+    let reply: redis::Value = redis::cmd("XRANGE")
+        .arg(stream)
+        .arg("-")
+        .arg("+")
+        .query_async(conn)
+        .await
+        .unwrap();
+    let redis::Value::Array(entries) = reply else {
+        return Vec::new();
+    };
+    let (mut out, mut skipped) = (Vec::new(), 0);
+    server::journal::entry::parse_entries(&entries, &mut out, &mut skipped);
+    assert_eq!(skipped, 0);
+    out.into_iter().flat_map(|(_, e)| e.ticks).collect()
+}
+
+/// Every tick in the journal under `prefix`.
+pub async fn journal_ticks(prefix: &str) -> Vec<shared::Tick> {
+    journal_ticks_at(&mut redis().await, &format!("{prefix}journal")).await
+}

@@ -18,6 +18,8 @@ use crate::state::AppState;
 
 /// A send that takes longer than this ends the session: the client is gone.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most frames written with one flush.
+const WRITE_BATCH: usize = 64;
 
 /// Serves one connection until either side ends it.
 pub async fn run(socket: WebSocket, state: AppState) {
@@ -28,11 +30,22 @@ pub async fn run(socket: WebSocket, state: AppState) {
 
     let writer_outbox = outbox.clone();
     let mut writer = tokio::spawn(async move {
+        let mut frames = Vec::with_capacity(WRITE_BATCH);
         loop {
             tokio::select! {
-                frame = writer_outbox.next() => {
-                    let Some(frame) = frame else { break };
-                    match tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Text(frame))).await {
+                open = writer_outbox.next_batch(&mut frames, WRITE_BATCH) => {
+                    if !open {
+                        break;
+                    }
+                    // Queue every waiting frame, then one flush: one write
+                    // for many frames when the client is busy.
+                    let send = async {
+                        for frame in frames.drain(..) {
+                            sink.feed(Message::Text(frame)).await?;
+                        }
+                        sink.flush().await
+                    };
+                    match tokio::time::timeout(SEND_TIMEOUT, send).await {
                         Ok(Ok(())) => {}
                         _ => break,
                     }

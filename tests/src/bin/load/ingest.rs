@@ -1,0 +1,112 @@
+//! Sustained ingest: several keep-alive HTTP clients post batches to
+//! `/api/ticks` for a while; then `redis-benchmark -P 64` measures raw
+//! `XADD` on the same Redis, for the ratio.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::{TOKEN, cleanup, now_ms, start_server};
+
+/// Options of the ingest scenario.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Seconds of load.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Ticks per request.
+    #[arg(long, default_value_t = 1000)]
+    batch: usize,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 4)]
+    connections: usize,
+    /// Assets the ticks are spread over.
+    #[arg(long, default_value_t = 10)]
+    assets: usize,
+}
+
+pub async fn run(bin: Option<&PathBuf>, redis: &str, args: Args) -> anyhow::Result<()> {
+    let (server, prefix) = start_server(bin, redis, &[])?;
+    let url = server.url("/api/ticks");
+    let accepted = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for w in 0..args.connections {
+        let (url, accepted) = (url.clone(), accepted.clone());
+        let (batch, assets) = (args.batch, args.assets);
+        workers.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut n: u64 = 0;
+            while Instant::now() < deadline {
+                let base = now_ms();
+                let body: Vec<String> = (0..batch)
+                    .map(|i| {
+                        n += 1;
+                        format!(
+                            r#"{{"asset":"LOAD{}","price":"1.{:05}","timestamp":{}}}"#,
+                            (w + i) % assets,
+                            n % 100_000,
+                            base
+                        )
+                    })
+                    .collect();
+                let response = client
+                    .post(&url)
+                    .bearer_auth(TOKEN)
+                    .body(format!("[{}]", body.join(",")))
+                    .send()
+                    .await?;
+                anyhow::ensure!(
+                    response.status().is_success(),
+                    "refused: {}",
+                    response.text().await?
+                );
+                accepted.fetch_add(batch as u64, Ordering::Relaxed);
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for w in workers {
+        w.await??;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let total = accepted.load(Ordering::Relaxed);
+    let ours = total as f64 / elapsed;
+    drop(server);
+
+    let raw_key = format!("{prefix}raw");
+    let output = std::process::Command::new("redis-benchmark")
+        .args([
+            "-P",
+            "64",
+            "-n",
+            "1000000",
+            "-q",
+            "XADD",
+            &raw_key,
+            "*",
+            "asset",
+            "EURUSD_otc",
+            "price",
+            "1.0823",
+            "timestamp",
+            "1705314600000",
+        ])
+        .output()?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let raw = text
+        .rsplit("requests per second")
+        .nth(1)
+        .and_then(|s| s.rsplit(": ").next())
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .unwrap_or(f64::NAN);
+    println!(
+        "ingest: {total} ticks in {elapsed:.1} s = {ours:.0} ticks/s ({} clients, {} ticks a request)",
+        args.connections, args.batch
+    );
+    println!("redis-benchmark -P 64 XADD: {raw:.0} entries/s");
+    println!("ratio: {:.2}", ours / raw);
+    cleanup(redis, &prefix).await
+}

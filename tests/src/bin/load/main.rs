@@ -1,0 +1,104 @@
+//! `load`: the figures of BENCHMARKS.md, measured against a real
+//! `tickstream serve` (the release build) that it starts on loopback with
+//! the real Redis. Run by hand, never in CI:
+//!
+//! ```sh
+//! cargo build --release -p server
+//! cargo run --release -p e2e --bin load -- ingest
+//! cargo run --release -p e2e --bin load -- latency
+//! cargo run --release -p e2e --bin load -- deliveries
+//! cargo run --release -p e2e --bin load -- rss
+//! ```
+
+mod fanout;
+mod ingest;
+mod rss;
+mod subscriber;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use e2e::{Server, paths};
+
+/// Load scenarios.
+#[derive(Parser)]
+struct Cli {
+    /// The server binary (default: target/release/tickstream).
+    #[arg(long, global = true)]
+    bin: Option<PathBuf>,
+    /// The Redis to use.
+    #[arg(long, global = true, default_value = "redis://127.0.0.1:6379/0")]
+    redis: String,
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// Sustained ingest through POST /api/ticks, beside redis-benchmark XADD.
+    Ingest(ingest::Args),
+    /// Tick-to-socket latency with many subscribers at a steady tick rate.
+    Latency(fanout::LatencyArgs),
+    /// Frames delivered per second to many subscribers at full ingest speed.
+    Deliveries(fanout::DeliveryArgs),
+    /// Server memory with many simulated assets and idle clients.
+    Rss(rss::Args),
+}
+
+/// The token load servers take.
+pub const TOKEN: &str = "load-token";
+
+/// Starts the server under test with a key prefix of its own.
+pub fn start_server(
+    cli_bin: Option<&PathBuf>,
+    redis: &str,
+    extra: &[(&str, &str)],
+) -> anyhow::Result<(Server, String)> {
+    let bin = cli_bin
+        .cloned()
+        .unwrap_or_else(|| paths::target_dir().join("release").join("tickstream"));
+    let prefix = format!("load:{}:{}:", std::process::id(), e2e::server::unique());
+    let mut env = vec![
+        ("REDIS_URL", redis),
+        ("REDIS_KEY_PREFIX", prefix.as_str()),
+        ("INGEST_TOKEN", TOKEN),
+        ("WS_SEND_QUEUE", "4096"),
+    ];
+    env.extend_from_slice(extra);
+    let server = Server::spawn(&bin, &env)?;
+    Ok((server, prefix))
+}
+
+/// Removes the keys a scenario wrote.
+pub async fn cleanup(redis: &str, prefix: &str) -> anyhow::Result<()> {
+    let mut conn = redis::Client::open(redis)?
+        .get_multiplexed_async_connection()
+        .await?;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await?;
+    if !keys.is_empty() {
+        let () = redis::cmd("DEL").arg(keys).query_async(&mut conn).await?;
+    }
+    Ok(())
+}
+
+/// Now in Unix milliseconds.
+#[must_use]
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.scenario {
+        Scenario::Ingest(args) => ingest::run(cli.bin.as_ref(), &cli.redis, args).await,
+        Scenario::Latency(args) => fanout::latency(cli.bin.as_ref(), &cli.redis, args).await,
+        Scenario::Deliveries(args) => fanout::deliveries(cli.bin.as_ref(), &cli.redis, args).await,
+        Scenario::Rss(args) => rss::run(cli.bin.as_ref(), &cli.redis, args).await,
+    }
+}
