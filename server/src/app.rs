@@ -18,6 +18,10 @@ use crate::simulator::Simulator;
 use crate::state::AppState;
 use crate::{candles, http};
 
+/// Updates per series held for resuming clients: bounded memory (100 assets
+/// hold at most ~40 MB of them) for a resume window of hundreds of updates.
+const RESUME_WINDOW: usize = 512;
+
 /// How long shutdown waits for background tasks.
 const DRAIN: Duration = Duration::from_secs(10);
 
@@ -52,7 +56,7 @@ pub async fn run(
     .await;
     let hub = Hub::new(HubLimits {
         history: usize::try_from(config.redis.redis_historical_cache_size).unwrap_or(200),
-        replay: 4096,
+        replay: RESUME_WINDOW,
     });
     tasks.spawn(candles::run(feed, hub.clone(), stop.clone()));
     let simulator = Simulator::new(

@@ -61,7 +61,8 @@ pub struct RedisConfig {
         hide_env_values = true
     )]
     pub redis_password: String,
-    /// Connections kept to Redis (one is for tailing the journal).
+    /// Accepted for compatibility: commands are pipelined over one
+    /// multiplexed connection (plus one tailing the journal), so no pool.
     #[arg(long, env = "REDIS_CONNECTION_POOL_SIZE", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub redis_connection_pool_size: u32,

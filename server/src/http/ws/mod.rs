@@ -12,6 +12,10 @@ use axum::routing::get;
 
 use crate::state::AppState;
 
+/// Bytes of read and write buffer per connection (tungstenite's default is
+/// 128 KiB each).
+const SOCKET_BUFFER: usize = 8 * 1024;
+
 /// The WebSocket route.
 pub fn router() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))
@@ -32,8 +36,11 @@ async fn upgrade(
     // Frames up to four times the limit are read and answered with an error;
     // larger ones end the connection.
     let hard_cap = state.config.limits.max_frame_bytes.saturating_mul(4);
+    // Small socket buffers: a thousand idle clients must not cost 256 KB each.
     ws.max_message_size(hard_cap)
         .max_frame_size(hard_cap)
+        .read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(SOCKET_BUFFER)
         .on_upgrade(move |socket| session::run(socket, state))
 }
 

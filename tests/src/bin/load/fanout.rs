@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::subscriber::{close_of, connect, count_frames, drain};
+use crate::subscriber::{connect, raw_frames, tick_number};
 use crate::{TOKEN, cleanup, now_ms, start_server};
 
 /// Options of the latency scenario.
@@ -61,12 +61,10 @@ pub async fn latency(bin: Option<&PathBuf>, redis: &str, args: LatencyArgs) -> a
         let (sent, samples, received) = (sent.clone(), samples.clone(), received.clone());
         tokio::spawn(async move {
             let mut mine = Vec::new();
-            drain(socket, |frame| {
+            raw_frames(socket, |frame| {
                 received.fetch_add(1, Ordering::Relaxed);
                 let now = base.elapsed().as_micros() as u64;
-                if let Some(k) = close_of(frame)
-                    .and_then(|c| c.strip_prefix("1."))
-                    .and_then(|f| format!("{f:0<7}").parse::<usize>().ok())
+                if let Some(k) = tick_number(frame)
                     && let Some(at) = sent.get(k).map(|a| a.load(Ordering::Relaxed))
                     && at > 0
                 {
@@ -80,6 +78,10 @@ pub async fn latency(bin: Option<&PathBuf>, redis: &str, args: LatencyArgs) -> a
                 }
             })
             .await;
+            samples
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .append(&mut mine);
         });
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -139,8 +141,8 @@ pub async fn deliveries(
     for _ in 0..args.subscribers {
         let socket = connect(&server.ws(), "DLV", None).await?;
         let received = received.clone();
-        tokio::spawn(count_frames(socket, move |n| {
-            received.fetch_add(n, Ordering::Relaxed);
+        tokio::spawn(raw_frames(socket, move |_| {
+            received.fetch_add(1, Ordering::Relaxed);
         }));
     }
     tokio::time::sleep(Duration::from_secs(1)).await;

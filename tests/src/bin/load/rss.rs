@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::subscriber::{connect, drain};
+use crate::subscriber::{connect, raw_frames};
 use crate::{cleanup, start_server};
 
 /// Options of the memory scenario.
@@ -37,7 +37,7 @@ pub async fn run(bin: Option<&PathBuf>, redis: &str, args: Args) -> anyhow::Resu
     let (server, prefix) = start_server(bin, redis, &[("SIMULATE", list.as_str())])?;
     for i in 0..args.clients {
         let socket = connect(&server.ws(), &assets[i % assets.len()], Some("1M")).await?;
-        tokio::spawn(drain(socket, |_| {}));
+        tokio::spawn(raw_frames(socket, |_| {}));
     }
     tokio::time::sleep(Duration::from_secs(args.settle)).await;
     let pid = server.pid();

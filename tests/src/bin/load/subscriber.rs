@@ -1,7 +1,7 @@
 //! A lean WebSocket subscriber for load runs: subscribes, then counts frames
 //! and hands each update's text to a callback without parsing all of it.
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::Message;
 
 /// Connects to `ws` and subscribes to `asset` (one timeframe, or all).
@@ -23,96 +23,74 @@ pub async fn connect(
     Ok(socket)
 }
 
-/// Reads frames until the socket ends, calling `on_update` with the text of
-/// each `redis_update`.
-pub async fn drain(
-    mut socket: tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-    mut on_update: impl FnMut(&str),
-) {
-    while let Some(Ok(frame)) = socket.next().await {
-        if let Message::Text(text) = frame
-            && text.starts_with(r#"{"event":"redis_update""#)
-        {
-            on_update(&text);
-        }
-    }
-}
-
-/// The text of the number after `"close":` in a frame.
+/// The digits after `"close":1.` in an update frame, as a number padded to
+/// seven places: the load's tick number.
 #[must_use]
-pub fn close_of(frame: &str) -> Option<&str> {
-    let rest = frame.split(r#""close":"#).nth(1)?;
-    let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
-    Some(&rest[..end])
+pub fn tick_number(frame: &[u8]) -> Option<usize> {
+    const KEY: &[u8] = br#""close":1."#;
+    let start = frame.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let mut n = 0usize;
+    let mut count = 0u32;
+    for d in frame[start..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .take(7)
+    {
+        n = n * 10 + usize::from(d - b'0');
+        count += 1;
+    }
+    (count > 0).then(|| n * 10usize.pow(7 - count))
 }
 
-/// Counts the text frames arriving on a subscribed socket without decoding
-/// them: the server's frames are unmasked, so a frame is a 2 to 10 byte
-/// header and a payload to skip. Keeps the load generator cheap, so the
-/// figure is the server's.
-pub async fn count_frames(
+/// Reads the text frames arriving on a subscribed socket with a minimal
+/// parser, calling `on_frame` with each payload: the server's frames are
+/// unmasked, so a frame is a 2 to 10 byte header and its payload. Keeps the
+/// load generator cheap, so the figures are the server's.
+pub async fn raw_frames(
     socket: tokio_tungstenite::WebSocketStream<
         tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
     >,
-    on_frames: impl Fn(u64),
+    mut on_frame: impl FnMut(&[u8]),
 ) {
     use tokio::io::AsyncReadExt;
     let tokio_tungstenite::MaybeTlsStream::Plain(mut tcp) = socket.into_inner() else {
         return;
     };
-    let mut buf = vec![0u8; 1 << 16];
-    let mut pending: Vec<u8> = Vec::new();
-    let mut skip: usize = 0;
+    let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
     loop {
-        let n = match tcp.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        let mut data = &buf[..n];
-        let mut frames = 0;
-        loop {
-            if skip > 0 {
-                let s = skip.min(data.len());
-                skip -= s;
-                data = &data[s..];
-                if skip > 0 {
-                    break;
-                }
-            }
-            pending.extend_from_slice(data);
-            data = &[];
-            if pending.len() < 2 {
-                break;
-            }
-            let (len, header) = match pending[1] & 0x7f {
-                126 if pending.len() >= 4 => {
-                    (usize::from(u16::from_be_bytes([pending[2], pending[3]])), 4)
-                }
-                127 if pending.len() >= 10 => {
-                    let mut b = [0u8; 8];
-                    b.copy_from_slice(&pending[2..10]);
-                    (
-                        usize::try_from(u64::from_be_bytes(b)).unwrap_or(usize::MAX),
-                        10,
-                    )
-                }
-                126 | 127 => break,
-                l => (usize::from(l), 2),
-            };
-            if pending[0] & 0x0f == 1 {
-                frames += 1;
-            }
-            let available = pending.len() - header;
-            if available >= len {
-                let rest = pending.split_off(header + len);
-                pending = rest;
-            } else {
-                skip = len - available;
-                pending.clear();
-            }
+        if buf.capacity() - buf.len() < 4096 {
+            buf.reserve(1 << 16);
         }
-        on_frames(frames);
+        match tcp.read_buf(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let mut at = 0;
+        while let Some((opcode, start, end)) = frame_at(&buf[at..]) {
+            if opcode == 1 {
+                on_frame(&buf[at + start..at + end]);
+            }
+            at += end;
+        }
+        buf.drain(..at);
     }
+}
+
+/// The opcode and payload bounds of the complete frame at the start of
+/// `data`, if there is one.
+fn frame_at(data: &[u8]) -> Option<(u8, usize, usize)> {
+    let (&b0, &b1) = (data.first()?, data.get(1)?);
+    let (len, header): (usize, usize) = match b1 & 0x7f {
+        126 => (
+            usize::from(u16::from_be_bytes([*data.get(2)?, *data.get(3)?])),
+            4,
+        ),
+        127 => {
+            let bytes: [u8; 8] = data.get(2..10)?.try_into().ok()?;
+            (usize::try_from(u64::from_be_bytes(bytes)).ok()?, 10)
+        }
+        l => (usize::from(l), 2),
+    };
+    let end = len.checked_add(header)?;
+    (data.len() >= end).then_some((b0 & 0x0f, header, end))
 }
