@@ -18,9 +18,10 @@ use crate::simulator::Simulator;
 use crate::state::AppState;
 use crate::{candles, http};
 
-/// Updates per series held for resuming clients: bounded memory (100 assets
-/// hold at most ~40 MB of them) for a resume window of hundreds of updates.
-const RESUME_WINDOW: usize = 512;
+/// Updates per series held for resuming clients (about 33 KB a series, so
+/// 100 assets in 7 timeframes hold at most ~23 MB). A client away for longer
+/// gets a fresh snapshot instead, which is as good.
+const RESUME_WINDOW: usize = 256;
 
 /// How long shutdown waits for background tasks.
 const DRAIN: Duration = Duration::from_secs(10);
