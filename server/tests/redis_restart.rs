@@ -173,10 +173,25 @@ async fn a_redis_restart_loses_nothing_and_counts_nothing_twice() {
 #[tokio::test]
 async fn a_server_started_without_its_redis_serves_then_catches_up() {
     let dir = tempfile::tempdir().unwrap();
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("redis://127.0.0.1:{port}/0");
     let dist = tempfile::tempdir().unwrap();
-    let server = start(dist.path(), &["--redis-url", &url, "--redis-retry-delay", "1", "--redis-socket-timeout", "2"]).await;
+    let server = start(
+        dist.path(),
+        &[
+            "--redis-url",
+            &url,
+            "--redis-retry-delay",
+            "1",
+            "--redis-socket-timeout",
+            "2",
+        ],
+    )
+    .await;
     assert!(!connected(&server.base).await);
     let mut client = Client::connect(&server.ws).await;
     client
@@ -188,19 +203,35 @@ async fn a_server_started_without_its_redis_serves_then_catches_up() {
         }))
         .await;
     let t0 = future_minute();
-    let answer = server.ingest(&ticks_json("LATE", &[("2.5", t0), ("2.6", t0 + 1)])).await;
+    let answer = server
+        .ingest(&ticks_json("LATE", &[("2.5", t0), ("2.6", t0 + 1)]))
+        .await;
     assert_eq!(answer["journal"], "local");
     volume_reaches(&mut client, 2).await;
 
     let redis = PrivateRedis::start(dir.path(), port);
     let started = Instant::now();
     while !connected(&server.base).await {
-        assert!(started.elapsed() < Duration::from_secs(30), "did not connect");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "did not connect"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(server.ingest(&ticks_json("LATE", &[("2.7", t0 + 2)])).await["journal"], "redis");
+    assert_eq!(
+        server.ingest(&ticks_json("LATE", &[("2.7", t0 + 2)])).await["journal"],
+        "redis"
+    );
     volume_reaches(&mut client, 3).await;
-    let mut conn = redis::Client::open(redis.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
-    assert_eq!(common::journal_ticks_at(&mut conn, "journal").await.len(), 3, "the held ticks were written");
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    assert_eq!(
+        common::journal_ticks_at(&mut conn, "journal").await.len(),
+        3,
+        "the held ticks were written"
+    );
     server.stop().await;
 }
