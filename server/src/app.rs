@@ -14,8 +14,10 @@ use tokio_util::task::TaskTracker;
 use crate::config::ServeConfig;
 use crate::hub::{Hub, HubLimits};
 use crate::journal::Journal;
+use crate::persister::Persister;
 use crate::simulator::Simulator;
 use crate::state::AppState;
+use crate::store::TickStore;
 use crate::{candles, http};
 
 /// Updates per series held for resuming clients (about 33 KB a series, so
@@ -70,11 +72,40 @@ pub async fn run(
     for asset in &config.simulator.simulate {
         simulator.start(*asset);
     }
+    let persister = match &config.database_url {
+        Some(url) if journal.uses_redis() => {
+            let store = TickStore::connect_lazy(url, config.redis.timeout())
+                .map_err(|e| anyhow::anyhow!("DATABASE_URL is not usable: {e}"))?;
+            // Migrate at start-up; if the database is down, the persister
+            // keeps trying and migrates first.
+            match store.migrate().await {
+                Ok(()) => tracing::info!("database migrated"),
+                Err(e) => tracing::error!("cannot migrate the database yet: {e}"),
+            }
+            let persister = Persister::default();
+            tasks.spawn(persister.clone().run(
+                journal.clone(),
+                store,
+                Duration::from_secs(config.redis.redis_batch_processing_interval),
+                Duration::from_secs(config.redis.redis_retry_delay),
+                stop.clone(),
+            ));
+            Some(persister)
+        }
+        Some(_) => {
+            tracing::warn!(
+                "DATABASE_URL is set but Redis is not: the persister reads the Redis journal, so ticks are not stored"
+            );
+            None
+        }
+        None => None,
+    };
     let state = AppState {
         config: Arc::new(config),
         journal,
         hub,
         simulator,
+        persister,
         shutdown: stop.clone(),
     };
     let router = http::router(state);

@@ -20,6 +20,12 @@ pub struct ServeConfig {
     #[arg(long = "dist", env = "DIST_DIR", default_value = "dist")]
     pub dist: PathBuf,
 
+    /// PostgreSQL for the tick history (`postgres://user@host:port/db`, with
+    /// `?sslmode=require` and the like as PostgreSQL takes them). Unset: ticks
+    /// are not stored.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
     /// Redis and the journal.
     #[command(flatten)]
     pub redis: RedisConfig,

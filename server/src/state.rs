@@ -7,6 +7,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::ServeConfig;
 use crate::hub::Hub;
 use crate::journal::Journal;
+use crate::persister::Persister;
 use crate::simulator::Simulator;
 
 /// Shared state of the server.
@@ -20,6 +21,8 @@ pub struct AppState {
     pub hub: Hub,
     /// The built-in feed.
     pub simulator: Simulator,
+    /// The persister, when a database is configured.
+    pub persister: Option<Persister>,
     /// Cancelled when the server shuts down.
     pub shutdown: CancellationToken,
 }

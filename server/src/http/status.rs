@@ -18,9 +18,18 @@ pub fn router() -> Router<AppState> {
 
 /// The status shared by `/api/status` and the `redis_status` event.
 pub async fn current(state: &AppState) -> RedisStatus {
-    let mut batch_status = serde_json::Map::new();
-    // The persister is not part of this build yet: say so, do not pretend.
-    batch_status.insert("running".into(), false.into());
+    let mut batch_status = match &state.persister {
+        Some(p) => match serde_json::to_value(p.status()) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        },
+        None => {
+            let mut m = serde_json::Map::new();
+            m.insert("running".into(), false.into());
+            m.insert("store".into(), "none".into());
+            m
+        }
+    };
     batch_status.insert("local_backlog".into(), state.journal.backlog().await.into());
     RedisStatus {
         connected: state.journal.connected(),

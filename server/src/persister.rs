@@ -1,0 +1,324 @@
+//! The persister (the original design's batch processor): reads the journal
+//! through the Redis consumer group `persister`, writes batches to the tick
+//! store, and acknowledges entries only after the commit.
+//!
+//! - A batch is written every `REDIS_BATCH_PROCESSING_INTERVAL` seconds, or
+//!   as soon as it holds [`BATCH_TICKS`] ticks.
+//! - A failed write is retried with exponential backoff and jitter, from
+//!   `REDIS_RETRY_DELAY` up to [`MAX_RETRY_DELAY`], for as long as it takes:
+//!   the journal keeps the entries meanwhile.
+//! - When the database refuses a batch for its data, rows are written one by
+//!   one; a refused row is logged with its reason and counted, and never
+//!   holds up the rest.
+//! - Entries left pending by a crashed process are claimed after
+//!   [`CLAIM_IDLE`] by a live one.
+//! - Shutdown writes what is buffered first.
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use shared::Tick;
+use shared::protocol::wire_time;
+use tokio_util::sync::CancellationToken;
+
+use crate::journal::group::{ConsumerGroup, EntryId};
+use crate::journal::{Journal, now_millis};
+use crate::store::{StoreError, TickStore};
+
+/// Ticks that trigger a write before the interval is up.
+pub const BATCH_TICKS: usize = 10_000;
+/// The longest pause between retries.
+pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
+/// How long an entry may sit unacknowledged with another consumer before it
+/// is taken over.
+pub const CLAIM_IDLE: Duration = Duration::from_secs(30);
+/// The consumer group's name.
+pub const GROUP: &str = "persister";
+
+/// What `batch_status` shows.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PersisterStatus {
+    /// Whether the persister runs.
+    pub running: bool,
+    /// Where ticks go: `postgresql`.
+    pub store: &'static str,
+    /// Assets whose ticks it has written.
+    pub active_assets: BTreeSet<String>,
+    /// When the last batch was committed, ISO 8601 UTC.
+    pub last_flush: Option<String>,
+    /// Rows inserted so far.
+    pub rows_written: u64,
+    /// Ticks already stored (replays, retries) and skipped.
+    pub duplicates_skipped: u64,
+    /// Ticks read but not yet committed.
+    pub pending: u64,
+    /// Failed write attempts so far.
+    pub failures: u64,
+    /// Rows the database refused, set aside.
+    pub rejected: u64,
+    /// When the next retry is due, while failing.
+    pub next_retry: Option<String>,
+    /// The last error, while failing.
+    pub last_error: Option<String>,
+}
+
+/// A handle on the running persister's status.
+#[derive(Clone, Default)]
+pub struct Persister {
+    status: Arc<Mutex<PersisterStatus>>,
+}
+
+impl Persister {
+    /// The current status.
+    #[must_use]
+    pub fn status(&self) -> PersisterStatus {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, PersisterStatus> {
+        self.status
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs until `stop`, then writes what it holds and returns.
+    pub async fn run(
+        self,
+        journal: Journal,
+        store: TickStore,
+        interval: Duration,
+        first_retry: Duration,
+        stop: CancellationToken,
+    ) {
+        {
+            let mut s = self.lock();
+            s.running = true;
+            s.store = "postgresql";
+        }
+        let consumer = format!("{}-{}", hostname(), std::process::id());
+        let mut delay = first_retry;
+        // Migrate and join, retrying until both work.
+        let mut group = loop {
+            let joined = async {
+                store.migrate().await.map_err(|e| e.to_string())?;
+                journal
+                    .consumer_group(GROUP, &consumer)
+                    .await
+                    .map_err(|e| e.to_string())
+            };
+            match joined.await {
+                Ok(g) => break g,
+                Err(e) => {
+                    self.failed(&e, delay);
+                    tokio::select! {
+                        () = stop.cancelled() => { self.lock().running = false; return; }
+                        () = tokio::time::sleep(jitter(delay)) => {}
+                    }
+                    delay = (delay * 2).min(MAX_RETRY_DELAY);
+                }
+            }
+        };
+        tracing::info!(%consumer, "persister running");
+        let mut batch = Batch::default();
+        let mut last_flush = Instant::now();
+        let mut last_claim = Instant::now() - CLAIM_IDLE;
+        loop {
+            if stop.is_cancelled() {
+                break;
+            }
+            if last_claim.elapsed() >= CLAIM_IDLE / 2 {
+                last_claim = Instant::now();
+                match group
+                    .claim_stale(u64::try_from(CLAIM_IDLE.as_millis()).unwrap_or(30_000), 100)
+                    .await
+                {
+                    Ok(claimed) if !claimed.is_empty() => {
+                        tracing::info!(
+                            entries = claimed.len(),
+                            "claimed entries a stopped persister left"
+                        );
+                        batch.add(claimed);
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::debug!("claiming stale entries failed: {e}"),
+                }
+            }
+            let wait = interval
+                .saturating_sub(last_flush.elapsed())
+                .min(Duration::from_millis(500));
+            let read = tokio::select! {
+                () = stop.cancelled() => break,
+                r = group.read(100, u64::try_from(wait.as_millis()).unwrap_or(500).max(1)) => r,
+            };
+            match read {
+                Ok(entries) => batch.add(entries),
+                Err(e) => {
+                    tracing::debug!("reading the journal failed: {e}");
+                    tokio::select! {
+                        () = stop.cancelled() => break,
+                        () = tokio::time::sleep(first_retry) => {}
+                    }
+                    if let Ok(g) = journal.consumer_group(GROUP, &consumer).await {
+                        group = g;
+                    }
+                }
+            }
+            self.lock().pending = batch.ticks.len() as u64;
+            if !batch.is_empty()
+                && (batch.ticks.len() >= BATCH_TICKS || last_flush.elapsed() >= interval)
+            {
+                self.flush(&mut group, &store, &mut batch, first_retry, &stop)
+                    .await;
+                last_flush = Instant::now();
+            }
+        }
+        // Shutdown: write what is held, a few attempts at most; whatever is
+        // left stays pending in the journal for the next persister to claim.
+        if !batch.is_empty() {
+            let give_up = CancellationToken::new();
+            let timer = give_up.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                timer.cancel();
+            });
+            self.flush(&mut group, &store, &mut batch, first_retry, &give_up)
+                .await;
+        }
+        self.lock().running = false;
+        tracing::info!("persister stopped");
+    }
+
+    /// Writes the batch, retrying transient failures until it commits or
+    /// `stop` is cancelled; acknowledges only what is committed.
+    async fn flush(
+        &self,
+        group: &mut ConsumerGroup,
+        store: &TickStore,
+        batch: &mut Batch,
+        first_retry: Duration,
+        stop: &CancellationToken,
+    ) {
+        let mut delay = first_retry;
+        loop {
+            let outcome = match store.insert(&batch.ticks).await {
+                Ok(inserted) => Ok((inserted, 0)),
+                Err(e) if e.is_transient() => Err(e),
+                Err(e) => {
+                    tracing::warn!("a batch was refused ({e}); writing its rows one by one");
+                    self.one_by_one(store, &batch.ticks).await
+                }
+            };
+            match outcome {
+                Ok((inserted, rejected)) => {
+                    if let Err(e) = group.ack(&batch.ids).await {
+                        // Committed but not acknowledged: a later retry
+                        // inserts nothing twice.
+                        tracing::warn!("acknowledging a written batch failed: {e}");
+                    } else if let Err(e) = group.trim_acknowledged().await {
+                        tracing::debug!("trimming the journal failed: {e}");
+                    }
+                    let mut s = self.lock();
+                    s.rows_written += inserted;
+                    s.duplicates_skipped += batch.ticks.len() as u64 - inserted - rejected;
+                    s.rejected += rejected;
+                    s.active_assets
+                        .extend(batch.ticks.iter().map(|t| t.asset.to_string()));
+                    s.last_flush = Some(wire_time(now_millis()));
+                    s.next_retry = None;
+                    s.last_error = None;
+                    s.pending = 0;
+                    drop(s);
+                    batch.clear();
+                    return;
+                }
+                Err(e) => {
+                    self.failed(&e.to_string(), delay);
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        () = tokio::time::sleep(jitter(delay)) => {}
+                    }
+                    delay = (delay * 2).min(MAX_RETRY_DELAY);
+                }
+            }
+        }
+    }
+
+    /// Inserts rows singly after a batch was refused; refused rows are logged
+    /// and counted. Returns (inserted, rejected), or a transient error.
+    async fn one_by_one(
+        &self,
+        store: &TickStore,
+        ticks: &[Tick],
+    ) -> Result<(u64, u64), StoreError> {
+        let (mut inserted, mut rejected) = (0, 0);
+        for tick in ticks {
+            match store.insert(std::slice::from_ref(tick)).await {
+                Ok(n) => inserted += n,
+                Err(e) if e.is_transient() => return Err(e),
+                Err(e) => {
+                    rejected += 1;
+                    tracing::error!(asset = %tick.asset, price = %tick.price, ts = tick.timestamp.millis(), "tick refused by the database: {e}");
+                }
+            }
+        }
+        Ok((inserted, rejected))
+    }
+
+    fn failed(&self, error: &str, delay: Duration) {
+        tracing::warn!("persister: {error}; retrying in {delay:?}");
+        let mut s = self.lock();
+        s.failures += 1;
+        s.last_error = Some(error.to_owned());
+        s.next_retry = Some(wire_time(
+            now_millis() + i64::try_from(delay.as_millis()).unwrap_or(0),
+        ));
+    }
+}
+
+/// Entries read and not yet committed.
+#[derive(Default)]
+struct Batch {
+    ids: Vec<EntryId>,
+    seen: HashSet<EntryId>,
+    ticks: Vec<Tick>,
+}
+
+impl Batch {
+    /// Adds entries not already held (a claimed entry may also be re-read).
+    fn add(&mut self, entries: Vec<(EntryId, Vec<Tick>)>) {
+        for (id, ticks) in entries {
+            if self.seen.insert(id.clone()) {
+                self.ids.push(id);
+                self.ticks.extend(ticks);
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    fn clear(&mut self) {
+        self.ids.clear();
+        self.seen.clear();
+        self.ticks.clear();
+    }
+}
+
+/// `delay` give or take a quarter, so many persisters do not retry in step.
+fn jitter(delay: Duration) -> Duration {
+    use std::hash::{BuildHasher, RandomState};
+    let r = RandomState::new().hash_one(now_millis()) % 1000;
+    let factor = 0.75 + (r as f64) / 2000.0;
+    delay.mul_f64(factor)
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "tickstream".to_owned())
+}
