@@ -14,7 +14,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::ServeConfig;
 use crate::hub::{Hub, HubLimits};
 use crate::journal::Journal;
-use crate::persister::Persister;
+use crate::persister::{Persister, PersisterSettings};
 use crate::simulator::Simulator;
 use crate::state::AppState;
 use crate::store::TickStore;
@@ -83,13 +83,16 @@ pub async fn run(
                 Err(e) => tracing::error!("cannot migrate the database yet: {e}"),
             }
             let persister = Persister::default();
-            tasks.spawn(persister.clone().run(
-                journal.clone(),
-                store,
-                Duration::from_secs(config.redis.redis_batch_processing_interval),
-                Duration::from_secs(config.redis.redis_retry_delay),
-                stop.clone(),
-            ));
+            let settings = PersisterSettings {
+                interval: Duration::from_secs(config.redis.redis_batch_processing_interval),
+                first_retry: Duration::from_secs(config.redis.redis_retry_delay),
+                claim_idle: Duration::from_secs(config.persister_claim_idle),
+            };
+            tasks.spawn(
+                persister
+                    .clone()
+                    .run(journal.clone(), store, settings, stop.clone()),
+            );
             Some(persister)
         }
         Some(_) => {

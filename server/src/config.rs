@@ -26,6 +26,12 @@ pub struct ServeConfig {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
+    /// Seconds a journal entry may sit unacknowledged with a persister that
+    /// stopped before another persister takes it over.
+    #[arg(long, env = "PERSISTER_CLAIM_IDLE", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub persister_claim_idle: u64,
+
     /// Redis and the journal.
     #[command(flatten)]
     pub redis: RedisConfig,

@@ -10,8 +10,8 @@
 //! - When the database refuses a batch for its data, rows are written one by
 //!   one; a refused row is logged with its reason and counted, and never
 //!   holds up the rest.
-//! - Entries left pending by a crashed process are claimed after
-//!   [`CLAIM_IDLE`] by a live one.
+//! - Entries left pending by a crashed process are claimed by a live one
+//!   after `PERSISTER_CLAIM_IDLE` seconds.
 //! - Shutdown writes what is buffered first.
 
 use std::collections::{BTreeSet, HashSet};
@@ -31,9 +31,6 @@ use crate::store::{StoreError, TickStore};
 pub const BATCH_TICKS: usize = 10_000;
 /// The longest pause between retries.
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
-/// How long an entry may sit unacknowledged with another consumer before it
-/// is taken over.
-pub const CLAIM_IDLE: Duration = Duration::from_secs(30);
 /// The consumer group's name.
 pub const GROUP: &str = "persister";
 
@@ -64,6 +61,18 @@ pub struct PersisterStatus {
     pub last_error: Option<String>,
 }
 
+/// How the persister runs.
+#[derive(Debug, Clone, Copy)]
+pub struct PersisterSettings {
+    /// Longest time between writes.
+    pub interval: Duration,
+    /// First retry delay; it doubles up to [`MAX_RETRY_DELAY`].
+    pub first_retry: Duration,
+    /// How long an entry may sit unacknowledged with another consumer before
+    /// it is taken over.
+    pub claim_idle: Duration,
+}
+
 /// A handle on the running persister's status.
 #[derive(Clone, Default)]
 pub struct Persister {
@@ -88,10 +97,14 @@ impl Persister {
         self,
         journal: Journal,
         store: TickStore,
-        interval: Duration,
-        first_retry: Duration,
+        settings: PersisterSettings,
         stop: CancellationToken,
     ) {
+        let PersisterSettings {
+            interval,
+            first_retry,
+            claim_idle,
+        } = settings;
         {
             let mut s = self.lock();
             s.running = true;
@@ -123,15 +136,15 @@ impl Persister {
         tracing::info!(%consumer, "persister running");
         let mut batch = Batch::default();
         let mut last_flush = Instant::now();
-        let mut last_claim = Instant::now() - CLAIM_IDLE;
+        let mut last_claim: Option<Instant> = None;
         loop {
             if stop.is_cancelled() {
                 break;
             }
-            if last_claim.elapsed() >= CLAIM_IDLE / 2 {
-                last_claim = Instant::now();
+            if last_claim.is_none_or(|t: Instant| t.elapsed() >= claim_idle / 2) {
+                last_claim = Some(Instant::now());
                 match group
-                    .claim_stale(u64::try_from(CLAIM_IDLE.as_millis()).unwrap_or(30_000), 100)
+                    .claim_stale(u64::try_from(claim_idle.as_millis()).unwrap_or(30_000), 100)
                     .await
                 {
                     Ok(claimed) if !claimed.is_empty() => {

@@ -102,6 +102,14 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Kills the process with SIGKILL, no shutdown at all.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
