@@ -132,8 +132,8 @@ async fn run_rounds(rounds: i64) -> anyhow::Result<()> {
     for round in 0..rounds {
         let mut doomed = scenario.server()?;
         accepted.extend(ingest(&doomed, round, 25).await?);
-        // 25,000 ticks in: the persister is writing one of its 10,000-tick
-        // batches (or about to acknowledge one) right now.
+        // 25,000 ticks in, posted in about a second: the persister (one
+        // write a second) is reading, writing or acknowledging right now.
         doomed.kill();
     }
     let survivor = scenario.server()?;

@@ -107,6 +107,69 @@ impl TickStore {
         Ok(done.rows_affected())
     }
 
+    /// [`TickStore::insert`] split by asset over `parts` connections at once,
+    /// so PostgreSQL works on several cores. Parts never share a key, so they
+    /// never wait on each other. Returns the rows that were new.
+    ///
+    /// # Errors
+    ///
+    /// The first part's error. Parts that committed stay committed; writing
+    /// the whole batch again inserts only what is missing.
+    pub async fn insert_parallel(&self, ticks: &[Tick], parts: usize) -> Result<u64, StoreError> {
+        let parts = parts.clamp(1, 8);
+        if parts == 1 || ticks.len() < 2_000 {
+            return self.insert(ticks).await;
+        }
+        let mut split: Vec<Vec<Tick>> = vec![Vec::with_capacity(ticks.len() / parts + 1); parts];
+        for t in ticks {
+            let h = t.asset.as_str().bytes().fold(0usize, |h, b| {
+                h.wrapping_mul(31).wrapping_add(usize::from(b))
+            });
+            split[h % parts].push(*t);
+        }
+        let results =
+            futures_util::future::join_all(split.iter().map(|part| self.insert(part))).await;
+        let mut inserted = 0;
+        for r in results {
+            inserted += r?;
+        }
+        Ok(inserted)
+    }
+
+    /// The same as [`TickStore::insert`] by another road: `COPY` the rows
+    /// into a temporary staging table, then one `INSERT ... SELECT ... ON
+    /// CONFLICT DO NOTHING`. Kept for the comparison in BENCHMARKS.md.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`], transient or not.
+    pub async fn insert_via_copy(&self, ticks: &[Tick]) -> Result<u64, StoreError> {
+        use std::fmt::Write;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "CREATE TEMP TABLE IF NOT EXISTS tick_staging (pair varchar(20), price numeric(20,10), ts bigint) ON COMMIT DELETE ROWS",
+        )
+        .execute(&mut *tx)
+        .await?;
+        let mut csv = String::with_capacity(ticks.len() * 40);
+        for t in ticks {
+            let _ = writeln!(csv, "{},{},{}", t.asset, t.price, t.timestamp.millis());
+        }
+        let mut copy = tx
+            .copy_in_raw("COPY tick_staging (pair, price, ts) FROM STDIN (FORMAT csv)")
+            .await?;
+        copy.send(csv.as_bytes()).await?;
+        copy.finish().await?;
+        let done = sqlx::query(
+            "INSERT INTO historical_ticks (pair, price, timestamp) SELECT pair, price, ts FROM tick_staging \
+             ON CONFLICT (pair, timestamp, price) DO NOTHING",
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> bool {
         sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()

@@ -8,10 +8,12 @@
 //! cargo run --release -p e2e --bin load -- latency
 //! cargo run --release -p e2e --bin load -- deliveries
 //! cargo run --release -p e2e --bin load -- rss
+//! cargo run --release -p e2e --bin load -- persist
 //! ```
 
 mod fanout;
 mod ingest;
+mod persist;
 mod rss;
 mod subscriber;
 
@@ -43,6 +45,8 @@ enum Scenario {
     Deliveries(fanout::DeliveryArgs),
     /// Server memory with many simulated assets and idle clients.
     Rss(rss::Args),
+    /// Persister rows a second, beside raw `psql \copy`.
+    Persist(persist::Args),
 }
 
 /// The token load servers take.
@@ -100,5 +104,6 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Latency(args) => fanout::latency(cli.bin.as_ref(), &cli.redis, args).await,
         Scenario::Deliveries(args) => fanout::deliveries(cli.bin.as_ref(), &cli.redis, args).await,
         Scenario::Rss(args) => rss::run(cli.bin.as_ref(), &cli.redis, args).await,
+        Scenario::Persist(args) => persist::run(cli.bin.as_ref(), &cli.redis, args).await,
     }
 }
