@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::ServeConfig;
+use crate::history::{self, CandleCache, History};
 use crate::hub::{Hub, HubLimits};
 use crate::journal::Journal;
 use crate::persister::{Persister, PersisterSettings};
@@ -61,7 +62,25 @@ pub async fn run(
         history: usize::try_from(config.redis.redis_historical_cache_size).unwrap_or(200),
         replay: RESUME_WINDOW,
     });
-    tasks.spawn(candles::run(feed, hub.clone(), stop.clone()));
+    let cache = journal.uses_redis().then(|| {
+        CandleCache::new(
+            journal.clone(),
+            &config.redis.redis_key_prefix,
+            usize::try_from(config.redis.redis_historical_cache_size).unwrap_or(200),
+            Duration::from_secs(config.redis.redis_historical_cache_ttl),
+        )
+    });
+    let closed = cache.clone().map(|cache| {
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        tasks.spawn(history::keep_cache_current(
+            cache,
+            hub.clone(),
+            rx,
+            stop.clone(),
+        ));
+        tx
+    });
+    tasks.spawn(candles::run(feed, hub.clone(), closed, stop.clone()));
     let simulator = Simulator::new(
         journal.clone(),
         config.simulator.simulator_rate,
@@ -72,10 +91,16 @@ pub async fn run(
     for asset in &config.simulator.simulate {
         simulator.start(*asset);
     }
-    let persister = match &config.database_url {
-        Some(url) if journal.uses_redis() => {
-            let store = TickStore::connect_lazy(url, config.redis.timeout())
-                .map_err(|e| anyhow::anyhow!("DATABASE_URL is not usable: {e}"))?;
+    let store = match &config.database_url {
+        Some(url) => Some(
+            TickStore::connect_lazy(url, config.redis.timeout())
+                .map_err(|e| anyhow::anyhow!("DATABASE_URL is not usable: {e}"))?,
+        ),
+        None => None,
+    };
+    let persister = match &store {
+        Some(store) if journal.uses_redis() => {
+            let store = store.clone();
             // Migrate at start-up; if the database is down, the persister
             // keeps trying and migrates first.
             match store.migrate().await {
@@ -103,12 +128,14 @@ pub async fn run(
         }
         None => None,
     };
+    let history = History::new(cache, store, hub.clone());
     let state = AppState {
         config: Arc::new(config),
         journal,
         hub,
         simulator,
         persister,
+        history,
         shutdown: stop.clone(),
     };
     let router = http::router(state);

@@ -9,6 +9,9 @@ use std::collections::HashSet;
 use shared::{Aggregator, AggregatorConfig, Asset, CandleEvent, Timeframe, TimestampMs};
 use tokio_util::sync::CancellationToken;
 
+use tokio::sync::mpsc;
+
+use crate::history;
 use crate::hub::Hub;
 use crate::journal::{Feed, now_millis};
 
@@ -17,8 +20,14 @@ pub const GRACE_MS: i64 = 2_000;
 /// How often the timer closes ended buckets.
 const TIMER: Duration = Duration::from_millis(250);
 
-/// Builds candles until `stop` is cancelled or the feed ends.
-pub async fn run(mut feed: Feed, hub: Hub, stop: CancellationToken) {
+/// Builds candles until `stop` is cancelled or the feed ends. Series whose
+/// closed candles changed go to `closed`, without waiting, for the cache.
+pub async fn run(
+    mut feed: Feed,
+    hub: Hub,
+    closed: Option<mpsc::Sender<(Asset, Timeframe)>>,
+    stop: CancellationToken,
+) {
     let mut aggregator = Aggregator::new(AggregatorConfig {
         grace_ms: GRACE_MS,
         ..AggregatorConfig::default()
@@ -45,6 +54,11 @@ pub async fn run(mut feed: Feed, hub: Hub, stop: CancellationToken) {
         }
         keep_latest_per_candle(&mut events, &mut seen);
         hub.publish(&events);
+        if let Some(closed) = &closed {
+            for key in history::closed_series(&events) {
+                let _ = closed.try_send(key);
+            }
+        }
         events.clear();
     }
 }

@@ -1,13 +1,25 @@
-//! The tickstream service: an axum server that serves the browser page and
-//! answers health checks, plus the operator commands around it.
+//! The tickstream service: an axum server that ingests ticks, builds candles,
+//! streams them over WebSocket, keeps every tick in PostgreSQL and serves the
+//! browser page, plus the operator commands around it.
 //!
 //! # Layout
 //!
-//! - [`cli`]: the `tickstream` command line (`serve` is the default).
-//! - [`config`]: settings from flags and environment variables.
+//! - [`cli`]: the `tickstream` command line (`serve` is the default, `replay`).
+//! - [`config`]: settings from flags, environment variables and `.env`.
 //! - [`app`]: [`app::run`], the one way in: serve on a listener until told
 //!   to stop. Tests bind `127.0.0.1:0` and drive the real server through it.
-//! - [`http`]: the routes, one module per concern.
+//! - [`journal`]: accepted ticks in the Redis stream (in-process while Redis
+//!   is away), tailed by every process; the persister's consumer group.
+//! - [`candles`]: the shared aggregator over the journal, with a close timer.
+//! - [`hub`]: fan-out of candle updates to bounded per-session queues.
+//! - [`history`]: candle history from the Redis cache or the database.
+//! - [`store`]: `historical_ticks` in PostgreSQL.
+//! - [`persister`]: journal to store, exactly once.
+//! - [`simulator`]: the built-in random-walk feed.
+//! - [`replay`]: tick files into a server or the journal.
+//! - [`http`]: the routes, one module per concern (ingest, candles, status,
+//!   WebSocket, page).
+//! - [`state`]: [`state::AppState`], what handlers share.
 //! - [`shutdown`]: SIGINT and SIGTERM as a cancellation.
 //! - [`telemetry`]: logging set-up.
 
@@ -15,6 +27,7 @@ pub mod app;
 pub mod candles;
 pub mod cli;
 pub mod config;
+pub mod history;
 pub mod http;
 pub mod hub;
 pub mod journal;

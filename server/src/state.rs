@@ -5,6 +5,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ServeConfig;
+use crate::history::History;
 use crate::hub::Hub;
 use crate::journal::Journal;
 use crate::persister::Persister;
@@ -23,6 +24,8 @@ pub struct AppState {
     pub simulator: Simulator,
     /// The persister, when a database is configured.
     pub persister: Option<Persister>,
+    /// Candle history: cache, then database.
+    pub history: History,
     /// Cancelled when the server shuts down.
     pub shutdown: CancellationToken,
 }

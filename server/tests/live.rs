@@ -244,8 +244,8 @@ async fn malformed_frames_get_an_error_and_the_connection_keeps_working() {
             "invalid asset",
         ),
         (
-            r#"{"event":"get_cached_historical_data","data":{"asset":"EURUSD"}}"#,
-            "not available",
+            r#"{"event":"clear_cached_historical_data","data":{"asset":"EURUSD"}}"#,
+            "admin token",
         ),
     ];
     for (frame, needle) in frames {

@@ -1,6 +1,7 @@
 //! The HTTP surface: each concern exposes a `router()` and this module
 //! merges them; everything else falls through to the built client.
 
+mod candles;
 mod error;
 mod health;
 mod ingest;
@@ -22,6 +23,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(ingest::router(config.limits.max_ingest_bytes))
         .merge(status::router())
+        .merge(candles::router())
         .merge(ws::router())
         .fallback_service(page::service(&config.dist))
         .layer(TraceLayer::new_for_http())

@@ -31,9 +31,22 @@ pub async fn current(state: &AppState) -> RedisStatus {
         }
     };
     batch_status.insert("local_backlog".into(), state.journal.backlog().await.into());
+    let mut redis_info = state.journal.redis_info().await;
+    if let Some(cache) = state.history.cache() {
+        use std::sync::atomic::Ordering;
+        // The candle cache's own hit and miss counts, beside Redis's keyspace ones.
+        redis_info.insert(
+            "candle_cache_hits".into(),
+            cache.stats().hits.load(Ordering::Relaxed).into(),
+        );
+        redis_info.insert(
+            "candle_cache_misses".into(),
+            cache.stats().misses.load(Ordering::Relaxed).into(),
+        );
+    }
     RedisStatus {
         connected: state.journal.connected(),
-        redis_info: state.journal.redis_info().await,
+        redis_info,
         batch_status,
         timestamp: wire_time(now_millis()),
     }

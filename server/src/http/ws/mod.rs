@@ -5,11 +5,12 @@ mod limiter;
 mod session;
 
 use axum::Router;
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::{Query, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use super::ingest::constant_time_eq;
 use crate::state::AppState;
 
 /// Bytes of read and write buffer per connection (tungstenite's default is
@@ -21,9 +22,17 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))
 }
 
+/// `?token=ADMIN_TOKEN` on the upgrade makes a session privileged: it may
+/// write and clear the candle cache.
+#[derive(serde::Deserialize)]
+struct UpgradeParams {
+    token: Option<String>,
+}
+
 async fn upgrade(
     State(state): State<AppState>,
     headers: HeaderMap,
+    Query(params): Query<UpgradeParams>,
     ws: WebSocketUpgrade,
 ) -> Response {
     if !origin_allowed(&headers, &state.config.access.allowed_origins) {
@@ -33,6 +42,15 @@ async fn upgrade(
         )
             .into_response();
     }
+    let admin = match (&params.token, &state.config.access.admin_token) {
+        (None, _) => false,
+        (Some(given), Some(expected))
+            if constant_time_eq(given.as_bytes(), expected.as_bytes()) =>
+        {
+            true
+        }
+        (Some(_), _) => return (StatusCode::UNAUTHORIZED, "wrong admin token").into_response(),
+    };
     // Frames up to four times the limit are read and answered with an error;
     // larger ones end the connection.
     let hard_cap = state.config.limits.max_frame_bytes.saturating_mul(4);
@@ -41,7 +59,7 @@ async fn upgrade(
         .max_frame_size(hard_cap)
         .read_buffer_size(SOCKET_BUFFER)
         .write_buffer_size(SOCKET_BUFFER)
-        .on_upgrade(move |socket| session::run(socket, state))
+        .on_upgrade(move |socket| session::run(socket, state, admin))
 }
 
 /// `ALLOWED_ORIGINS` unset: no Origin (not a browser) or the page's own

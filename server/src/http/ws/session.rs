@@ -7,10 +7,14 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
-use shared::protocol::{ForAsset, StreamStarted, StreamStopped, wire_time};
+use shared::protocol::{
+    CacheRequest, CacheStored, ForAsset, ForSeries, HistoricalData, StreamStarted, StreamStopped,
+    wire_time,
+};
 use shared::{Asset, ClientMessage, ServerMessage};
 
 use super::limiter::Limiter;
+use crate::history::CandleCache;
 use crate::http::status;
 use crate::hub::{Outbox, SessionId};
 use crate::journal::now_millis;
@@ -22,7 +26,7 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 const WRITE_BATCH: usize = 64;
 
 /// Serves one connection until either side ends it.
-pub async fn run(socket: WebSocket, state: AppState) {
+pub async fn run(socket: WebSocket, state: AppState, admin: bool) {
     let (mut sink, mut stream) = socket.split();
     let session = state.hub.new_session();
     let outbox = Arc::new(Outbox::new(state.config.limits.ws_send_queue));
@@ -65,6 +69,7 @@ pub async fn run(socket: WebSocket, state: AppState) {
         outbox: &outbox,
         limiter: Limiter::new(state.config.limits.ws_rate_limit),
         streaming: None,
+        admin,
     };
     let mut writer_done = false;
     loop {
@@ -101,9 +106,74 @@ struct Reader<'a> {
     limiter: Limiter,
     /// The asset whose simulation this session started.
     streaming: Option<Asset>,
+    /// Whether the session presented the admin token.
+    admin: bool,
 }
 
 impl Reader<'_> {
+    /// The cache, if this session may write it; otherwise says why not.
+    fn privileged_cache(&self) -> Option<&CandleCache> {
+        if !self.admin {
+            self.refuse("this event needs the admin token: connect to /ws?token=ADMIN_TOKEN");
+            return None;
+        }
+        let cache = self.state.history.cache();
+        if cache.is_none() {
+            self.refuse("the candle cache needs Redis, and none is configured");
+        }
+        cache
+    }
+
+    /// `cache_historical_data`: every candle must be of the named asset and
+    /// timeframe (the protocol already checked each one's prices and time);
+    /// one wrong candle refuses them all and the cache stays as it was.
+    async fn cache(&self, request: CacheRequest) {
+        let Some(cache) = self.privileged_cache() else {
+            return;
+        };
+        let CacheRequest {
+            asset,
+            timeframe,
+            data,
+        } = request;
+        if data.is_empty() {
+            self.refuse("cache_historical_data needs at least one candle");
+            return;
+        }
+        if let Some((i, c)) = data
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.asset() != asset || c.timeframe() != timeframe)
+        {
+            self.refuse(format!(
+                "candle {i} is for {} {}, not {asset} {timeframe}; nothing was cached",
+                c.asset(),
+                c.timeframe()
+            ));
+            return;
+        }
+        let mut sorted = data;
+        sorted.sort_by_key(shared::Candle::open_time);
+        if sorted
+            .windows(2)
+            .any(|w| w[0].open_time() == w[1].open_time())
+        {
+            self.refuse("two candles share an open time; nothing was cached");
+            return;
+        }
+        match cache.merge(asset, timeframe, &sorted).await {
+            Ok(_) => self.reply(&ServerMessage::HistoricalDataCached(CacheStored {
+                asset,
+                timeframe,
+                count: sorted.len(),
+            })),
+            Err(e) => {
+                tracing::warn!("writing the cache failed: {e}");
+                self.refuse("the cache could not be written; try again");
+            }
+        }
+    }
+
     fn reply(&self, message: &ServerMessage) {
         self.outbox.push_frame(Utf8Bytes::from(message.to_json()));
     }
@@ -171,13 +241,32 @@ impl Reader<'_> {
                     timestamp: wire_time(now_millis()),
                 }));
             }
-            ClientMessage::GetCachedHistoricalData(_)
-            | ClientMessage::CacheHistoricalData(_)
-            | ClientMessage::ClearCachedHistoricalData(_) => {
-                self.refuse(
-                    "the historical cache is not available in this version; \
-                     subscribe_redis_updates sends a candle_snapshot of recent candles",
-                );
+            ClientMessage::GetCachedHistoricalData(ForSeries { asset, timeframe }) => {
+                let limit =
+                    usize::try_from(state.config.redis.redis_historical_cache_size).unwrap_or(200);
+                let found = state.history.recent(asset, timeframe, limit).await;
+                self.reply(&ServerMessage::CachedHistoricalData(HistoricalData {
+                    asset,
+                    timeframe,
+                    data: found.candles,
+                    source: found.source,
+                }));
+            }
+            ClientMessage::CacheHistoricalData(request) => self.cache(request).await,
+            ClientMessage::ClearCachedHistoricalData(ForSeries { asset, timeframe }) => {
+                let Some(cache) = self.privileged_cache() else {
+                    return;
+                };
+                match cache.clear(asset, timeframe).await {
+                    Ok(()) => self.reply(&ServerMessage::HistoricalDataCacheCleared(ForSeries {
+                        asset,
+                        timeframe,
+                    })),
+                    Err(e) => {
+                        tracing::warn!("clearing the cache failed: {e}");
+                        self.refuse("the cache could not be cleared; try again");
+                    }
+                }
             }
             ClientMessage::GetRedisStatus => {
                 self.reply(&ServerMessage::RedisStatus(status::current(state).await));

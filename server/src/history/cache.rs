@@ -1,0 +1,151 @@
+//! The candle cache in Redis: `{prefix}historical:{asset}:{timeframe}` holds
+//! the newest `REDIS_HISTORICAL_CACHE_SIZE` candles as a JSON array, oldest
+//! first, for `REDIS_HISTORICAL_CACHE_TTL` seconds. Hits and misses are
+//! counted.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use shared::{Asset, Candle, Timeframe};
+
+use crate::journal::Journal;
+
+/// Hit and miss counters.
+#[derive(Debug, Default)]
+pub struct CacheStats {
+    /// Reads answered from the cache.
+    pub hits: AtomicU64,
+    /// Reads that found nothing.
+    pub misses: AtomicU64,
+}
+
+/// The Redis candle cache; cheap to clone.
+#[derive(Clone)]
+pub struct CandleCache {
+    journal: Journal,
+    prefix: String,
+    size: usize,
+    ttl: Duration,
+    stats: Arc<CacheStats>,
+}
+
+impl CandleCache {
+    /// A cache over the journal's Redis connection.
+    #[must_use]
+    pub fn new(journal: Journal, prefix: &str, size: usize, ttl: Duration) -> Self {
+        Self {
+            journal,
+            prefix: prefix.to_owned(),
+            size,
+            ttl,
+            stats: Arc::default(),
+        }
+    }
+
+    /// The key of a series.
+    #[must_use]
+    pub fn key(&self, asset: Asset, timeframe: Timeframe) -> String {
+        format!("{}historical:{asset}:{timeframe}", self.prefix)
+    }
+
+    /// The counters.
+    #[must_use]
+    pub fn stats(&self) -> &CacheStats {
+        &self.stats
+    }
+
+    /// The cached candles, oldest first; `None` on a miss or without Redis.
+    /// A cached value that does not parse counts as a miss.
+    pub async fn get(&self, asset: Asset, timeframe: Timeframe) -> Option<Vec<Candle>> {
+        let found = self.read(asset, timeframe).await;
+        let counter = if found.is_some() {
+            &self.stats.hits
+        } else {
+            &self.stats.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    async fn read(&self, asset: Asset, timeframe: Timeframe) -> Option<Vec<Candle>> {
+        let mut conn = self.journal.connection().await?;
+        let text: Option<String> = redis::cmd("GET")
+            .arg(self.key(asset, timeframe))
+            .query_async(&mut conn)
+            .await
+            .ok()?;
+        let candles: Vec<Candle> = serde_json::from_str(&text?).ok()?;
+        (!candles.is_empty()).then_some(candles)
+    }
+
+    /// Merges `candles` into the cached list (newer states win), keeps the
+    /// newest `size`, and resets the time to live. Returns how many are held.
+    ///
+    /// # Errors
+    ///
+    /// When Redis is away or refuses.
+    pub async fn merge(
+        &self,
+        asset: Asset,
+        timeframe: Timeframe,
+        candles: &[Candle],
+    ) -> Result<usize, String> {
+        let mut all = self.read(asset, timeframe).await.unwrap_or_default();
+        for c in candles {
+            match all.binary_search_by_key(&c.open_time(), Candle::open_time) {
+                Ok(i) => all[i] = *c,
+                Err(i) => all.insert(i, *c),
+            }
+        }
+        let keep = all.len().saturating_sub(self.size);
+        all.drain(..keep);
+        self.put(asset, timeframe, &all).await?;
+        Ok(all.len())
+    }
+
+    /// Replaces the cached list.
+    ///
+    /// # Errors
+    ///
+    /// When Redis is away or refuses.
+    pub async fn put(
+        &self,
+        asset: Asset,
+        timeframe: Timeframe,
+        candles: &[Candle],
+    ) -> Result<(), String> {
+        let mut conn = self
+            .journal
+            .connection()
+            .await
+            .ok_or("Redis is not connected")?;
+        let json = serde_json::to_string(candles).map_err(|e| e.to_string())?;
+        redis::cmd("SET")
+            .arg(self.key(asset, timeframe))
+            .arg(json)
+            .arg("EX")
+            .arg(self.ttl.as_secs().max(1))
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Drops the cached list.
+    ///
+    /// # Errors
+    ///
+    /// When Redis is away or refuses.
+    pub async fn clear(&self, asset: Asset, timeframe: Timeframe) -> Result<(), String> {
+        let mut conn = self
+            .journal
+            .connection()
+            .await
+            .ok_or("Redis is not connected")?;
+        redis::cmd("DEL")
+            .arg(self.key(asset, timeframe))
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,208 @@
+//! Candle history: the Redis cache first (source `redis_cache`), then
+//! candles computed from the stored ticks (source `database`, which also
+//! fills the cache), else `cache_miss` with no data. Closing candles keep the
+//! cache current, so live series are normally answered from it.
+
+mod cache;
+pub mod db;
+
+pub use cache::{CacheStats, CandleCache};
+
+use shared::protocol::HistorySource;
+use shared::{Asset, Candle, CandleEvent, Timeframe, TimestampMs};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::hub::Hub;
+use crate::journal::now_millis;
+use crate::store::TickStore;
+
+/// Candles and where they came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// Where they came from.
+    pub source: HistorySource,
+    /// Oldest first, the forming one last; `None` on a miss.
+    pub candles: Option<Vec<Candle>>,
+}
+
+/// The history service; cheap to clone.
+#[derive(Clone)]
+pub struct History {
+    cache: Option<CandleCache>,
+    store: Option<TickStore>,
+    hub: Hub,
+}
+
+impl History {
+    /// History from `cache` (with Redis) and `store` (with a database).
+    #[must_use]
+    pub const fn new(cache: Option<CandleCache>, store: Option<TickStore>, hub: Hub) -> Self {
+        Self { cache, store, hub }
+    }
+
+    /// The cache, when Redis is configured.
+    #[must_use]
+    pub const fn cache(&self) -> Option<&CandleCache> {
+        self.cache.as_ref()
+    }
+
+    /// The newest `limit` candles.
+    pub async fn recent(&self, asset: Asset, timeframe: Timeframe, limit: usize) -> Found {
+        if let Some(cache) = &self.cache
+            && let Some(mut candles) = cache.get(asset, timeframe).await
+        {
+            // The cache is written on close: add the live forming candle.
+            if let Some(last) = self.hub.candles(asset, timeframe).last()
+                && candles
+                    .last()
+                    .is_none_or(|c| c.open_time() <= last.open_time())
+            {
+                match candles.last_mut() {
+                    Some(c) if c.open_time() == last.open_time() => *c = *last,
+                    _ => candles.push(*last),
+                }
+            }
+            return found(HistorySource::RedisCache, candles, limit);
+        }
+        if let Some(store) = &self.store {
+            let now_s = now_millis() / 1000;
+            let wanted = i64::try_from(limit).unwrap_or(i64::MAX);
+            match db::candles(
+                store.pool(),
+                asset,
+                timeframe,
+                TimestampMs::MIN.seconds(),
+                now_s + 86_400,
+                wanted,
+                now_s,
+            )
+            .await
+            {
+                Ok(candles) if !candles.is_empty() => {
+                    if let Some(cache) = &self.cache
+                        && let Err(e) = cache.merge(asset, timeframe, &candles).await
+                    {
+                        tracing::debug!("cannot fill the candle cache: {e}");
+                    }
+                    return found(HistorySource::Database, candles, limit);
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!("candle history from the database failed: {e}"),
+            }
+        }
+        Found {
+            source: HistorySource::CacheMiss,
+            candles: None,
+        }
+    }
+
+    /// Candles with open times in `from..=to` (Unix seconds), at most
+    /// `limit`, from the database when there is one, else from the cache.
+    ///
+    /// # Errors
+    ///
+    /// A database error, as text for the client.
+    pub async fn range(
+        &self,
+        asset: Asset,
+        timeframe: Timeframe,
+        from: i64,
+        to: i64,
+        limit: usize,
+    ) -> Result<Found, String> {
+        if let Some(store) = &self.store {
+            let wanted = i64::try_from(limit).unwrap_or(i64::MAX);
+            let candles = db::candles(
+                store.pool(),
+                asset,
+                timeframe,
+                from,
+                to,
+                wanted,
+                now_millis() / 1000,
+            )
+            .await
+            .map_err(|e| {
+                tracing::warn!("candle history from the database failed: {e}");
+                "the database could not be read".to_owned()
+            })?;
+            return Ok(if candles.is_empty() {
+                Found {
+                    source: HistorySource::CacheMiss,
+                    candles: None,
+                }
+            } else {
+                found(HistorySource::Database, candles, limit)
+            });
+        }
+        let recent = self.recent(asset, timeframe, usize::MAX).await;
+        Ok(match recent.candles {
+            Some(all) => {
+                let inside: Vec<Candle> = all
+                    .into_iter()
+                    .filter(|c| (from..=to).contains(&c.open_time()))
+                    .collect();
+                if inside.is_empty() {
+                    Found {
+                        source: HistorySource::CacheMiss,
+                        candles: None,
+                    }
+                } else {
+                    found(recent.source, inside, limit)
+                }
+            }
+            None => recent,
+        })
+    }
+}
+
+fn found(source: HistorySource, mut candles: Vec<Candle>, limit: usize) -> Found {
+    let extra = candles.len().saturating_sub(limit);
+    candles.drain(..extra);
+    Found {
+        source,
+        candles: Some(candles),
+    }
+}
+
+/// Keeps the cache current: for every candle that closes or is revised,
+/// merges the hub's candles of that series into the cache. Fed without
+/// waiting: when it falls behind, later closes bring it up to date.
+pub async fn keep_cache_current(
+    cache: CandleCache,
+    hub: Hub,
+    mut closed: mpsc::Receiver<(Asset, Timeframe)>,
+    stop: CancellationToken,
+) {
+    loop {
+        let first = tokio::select! {
+            () = stop.cancelled() => return,
+            next = closed.recv() => match next { Some(k) => k, None => return },
+        };
+        let mut keys = vec![first];
+        while let Ok(k) = closed.try_recv() {
+            if !keys.contains(&k) {
+                keys.push(k);
+            }
+        }
+        for (asset, timeframe) in keys {
+            let candles: Vec<Candle> = hub
+                .candles(asset, timeframe)
+                .into_iter()
+                .filter(|c| c.state() != shared::CandleState::Forming)
+                .collect();
+            if let Err(e) = cache.merge(asset, timeframe, &candles).await {
+                tracing::debug!(%asset, %timeframe, "cache not updated: {e}");
+            }
+        }
+    }
+}
+
+/// The series whose closed candles changed in these events.
+pub fn closed_series(events: &[CandleEvent]) -> impl Iterator<Item = (Asset, Timeframe)> + '_ {
+    events.iter().filter_map(|e| match e {
+        CandleEvent::Closed(c) | CandleEvent::Revised(c) => Some((c.asset(), c.timeframe())),
+        _ => None,
+    })
+}
