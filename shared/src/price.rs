@@ -133,7 +133,7 @@ fn parse(text: &str) -> Result<Price, PriceError> {
         i += 1;
     }
     // Significant digits without leading zeros, and where the point sits.
-    let mut digits: Vec<u8> = Vec::with_capacity(24);
+    let mut digits = Digits::default();
     let mut fraction_len: i64 = 0;
     let int_start = i;
     while i < bytes.len() && bytes[i].is_ascii_digit() {
@@ -185,6 +185,9 @@ fn parse(text: &str) -> Result<Price, PriceError> {
     if i != bytes.len() {
         return Err(malformed(text, "unexpected character"));
     }
+    if digits.overflow {
+        return Err(malformed(text, "too many digits"));
+    }
     // Trailing zeros carry no value: fold them into the exponent.
     let mut scale = exponent - fraction_len;
     while digits.last() == Some(&0) {
@@ -199,19 +202,63 @@ fn parse(text: &str) -> Result<Price, PriceError> {
     if shift < 0 {
         return Err(PriceError::TooPrecise);
     }
-    let total_digits = digits.len() as i64 + shift;
+    let total_digits = digits.len as i64 + shift;
     if total_digits > i64::from(PRICE_SCALE + PRICE_INTEGER_DIGITS) {
         return Err(PriceError::TooLarge);
     }
     let mut units: u128 = 0;
-    for d in &digits {
+    for d in digits.as_slice() {
         units = units * 10 + u128::from(*d);
     }
     units *= 10u128.pow(shift as u32);
     Price::from_units(units)
 }
 
-fn push_digit(digits: &mut Vec<u8>, ascii: u8) {
+/// The significant digits of a number being parsed, on the stack: a price
+/// has at most 20, so more than [`MAX_DIGITS`] (trailing zeros included) is
+/// refused as malformed rather than stored.
+const MAX_DIGITS: usize = 64;
+
+struct Digits {
+    buf: [u8; MAX_DIGITS],
+    len: usize,
+    overflow: bool,
+}
+
+impl Default for Digits {
+    fn default() -> Self {
+        Self {
+            buf: [0; MAX_DIGITS],
+            len: 0,
+            overflow: false,
+        }
+    }
+}
+
+impl Digits {
+    fn push(&mut self, d: u8) {
+        if self.len == MAX_DIGITS {
+            self.overflow = true;
+        } else {
+            self.buf[self.len] = d;
+            self.len += 1;
+        }
+    }
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    fn last(&self) -> Option<&u8> {
+        self.buf[..self.len].last()
+    }
+    fn pop(&mut self) {
+        self.len = self.len.saturating_sub(1);
+    }
+    fn as_slice(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+fn push_digit(digits: &mut Digits, ascii: u8) {
     let d = ascii - b'0';
     if !(digits.is_empty() && d == 0) {
         digits.push(d);
@@ -301,7 +348,7 @@ impl<'de> Visitor<'de> for PriceVisitor {
     /// serde_json hands over a number, with its exact text, as a map.
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Price, A::Error> {
         let number = serde_json::Number::deserialize(de::value::MapAccessDeserializer::new(map))?;
-        parse(&number.to_string()).map_err(de::Error::custom)
+        parse(number.as_str()).map_err(de::Error::custom)
     }
 }
 
@@ -345,6 +392,10 @@ mod tests {
         assert_eq!(parse("10000000000"), Err(PriceError::TooLarge));
         assert_eq!(parse("1e10"), Err(PriceError::TooLarge));
         assert_eq!(parse("1e999999999999"), Err(PriceError::TooLarge));
+        assert!(matches!(
+            parse(&format!("1.{}", "0".repeat(80))),
+            Err(PriceError::Malformed { .. })
+        ));
         for bad in [
             "NaN", "inf", "1.", ".5", "1,5", " 1", "1 ", "+1", "1e", "1e+", "0x10", "--1",
         ] {

@@ -59,23 +59,41 @@ impl CandleCache {
     /// A cached value that does not parse counts as a miss.
     pub async fn get(&self, asset: Asset, timeframe: Timeframe) -> Option<Vec<Candle>> {
         let found = self.read(asset, timeframe).await;
-        let counter = if found.is_some() {
+        self.count(found.is_some());
+        found
+    }
+
+    /// The cached list as its JSON text, unparsed (a hit), or `None` (a miss).
+    pub async fn get_json(&self, asset: Asset, timeframe: Timeframe) -> Option<String> {
+        let found = self
+            .read_text(asset, timeframe)
+            .await
+            .filter(|t| t.len() > 2);
+        self.count(found.is_some());
+        found
+    }
+
+    fn count(&self, hit: bool) {
+        let counter = if hit {
             &self.stats.hits
         } else {
             &self.stats.misses
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        found
+    }
+
+    async fn read_text(&self, asset: Asset, timeframe: Timeframe) -> Option<String> {
+        let mut conn = self.journal.connection().await?;
+        redis::cmd("GET")
+            .arg(self.key(asset, timeframe))
+            .query_async::<Option<String>>(&mut conn)
+            .await
+            .ok()?
     }
 
     async fn read(&self, asset: Asset, timeframe: Timeframe) -> Option<Vec<Candle>> {
-        let mut conn = self.journal.connection().await?;
-        let text: Option<String> = redis::cmd("GET")
-            .arg(self.key(asset, timeframe))
-            .query_async(&mut conn)
-            .await
-            .ok()?;
-        let candles: Vec<Candle> = serde_json::from_str(&text?).ok()?;
+        let text = self.read_text(asset, timeframe).await?;
+        let candles: Vec<Candle> = serde_json::from_str(&text).ok()?;
         (!candles.is_empty()).then_some(candles)
     }
 

@@ -8,6 +8,7 @@ pub mod db;
 
 pub use cache::{CacheStats, CandleCache};
 
+use serde_json::value::RawValue;
 use shared::protocol::HistorySource;
 use shared::{Asset, Candle, CandleEvent, Timeframe, TimestampMs};
 use tokio::sync::mpsc;
@@ -97,6 +98,27 @@ impl History {
         }
     }
 
+    /// [`History::recent`] as JSON text ready to send. A cache hit is passed
+    /// through without parsing its prices: only the newest `limit` entries
+    /// are kept and the live forming candle is spliced in.
+    pub async fn recent_json(
+        &self,
+        asset: Asset,
+        timeframe: Timeframe,
+        limit: usize,
+    ) -> (HistorySource, Box<RawValue>) {
+        if let Some(cache) = &self.cache
+            && let Some(text) = cache.get_json(asset, timeframe).await
+            && let Some(json) = splice(&text, self.hub.candles(asset, timeframe).last(), limit)
+        {
+            return (HistorySource::RedisCache, json);
+        }
+        let found = self.recent(asset, timeframe, limit).await;
+        let json = serde_json::value::to_raw_value(&found.candles.unwrap_or_default())
+            .unwrap_or_else(|_| RawValue::from_string("[]".to_owned()).unwrap_or_default());
+        (found.source, json)
+    }
+
     /// Candles with open times in `from..=to` (Unix seconds), at most
     /// `limit`, from the database when there is one, else from the cache.
     ///
@@ -155,6 +177,27 @@ impl History {
             None => recent,
         })
     }
+}
+
+/// The newest `limit` entries of a cached JSON array, with `live` (the
+/// hub's newest candle) replacing or following the last one when it is as
+/// new or newer. `None` when the text is not a JSON array of candles.
+fn splice(text: &str, live: Option<&Candle>, limit: usize) -> Option<Box<RawValue>> {
+    let entries: Vec<&RawValue> = serde_json::from_str(text).ok()?;
+    let last: Candle = serde_json::from_str(entries.last()?.get()).ok()?;
+    let mut parts: Vec<std::borrow::Cow<'_, str>> =
+        entries.iter().map(|e| e.get().into()).collect();
+    if let Some(live) = live
+        && live.open_time() >= last.open_time()
+    {
+        let json = serde_json::to_string(live).ok()?;
+        if live.open_time() == last.open_time() {
+            parts.pop();
+        }
+        parts.push(json.into());
+    }
+    let skip = parts.len().saturating_sub(limit);
+    RawValue::from_string(format!("[{}]", parts[skip..].join(","))).ok()
 }
 
 fn found(source: HistorySource, mut candles: Vec<Candle>, limit: usize) -> Found {

@@ -9,9 +9,11 @@
 //! cargo run --release -p e2e --bin load -- deliveries
 //! cargo run --release -p e2e --bin load -- rss
 //! cargo run --release -p e2e --bin load -- persist
+//! cargo run --release -p e2e --bin load -- history
 //! ```
 
 mod fanout;
+mod history;
 mod ingest;
 mod persist;
 mod rss;
@@ -47,6 +49,8 @@ enum Scenario {
     Rss(rss::Args),
     /// Persister rows a second, beside raw `psql \copy`.
     Persist(persist::Args),
+    /// Candle history from the cache and from the database.
+    History(history::Args),
 }
 
 /// The token load servers take.
@@ -105,5 +109,6 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Deliveries(args) => fanout::deliveries(cli.bin.as_ref(), &cli.redis, args).await,
         Scenario::Rss(args) => rss::run(cli.bin.as_ref(), &cli.redis, args).await,
         Scenario::Persist(args) => persist::run(cli.bin.as_ref(), &cli.redis, args).await,
+        Scenario::History(args) => history::run(cli.bin.as_ref(), &cli.redis, args).await,
     }
 }
