@@ -169,3 +169,66 @@ async fn a_postgresql_outage_delays_storage_and_loses_nothing() {
     cleanup(&prefix).await;
     drop_database(&db).await;
 }
+
+#[tokio::test]
+async fn a_redis_restart_under_the_persister_loses_nothing() {
+    let (db_url, db) = fresh_database("redisrestart").await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut redis = common::PrivateRedis::start(dir.path(), port);
+    let url = redis.url();
+    let dist = tempfile::tempdir().unwrap();
+    let server = start(
+        dist.path(),
+        &[
+            "--redis-url",
+            &url,
+            "--database-url",
+            &db_url,
+            "--redis-batch-processing-interval",
+            "1",
+            "--redis-retry-delay",
+            "1",
+            "--redis-socket-timeout",
+            "2",
+        ],
+    )
+    .await;
+    let t0 = future_minute();
+    let (first, mut expected) = batch("RRS", t0, 300);
+    server.ingest(&first).await;
+    redis.kill();
+    let (second, more) = batch("RRS", t0 + 10_000, 300);
+    assert_eq!(server.ingest(&second).await["journal"], "local");
+    expected.extend(more);
+    let _redis = common::PrivateRedis::start(dir.path(), port);
+    let (third, more) = batch("RRS", t0 + 20_000, 300);
+    let started = Instant::now();
+    loop {
+        let (code, answer) = server.ingest_with(Some(common::TOKEN), &third).await;
+        assert_eq!(code, 200, "{answer}");
+        if answer["journal"] == "redis" {
+            break;
+        }
+        // Accepted in-process meanwhile: the same ticks again are one tick each.
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "Redis never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    expected.extend(more);
+    let rows = wait_until_stored(&db_url, expected.len()).await;
+    assert_eq!(
+        rows.len(),
+        expected.len(),
+        "every accepted tick, exactly once"
+    );
+    assert_eq!(normalise(rows), normalise(expected));
+    server.stop().await;
+    drop_database(&db).await;
+}

@@ -65,3 +65,30 @@ pub async fn candles(
         })
         .collect())
 }
+
+/// The newest `limit` candles, looking only at the ticks they can hold: from
+/// the pair's newest tick back `limit` buckets (found through the
+/// `(pair, timestamp DESC)` index), not the whole history.
+///
+/// # Errors
+///
+/// A database error.
+pub async fn newest(
+    pool: &PgPool,
+    asset: Asset,
+    timeframe: Timeframe,
+    limit: i64,
+    now_s: i64,
+) -> Result<Vec<Candle>, sqlx::Error> {
+    let newest: Option<i64> =
+        sqlx::query_scalar("SELECT max(timestamp) FROM historical_ticks WHERE pair = $1")
+            .bind(asset.as_str())
+            .fetch_one(pool)
+            .await?;
+    let Some(newest) = newest else {
+        return Ok(Vec::new());
+    };
+    let to = timeframe.bucket_of_millis(newest);
+    let from = to - (limit.max(1) - 1) * timeframe.seconds();
+    candles(pool, asset, timeframe, from, to, limit, now_s).await
+}

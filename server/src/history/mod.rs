@@ -10,7 +10,7 @@ pub use cache::{CacheStats, CandleCache};
 
 use serde_json::value::RawValue;
 use shared::protocol::HistorySource;
-use shared::{Asset, Candle, CandleEvent, Timeframe, TimestampMs};
+use shared::{Asset, Candle, CandleEvent, Timeframe};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -69,17 +69,7 @@ impl History {
         if let Some(store) = &self.store {
             let now_s = now_millis() / 1000;
             let wanted = i64::try_from(limit).unwrap_or(i64::MAX);
-            match db::candles(
-                store.pool(),
-                asset,
-                timeframe,
-                TimestampMs::MIN.seconds(),
-                now_s + 86_400,
-                wanted,
-                now_s,
-            )
-            .await
-            {
+            match db::newest(store.pool(), asset, timeframe, wanted, now_s).await {
                 Ok(candles) if !candles.is_empty() => {
                     if let Some(cache) = &self.cache
                         && let Err(e) = cache.merge(asset, timeframe, &candles).await
