@@ -125,14 +125,6 @@ impl Simulator {
     pub fn stop(&self, asset: Asset) -> bool {
         self.lock().remove(&asset).map(|t| t.cancel()).is_some()
     }
-
-    /// Assets being simulated.
-    #[must_use]
-    pub fn assets(&self) -> Vec<Asset> {
-        let mut assets: Vec<Asset> = self.lock().keys().copied().collect();
-        assets.sort_unstable();
-        assets
-    }
 }
 
 #[cfg(test)]

@@ -44,9 +44,23 @@ pub async fn current(state: &AppState) -> RedisStatus {
             cache.stats().misses.load(Ordering::Relaxed).into(),
         );
     }
+    let mut live = serde_json::Map::new();
+    {
+        use std::sync::atomic::Ordering;
+        let stats = state.hub.stats();
+        for (name, counter) in [
+            ("deliveries", &stats.deliveries),
+            ("lagged", &stats.lagged),
+            ("late_ticks", &stats.late_ticks),
+            ("revisions", &stats.revisions),
+        ] {
+            live.insert(name.into(), counter.load(Ordering::Relaxed).into());
+        }
+    }
     RedisStatus {
         connected: state.journal.connected(),
         redis_info,
+        live,
         batch_status,
         timestamp: wire_time(now_millis()),
     }

@@ -95,22 +95,10 @@ impl Hub {
         self.next_session.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// This run's epoch.
-    #[must_use]
-    pub const fn epoch(&self) -> u64 {
-        self.epoch
-    }
-
     /// The counters.
     #[must_use]
     pub fn stats(&self) -> &HubStats {
         &self.stats
-    }
-
-    /// Sessions subscribed to anything.
-    #[must_use]
-    pub fn subscriptions(&self) -> usize {
-        self.lock().subscribers.values().map(Vec::len).sum()
     }
 
     /// Applies aggregator events and sends each candle change to subscribers.
@@ -289,15 +277,6 @@ impl Hub {
             .get(&(asset, timeframe))
             .map(|s| s.candles.iter().copied().collect())
             .unwrap_or_default()
-    }
-
-    /// Assets with candles.
-    #[must_use]
-    pub fn assets(&self) -> Vec<Asset> {
-        let mut assets: Vec<Asset> = self.lock().series.keys().map(|(a, _)| *a).collect();
-        assets.sort_unstable();
-        assets.dedup();
-        assets
     }
 }
 

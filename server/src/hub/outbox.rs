@@ -192,20 +192,14 @@ impl Outbox {
     }
 
     /// Frames waiting.
-    #[must_use]
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.lock().slots.len()
     }
 
-    /// Whether nothing is waiting.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Updates dropped by overflows so far.
-    #[must_use]
-    pub fn dropped(&self) -> u64 {
+    #[cfg(test)]
+    fn dropped(&self) -> u64 {
         self.lock().dropped
     }
 }

@@ -223,12 +223,6 @@ impl Journal {
         self.inner.state.lock().await.backlog.len()
     }
 
-    /// The key names in use.
-    #[must_use]
-    pub fn keys(&self) -> &Keys {
-        &self.inner.keys
-    }
-
     /// A connection to Redis for other readers and writers, when connected.
     pub async fn connection(&self) -> Option<MultiplexedConnection> {
         self.inner.state.lock().await.conn.clone()

@@ -170,11 +170,6 @@ impl TickStore {
         Ok(done.rows_affected())
     }
 
-    /// Whether the database answers.
-    pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
-    }
-
     /// The pool, for readers of the stored history.
     #[must_use]
     pub const fn pool(&self) -> &PgPool {

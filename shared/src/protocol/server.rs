@@ -126,6 +126,10 @@ pub struct RedisStatus {
     /// The persister's status.
     #[serde(default)]
     pub batch_status: serde_json::Map<String, serde_json::Value>,
+    /// This process's live counters: updates delivered, lagging sessions,
+    /// late ticks refused, candles revised.
+    #[serde(default)]
+    pub live: serde_json::Map<String, serde_json::Value>,
     /// When, ISO 8601 UTC.
     pub timestamp: String,
 }

@@ -111,6 +111,7 @@ fn every_server_message() -> Vec<ServerMessage> {
             connected: true,
             redis_info: info,
             batch_status: serde_json::Map::new(),
+            live: serde_json::Map::new(),
             timestamp: wire_time(1_705_314_600_000),
         }),
         ServerMessage::error("unknown asset"),
