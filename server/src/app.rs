@@ -7,14 +7,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::serve::ListenerExt;
+use shared::Timeframe;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::candles::Seed;
 use crate::config::ServeConfig;
 use crate::history::{self, CandleCache, History};
 use crate::hub::{Hub, HubLimits};
-use crate::journal::Journal;
+use crate::journal::{Journal, now_millis};
 use crate::persister::{Persister, PersisterSettings};
 use crate::simulator::Simulator;
 use crate::state::AppState;
@@ -28,6 +30,32 @@ const RESUME_WINDOW: usize = 256;
 
 /// How long shutdown waits for background tasks.
 const DRAIN: Duration = Duration::from_secs(10);
+
+/// Ticks stored today and at most this many are read at start-up.
+const SEED_LIMIT: i64 = 5_000_000;
+
+/// Today's stored ticks, which the journal may no longer hold because the
+/// persister trimmed it (the journal tail starts at the same instant).
+async fn today_from(store: Option<&TickStore>) -> Seed {
+    let Some(store) = store else {
+        return Seed::default();
+    };
+    let read_at_ms = now_millis();
+    let from = Timeframe::D1.bucket_of_millis(read_at_ms) * 1000 - 60_000;
+    match store.ticks_since(from, SEED_LIMIT).await {
+        Ok(ticks) => {
+            tracing::info!(
+                ticks = ticks.len(),
+                "today's candles seeded from the database"
+            );
+            Seed { ticks, read_at_ms }
+        }
+        Err(e) => {
+            tracing::warn!("today's ticks could not be read from the database: {e}");
+            Seed::default()
+        }
+    }
+}
 
 /// Serves on `listener` until `stop` is cancelled.
 ///
@@ -80,7 +108,23 @@ pub async fn run(
         ));
         tx
     });
-    tasks.spawn(candles::run(feed, hub.clone(), closed, stop.clone()));
+    let store = match &config.database_url {
+        Some(url) => Some(
+            TickStore::connect_lazy(url, config.redis.timeout())
+                .map_err(|e| anyhow::anyhow!("DATABASE_URL is not usable: {e}"))?,
+        ),
+        None => None,
+    };
+    if let Some(store) = &store {
+        // Migrate at start-up; if the database is down, the persister keeps
+        // trying and migrates first.
+        match store.migrate().await {
+            Ok(()) => tracing::info!("database migrated"),
+            Err(e) => tracing::error!("cannot migrate the database yet: {e}"),
+        }
+    }
+    let seed = today_from(store.as_ref().filter(|_| journal.uses_redis())).await;
+    tasks.spawn(candles::run(feed, hub.clone(), closed, seed, stop.clone()));
     let simulator = Simulator::new(
         journal.clone(),
         config.simulator.simulator_rate,
@@ -91,22 +135,9 @@ pub async fn run(
     for asset in &config.simulator.simulate {
         simulator.start(*asset);
     }
-    let store = match &config.database_url {
-        Some(url) => Some(
-            TickStore::connect_lazy(url, config.redis.timeout())
-                .map_err(|e| anyhow::anyhow!("DATABASE_URL is not usable: {e}"))?,
-        ),
-        None => None,
-    };
     let persister = match &store {
         Some(store) if journal.uses_redis() => {
             let store = store.clone();
-            // Migrate at start-up; if the database is down, the persister
-            // keeps trying and migrates first.
-            match store.migrate().await {
-                Ok(()) => tracing::info!("database migrated"),
-                Err(e) => tracing::error!("cannot migrate the database yet: {e}"),
-            }
             let persister = Persister::default();
             let settings = PersisterSettings {
                 interval: Duration::from_secs(config.redis.redis_batch_processing_interval),

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use std::collections::HashSet;
 
-use shared::{Aggregator, AggregatorConfig, Asset, CandleEvent, Timeframe, TimestampMs};
+use shared::{Aggregator, AggregatorConfig, Asset, CandleEvent, Tick, Timeframe, TimestampMs};
 use tokio_util::sync::CancellationToken;
 
 use tokio::sync::mpsc;
@@ -20,12 +20,31 @@ pub const GRACE_MS: i64 = 2_000;
 /// How often the timer closes ended buckets.
 const TIMER: Duration = Duration::from_millis(250);
 
-/// Builds candles until `stop` is cancelled or the feed ends. Series whose
-/// closed candles changed go to `closed`, without waiting, for the cache.
+/// Today's ticks read from the database at start-up: the journal is trimmed
+/// behind the persister, so a process that starts later takes from the
+/// database what the journal no longer holds.
+#[derive(Debug, Default)]
+pub struct Seed {
+    /// The ticks, in (timestamp, insertion) order.
+    pub ticks: Vec<Tick>,
+    /// When they were read (Unix ms).
+    pub read_at_ms: i64,
+}
+
+/// The seed's ticks not yet met in the journal.
+struct Seeded {
+    ticks: HashSet<Tick>,
+    read_at_ms: i64,
+}
+
+/// Builds candles until `stop` is cancelled or the feed ends, starting from
+/// `seed`. Series whose closed candles changed go to `closed`, without
+/// waiting, for the cache.
 pub async fn run(
     mut feed: Feed,
     hub: Hub,
     closed: Option<mpsc::Sender<(Asset, Timeframe)>>,
+    seed: Seed,
     stop: CancellationToken,
 ) {
     let mut aggregator = Aggregator::new(AggregatorConfig {
@@ -34,6 +53,16 @@ pub async fn run(
     });
     let mut events = Vec::with_capacity(1024);
     let mut seen = HashSet::new();
+    for tick in &seed.ticks {
+        aggregator.ingest(tick, &mut events);
+    }
+    keep_latest_per_candle(&mut events, &mut seen);
+    hub.publish(&events);
+    events.clear();
+    let mut seeded = (!seed.ticks.is_empty()).then(|| Seeded {
+        ticks: seed.ticks.into_iter().collect(),
+        read_at_ms: seed.read_at_ms,
+    });
     let mut timer = tokio::time::interval(TIMER);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -41,8 +70,16 @@ pub async fn run(
             () = stop.cancelled() => break,
             batch = feed.recv() => {
                 let Some(batch) = batch else { break };
-                for tick in &batch {
+                for tick in &batch.ticks {
+                    // Already counted from the database: skip the journal's copy.
+                    if seeded.as_mut().is_some_and(|s| s.ticks.remove(tick)) {
+                        continue;
+                    }
                     aggregator.ingest(tick, &mut events);
+                }
+                // Entries journaled after the seed was read cannot be in it.
+                if seeded.as_ref().is_some_and(|s| batch.at_ms > s.read_at_ms) {
+                    seeded = None;
                 }
             }
             _ = timer.tick() => {

@@ -232,3 +232,71 @@ async fn a_redis_restart_under_the_persister_loses_nothing() {
     server.stop().await;
     drop_database(&db).await;
 }
+
+async fn snapshot_of(ws: &str, asset: &str) -> Vec<shared::Candle> {
+    let mut client = common::Client::connect(ws).await;
+    client
+        .send(&shared::ClientMessage::SubscribeRedisUpdates(
+            shared::protocol::Subscribe {
+                asset: shared::Asset::new(asset),
+                timeframe: Some(shared::Timeframe::M1),
+                last_seq: None,
+                epoch: None,
+            },
+        ))
+        .await;
+    client
+        .until(|m| match m {
+            shared::ServerMessage::CandleSnapshot(s) => Some(s.data),
+            _ => None,
+        })
+        .await
+}
+
+#[tokio::test]
+async fn a_process_started_after_the_journal_was_trimmed_holds_the_same_candles() {
+    let (db_url, db) = fresh_database("latecomer").await;
+    let prefix = unique_prefix("latecomer");
+    let dist = tempfile::tempdir().unwrap();
+    let args = [
+        "--redis-url",
+        common::REDIS,
+        "--redis-key-prefix",
+        &prefix,
+        "--database-url",
+        &db_url,
+        "--redis-batch-processing-interval",
+        "1",
+    ];
+    let a = start(dist.path(), &args).await;
+    let t0 = future_minute();
+    let (first, _) = batch("LATE", t0, 400);
+    a.ingest(&first).await;
+    wait_until_stored(&db_url, 400).await;
+    // One more entry, so the 400-tick one is not the last delivered and goes.
+    let (nudge, _) = batch("LATE", t0 + 500, 1);
+    a.ingest(&nudge).await;
+    wait_until_stored(&db_url, 401).await;
+    let started = Instant::now();
+    while journal_len(&prefix).await > 1 && started.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(journal_len(&prefix).await <= 1, "the journal was trimmed");
+
+    // B starts now: the journal no longer holds the first 400 ticks.
+    let b = start(dist.path(), &args).await;
+    let (second, _) = batch("LATE", t0 + 1_000, 100);
+    a.ingest(&second).await;
+    wait_until_stored(&db_url, 501).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (from_a, from_b) = (
+        snapshot_of(&a.ws, "LATE").await,
+        snapshot_of(&b.ws, "LATE").await,
+    );
+    assert_eq!(from_a.iter().map(shared::Candle::volume).sum::<u64>(), 501);
+    assert_eq!(from_b, from_a, "the latecomer holds the same candles");
+    a.stop().await;
+    b.stop().await;
+    cleanup(&prefix).await;
+    drop_database(&db).await;
+}

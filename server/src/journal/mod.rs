@@ -33,8 +33,18 @@ use tokio_util::task::TaskTracker;
 use crate::config::RedisConfig;
 use local::Backlog;
 
-/// Ticks delivered to the candle builder, in journal order.
-pub type Feed = mpsc::Receiver<Vec<Tick>>;
+/// Ticks delivered to the candle builder, in journal order, each batch with
+/// the time (Unix ms) it was journaled.
+pub type Feed = mpsc::Receiver<Journaled>;
+
+/// A batch of ticks and when it was journaled (Unix ms).
+#[derive(Debug, Clone)]
+pub struct Journaled {
+    /// When the newest of these ticks was journaled.
+    pub at_ms: i64,
+    /// The ticks, in journal order.
+    pub ticks: Vec<Tick>,
+}
 
 /// The longest pause between reconnection attempts.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
@@ -107,7 +117,7 @@ struct Inner {
     reconnecting: AtomicBool,
     /// Append numbers this process delivered itself while Redis was away.
     delivered_locally: Mutex<BTreeSet<(u64, u64)>>,
-    feed: mpsc::Sender<Vec<Tick>>,
+    feed: mpsc::Sender<Journaled>,
     stop: CancellationToken,
     tasks: TaskTracker,
 }
@@ -278,7 +288,10 @@ impl Journal {
         state.next_oseq += ticks.len() as u64;
         inner
             .feed
-            .send(ticks.to_vec())
+            .send(Journaled {
+                at_ms: now_millis(),
+                ticks: ticks.to_vec(),
+            })
             .await
             .map_err(|_| JournalError::Closed)?;
         Ok(Durability::Local)
@@ -458,8 +471,16 @@ impl Journal {
                         continue;
                     };
                     last_id.clone_from(id);
+                    // An entry id starts with the time it was journaled.
+                    let at_ms = id
+                        .split('-')
+                        .next()
+                        .and_then(|ms| ms.parse().ok())
+                        .unwrap_or(0);
                     let ticks = self.not_yet_delivered(&entries);
-                    if !ticks.is_empty() && inner.feed.send(ticks).await.is_err() {
+                    if !ticks.is_empty()
+                        && inner.feed.send(Journaled { at_ms, ticks }).await.is_err()
+                    {
                         return;
                     }
                 }

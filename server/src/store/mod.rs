@@ -170,6 +170,33 @@ impl TickStore {
         Ok(done.rows_affected())
     }
 
+    /// Every tick stamped at or after `from_ms`, in (timestamp, insertion)
+    /// order, at most `limit`.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn ticks_since(&self, from_ms: i64, limit: i64) -> Result<Vec<Tick>, StoreError> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT pair, price::text, timestamp FROM historical_ticks WHERE timestamp >= $1 \
+             ORDER BY timestamp, id LIMIT $2",
+        )
+        .bind(from_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(pair, price, ts)| {
+                Some(Tick::new(
+                    shared::Asset::new_checked(&pair).ok()?,
+                    shared::Price::new_checked(&price).ok()?,
+                    shared::TimestampMs::new_checked(ts).ok()?,
+                ))
+            })
+            .collect())
+    }
+
     /// The pool, for readers of the stored history.
     #[must_use]
     pub const fn pool(&self) -> &PgPool {
