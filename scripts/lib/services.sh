@@ -21,7 +21,9 @@ ensure_redis() {
 }
 
 # PostgreSQL on 127.0.0.1:5432 with trust auth for local connections, and the
-# test database.
+# test database. Tests make databases of their own through the `postgres`
+# database (TEST_PG_ADMIN_URL overrides where), so nothing here exports a
+# DATABASE_URL that test servers would pick up.
 TEST_DATABASE="${TEST_DATABASE:-tickstream_test}"
 ensure_postgres() {
   command -v pg_ctlcluster >/dev/null 2>&1 || apt_install postgresql
@@ -35,5 +37,4 @@ ensure_postgres() {
     log "creating database $TEST_DATABASE"
     psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $TEST_DATABASE"
   fi
-  export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/$TEST_DATABASE}"
 }

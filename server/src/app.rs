@@ -108,7 +108,7 @@ pub async fn run(
         ));
         tx
     });
-    let store = match &config.database_url {
+    let store = match config.database() {
         Some(url) => Some(
             TickStore::connect_lazy(url, config.redis.timeout())
                 .map_err(|e| anyhow::anyhow!("DATABASE_URL is not usable: {e}"))?,

@@ -21,8 +21,8 @@ pub struct ServeConfig {
     pub dist: PathBuf,
 
     /// PostgreSQL for the tick history (`postgres://user@host:port/db`, with
-    /// `?sslmode=require` and the like as PostgreSQL takes them). Unset: ticks
-    /// are not stored.
+    /// `?sslmode=require` and the like as PostgreSQL takes them). Unset or
+    /// empty: ticks are not stored.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 
@@ -184,6 +184,16 @@ impl ServeConfig {
         let args = std::iter::once(std::ffi::OsString::from("tickstream"))
             .chain(args.into_iter().map(Into::into));
         <Probe as clap::Parser>::try_parse_from(args).map(|p| p.serve)
+    }
+}
+
+impl ServeConfig {
+    /// The database URL, unless unset or empty.
+    #[must_use]
+    pub fn database(&self) -> Option<&str> {
+        self.database_url
+            .as_deref()
+            .filter(|u| !u.trim().is_empty())
     }
 }
 

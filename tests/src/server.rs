@@ -53,8 +53,10 @@ impl Server {
             .arg("serve")
             .env("BIND", "127.0.0.1:0")
             .env("DIST_DIR", &dist)
-            // In-process unless a test names a Redis; quiet unless asked.
+            // In-process and without a database unless a test names them;
+            // quiet unless asked.
             .env("REDIS_URL", "none")
+            .env_remove("DATABASE_URL")
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned()),

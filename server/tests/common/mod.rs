@@ -42,7 +42,8 @@ pub async fn start(dist: &Path, args: &[&str]) -> Running {
     start_bare(dist, &all).await
 }
 
-/// Starts a server with `args` and a free port only.
+/// Starts a server with `args` and a free port only. No database unless
+/// `args` names one: a `DATABASE_URL` in the environment is not used.
 pub async fn start_bare(dist: &Path, args: &[&str]) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -52,6 +53,9 @@ pub async fn start_bare(dist: &Path, args: &[&str]) -> Running {
         "--dist".into(),
         dist.display().to_string(),
     ];
+    if !args.contains(&"--database-url") {
+        all.extend(["--database-url".to_owned(), String::new()]);
+    }
     all.extend(args.iter().map(|s| (*s).to_owned()));
     let config = ServeConfig::parse_from(all).unwrap();
     let stop = CancellationToken::new();
