@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Client, cleanup, drop_database, fresh_database, start, ticks_json, unique_prefix};
-use shared::protocol::{CacheRequest, ForSeries, HistorySource, Subscribe};
+use shared::protocol::{CacheRequest, ForSeries, HistorySource};
 use shared::{Asset, Candle, CandleState, ClientMessage, Price, ServerMessage, Timeframe};
 
 /// The status and the body, as JSON (with the raw text kept for prices).
@@ -98,14 +98,7 @@ async fn history_comes_from_the_cache_then_the_database_and_matches_the_live_can
     }
     // What the live aggregator built.
     let mut client = Client::connect(&server.ws).await;
-    client
-        .send(&ClientMessage::SubscribeRedisUpdates(Subscribe {
-            asset: Asset::new("HIST"),
-            timeframe: Some(Timeframe::M1),
-            last_seq: None,
-            epoch: None,
-        }))
-        .await;
+    client.subscribe("HIST", Some(Timeframe::M1)).await;
     let live = client
         .until(|m| match m {
             ServerMessage::CandleSnapshot(s) => Some(s.data),

@@ -9,35 +9,8 @@ use std::time::Duration;
 use common::{
     Client, TOKEN, cleanup, future_minute, journal_len, start, ticks_json, unique_prefix,
 };
-use shared::protocol::{CandleSnapshot, CandleUpdate, SnapshotReason, Subscribe};
+use shared::protocol::{SnapshotReason, Subscribe};
 use shared::{Asset, ClientMessage, ServerMessage, Timeframe};
-
-fn subscribe(asset: &str, timeframe: Option<Timeframe>) -> ClientMessage {
-    ClientMessage::SubscribeRedisUpdates(Subscribe {
-        asset: Asset::new(asset),
-        timeframe,
-        last_seq: None,
-        epoch: None,
-    })
-}
-
-async fn snapshot(client: &mut Client) -> CandleSnapshot {
-    client
-        .until(|m| match m {
-            ServerMessage::CandleSnapshot(s) => Some(s),
-            _ => None,
-        })
-        .await
-}
-
-async fn update(client: &mut Client) -> CandleUpdate {
-    client
-        .until(|m| match m {
-            ServerMessage::RedisUpdate(u) => Some(u),
-            _ => None,
-        })
-        .await
-}
 
 #[tokio::test]
 async fn an_ingested_tick_reaches_the_websocket_as_an_exact_candle() {
@@ -49,14 +22,12 @@ async fn an_ingested_tick_reaches_the_websocket_as_an_exact_candle() {
     )
     .await;
     let mut client = Client::connect(&server.ws).await;
-    client
-        .send(&subscribe("EURUSD_otc", Some(Timeframe::M1)))
-        .await;
+    client.subscribe("EURUSD_otc", Some(Timeframe::M1)).await;
     assert!(matches!(
         client.recv().await,
         ServerMessage::RedisSubscribed(_)
     ));
-    let first = snapshot(&mut client).await;
+    let first = client.snapshot().await;
     assert_eq!(
         (first.reason, first.data.len()),
         (SnapshotReason::Subscribed, 0)
@@ -77,9 +48,9 @@ async fn an_ingested_tick_reaches_the_websocket_as_an_exact_candle() {
         serde_json::json!({"accepted": 3, "journal": "redis"})
     );
 
-    let mut last = update(&mut client).await;
+    let mut last = client.update().await;
     while last.data.volume() < 3 {
-        last = update(&mut client).await;
+        last = client.update().await;
     }
     let c = last.data;
     assert_eq!(c.open_time(), t0 / 1000);
@@ -310,10 +281,10 @@ async fn a_client_that_never_reads_does_not_hold_up_the_others() {
     )
     .await;
     let mut slow = Client::connect(&server.ws).await;
-    slow.send(&subscribe("SLOW", None)).await;
+    slow.subscribe("SLOW", None).await;
     let mut fast = Client::connect(&server.ws).await;
-    fast.send(&subscribe("SLOW", Some(Timeframe::M1))).await;
-    snapshot(&mut fast).await;
+    fast.subscribe("SLOW", Some(Timeframe::M1)).await;
+    fast.snapshot().await;
 
     // 20,000 ticks a minute apart: 140,000 distinct candle updates for the
     // slow client, far more than its queue and socket buffers hold.
@@ -329,7 +300,7 @@ async fn a_client_that_never_reads_does_not_hold_up_the_others() {
     let last_open = (t0 + 19_999 * 60_000) / 1000;
     let started = std::time::Instant::now();
     loop {
-        let u = update(&mut fast).await;
+        let u = fast.update().await;
         if u.data.open_time() == last_open {
             break;
         }
@@ -359,17 +330,17 @@ async fn resuming_sends_exactly_what_was_missed() {
     .await;
     let t0 = future_minute();
     let mut client = Client::connect(&server.ws).await;
-    client.send(&subscribe("RES", Some(Timeframe::M1))).await;
-    let snap = snapshot(&mut client).await;
+    client.subscribe("RES", Some(Timeframe::M1)).await;
+    let snap = client.snapshot().await;
 
     // Ticks in separate minutes: no update replaces another.
     server
         .ingest(&ticks_json("RES", &[("1.1", t0), ("1.2", t0 + 60_000)]))
         .await;
     // Updates of one candle may be merged in the queue: read until the newest.
-    let mut seen = update(&mut client).await;
+    let mut seen = client.update().await;
     while seen.data.close().to_string() != "1.2" {
-        seen = update(&mut client).await;
+        seen = client.update().await;
     }
     let last_seq = seen.seq;
     drop(client);
@@ -418,7 +389,7 @@ async fn resuming_sends_exactly_what_was_missed() {
             epoch: Some(snap.epoch + 1),
         }))
         .await;
-    let s = snapshot(&mut other).await;
+    let s = other.snapshot().await;
     assert_eq!(s.reason, SnapshotReason::ResumeTooOld);
     assert_eq!(s.data.len(), 4);
     server.stop().await;
@@ -434,17 +405,15 @@ async fn start_and_stop_stream_drive_the_simulator() {
     )
     .await;
     let mut client = Client::connect(&server.ws).await;
-    client
-        .send(&subscribe("SIM_otc", Some(Timeframe::M1)))
-        .await;
-    snapshot(&mut client).await;
+    client.subscribe("SIM_otc", Some(Timeframe::M1)).await;
+    client.snapshot().await;
     client
         .send_text(r#"{"event":"start_stream","data":{"asset":"SIM_otc"}}"#)
         .await;
     client
         .until(|m| matches!(m, ServerMessage::StreamStarted(_)).then_some(()))
         .await;
-    let u = update(&mut client).await;
+    let u = client.update().await;
     assert_eq!(u.data.asset().as_str(), "SIM_otc");
     client.send_text(r#"{"event":"stop_stream"}"#).await;
     client
@@ -458,8 +427,8 @@ async fn shutdown_closes_sockets_with_a_reason() {
     let dist = tempfile::tempdir().unwrap();
     let server = start(dist.path(), &["--redis-url", "none"]).await;
     let mut client = Client::connect(&server.ws).await;
-    client.send(&subscribe("X", Some(Timeframe::M1))).await;
-    snapshot(&mut client).await;
+    client.subscribe("X", Some(Timeframe::M1)).await;
+    client.snapshot().await;
     server.stop.cancel();
     assert_eq!(
         client.closed(Duration::from_secs(5)).await.as_deref(),

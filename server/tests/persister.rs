@@ -235,22 +235,8 @@ async fn a_redis_restart_under_the_persister_loses_nothing() {
 
 async fn snapshot_of(ws: &str, asset: &str) -> Vec<shared::Candle> {
     let mut client = common::Client::connect(ws).await;
-    client
-        .send(&shared::ClientMessage::SubscribeRedisUpdates(
-            shared::protocol::Subscribe {
-                asset: shared::Asset::new(asset),
-                timeframe: Some(shared::Timeframe::M1),
-                last_seq: None,
-                epoch: None,
-            },
-        ))
-        .await;
-    client
-        .until(|m| match m {
-            shared::ServerMessage::CandleSnapshot(s) => Some(s.data),
-            _ => None,
-        })
-        .await
+    client.subscribe(asset, Some(shared::Timeframe::M1)).await;
+    client.snapshot().await.data
 }
 
 #[tokio::test]

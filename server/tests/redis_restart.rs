@@ -9,8 +9,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use common::{Client, PrivateRedis, future_minute, start, ticks_json};
-use shared::protocol::Subscribe;
-use shared::{Asset, ClientMessage, ServerMessage, Timeframe};
+use shared::{ServerMessage, Timeframe};
 
 async fn volume_reaches(client: &mut Client, volume: u64) {
     client
@@ -58,14 +57,7 @@ async fn a_redis_restart_loses_nothing_and_counts_nothing_twice() {
     )
     .await;
     let mut client = Client::connect(&server.ws).await;
-    client
-        .send(&ClientMessage::SubscribeRedisUpdates(Subscribe {
-            asset: Asset::new("RST"),
-            timeframe: Some(Timeframe::M1),
-            last_seq: None,
-            epoch: None,
-        }))
-        .await;
+    client.subscribe("RST", Some(Timeframe::M1)).await;
     let t0 = future_minute();
     let batch = |n: i64| {
         ticks_json(
@@ -141,14 +133,7 @@ async fn a_server_started_without_its_redis_serves_then_catches_up() {
     .await;
     assert!(!connected(&server.base).await);
     let mut client = Client::connect(&server.ws).await;
-    client
-        .send(&ClientMessage::SubscribeRedisUpdates(Subscribe {
-            asset: Asset::new("LATE"),
-            timeframe: Some(Timeframe::M1),
-            last_seq: None,
-            epoch: None,
-        }))
-        .await;
+    client.subscribe("LATE", Some(Timeframe::M1)).await;
     let t0 = future_minute();
     let answer = server
         .ingest(&ticks_json("LATE", &[("2.5", t0), ("2.6", t0 + 1)]))

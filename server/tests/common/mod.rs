@@ -164,6 +164,37 @@ impl Client {
         }
     }
 
+    /// Subscribes to `asset` in one timeframe (or all), no resume.
+    pub async fn subscribe(&mut self, asset: &str, timeframe: Option<shared::Timeframe>) {
+        self.send(&ClientMessage::SubscribeRedisUpdates(
+            shared::protocol::Subscribe {
+                asset: shared::Asset::new(asset),
+                timeframe,
+                last_seq: None,
+                epoch: None,
+            },
+        ))
+        .await;
+    }
+
+    /// Reads until the next `candle_snapshot`.
+    pub async fn snapshot(&mut self) -> shared::protocol::CandleSnapshot {
+        self.until(|m| match m {
+            ServerMessage::CandleSnapshot(s) => Some(s),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Reads until the next `redis_update`.
+    pub async fn update(&mut self) -> shared::protocol::CandleUpdate {
+        self.until(|m| match m {
+            ServerMessage::RedisUpdate(u) => Some(u),
+            _ => None,
+        })
+        .await
+    }
+
     /// The close frame, if the server closes within `wait`.
     pub async fn closed(&mut self, wait: Duration) -> Option<String> {
         loop {
