@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Client, cleanup, drop_database, fresh_database, start, ticks_json, unique_prefix};
+use common::{Client, cleanup, drop_database, fresh_database, ticks_json, unique_prefix};
 use shared::protocol::{CacheRequest, ForSeries, HistorySource};
 use shared::{Asset, Candle, CandleState, ClientMessage, Price, ServerMessage, Timeframe};
 
@@ -59,20 +59,7 @@ async fn history_comes_from_the_cache_then_the_database_and_matches_the_live_can
     let (db_url, db) = fresh_database("history").await;
     let prefix = unique_prefix("history");
     let dist = tempfile::tempdir().unwrap();
-    let server = start(
-        dist.path(),
-        &[
-            "--redis-url",
-            common::REDIS,
-            "--redis-key-prefix",
-            &prefix,
-            "--database-url",
-            &db_url,
-            "--redis-batch-processing-interval",
-            "1",
-        ],
-    )
-    .await;
+    let server = common::start_with_db(dist.path(), &prefix, &db_url, &[]).await;
     // Ten minutes of ticks, 7 s apart, in the past: every bucket is closed.
     let t0 = 1_705_314_600_000;
     let ticks: Vec<(String, i64)> = (0..86)
@@ -211,18 +198,7 @@ fn candle(asset: &str, t: i64, o: &str, h: &str, l: &str, c: &str) -> Candle {
 async fn only_the_admin_writes_the_cache_and_bad_candles_change_nothing() {
     let prefix = unique_prefix("admin");
     let dist = tempfile::tempdir().unwrap();
-    let server = start(
-        dist.path(),
-        &[
-            "--redis-url",
-            common::REDIS,
-            "--redis-key-prefix",
-            &prefix,
-            "--admin-token",
-            "sesame",
-        ],
-    )
-    .await;
+    let server = common::start_on_redis(dist.path(), &prefix, &["--admin-token", "sesame"]).await;
     let good = vec![
         candle("ADM", 1_705_314_600, "1.1", "1.3", "1.0", "1.2"),
         candle("ADM", 1_705_314_660, "1.2", "1.2", "1.1", "1.15"),

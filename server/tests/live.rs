@@ -16,11 +16,7 @@ use shared::{Asset, ClientMessage, ServerMessage, Timeframe};
 async fn an_ingested_tick_reaches_the_websocket_as_an_exact_candle() {
     let dist = tempfile::tempdir().unwrap();
     let prefix = unique_prefix("ingest");
-    let server = start(
-        dist.path(),
-        &["--redis-url", common::REDIS, "--redis-key-prefix", &prefix],
-    )
-    .await;
+    let server = common::start_on_redis(dist.path(), &prefix, &[]).await;
     let mut client = Client::connect(&server.ws).await;
     client.subscribe("EURUSD_otc", Some(Timeframe::M1)).await;
     assert!(matches!(
@@ -84,18 +80,10 @@ async fn an_ingested_tick_reaches_the_websocket_as_an_exact_candle() {
 async fn bad_ingest_is_refused_with_a_reason_and_changes_nothing() {
     let dist = tempfile::tempdir().unwrap();
     let prefix = unique_prefix("validation");
-    let server = start(
+    let server = common::start_on_redis(
         dist.path(),
-        &[
-            "--redis-url",
-            common::REDIS,
-            "--redis-key-prefix",
-            &prefix,
-            "--max-ingest-ticks",
-            "5",
-            "--max-ingest-bytes",
-            "4096",
-        ],
+        &prefix,
+        &["--max-ingest-ticks", "5", "--max-ingest-bytes", "4096"],
     )
     .await;
     let t = future_minute();
@@ -268,18 +256,7 @@ async fn malformed_frames_get_an_error_and_the_connection_keeps_working() {
 async fn a_client_that_never_reads_does_not_hold_up_the_others() {
     let dist = tempfile::tempdir().unwrap();
     let prefix = unique_prefix("slow");
-    let server = start(
-        dist.path(),
-        &[
-            "--redis-url",
-            common::REDIS,
-            "--redis-key-prefix",
-            &prefix,
-            "--ws-send-queue",
-            "64",
-        ],
-    )
-    .await;
+    let server = common::start_on_redis(dist.path(), &prefix, &["--ws-send-queue", "64"]).await;
     let mut slow = Client::connect(&server.ws).await;
     slow.subscribe("SLOW", None).await;
     let mut fast = Client::connect(&server.ws).await;
@@ -323,11 +300,7 @@ async fn a_client_that_never_reads_does_not_hold_up_the_others() {
 async fn resuming_sends_exactly_what_was_missed() {
     let dist = tempfile::tempdir().unwrap();
     let prefix = unique_prefix("resume");
-    let server = start(
-        dist.path(),
-        &["--redis-url", common::REDIS, "--redis-key-prefix", &prefix],
-    )
-    .await;
+    let server = common::start_on_redis(dist.path(), &prefix, &[]).await;
     let t0 = future_minute();
     let mut client = Client::connect(&server.ws).await;
     client.subscribe("RES", Some(Timeframe::M1)).await;

@@ -69,20 +69,7 @@ async fn every_accepted_tick_is_stored_exactly_once() {
     let (db_url, db) = fresh_database("persist").await;
     let prefix = unique_prefix("persist");
     let dist = tempfile::tempdir().unwrap();
-    let server = start(
-        dist.path(),
-        &[
-            "--redis-url",
-            common::REDIS,
-            "--redis-key-prefix",
-            &prefix,
-            "--database-url",
-            &db_url,
-            "--redis-batch-processing-interval",
-            "1",
-        ],
-    )
-    .await;
+    let server = common::start_with_db(dist.path(), &prefix, &db_url, &[]).await;
     let t0 = future_minute();
     let (first, mut expected) = batch("PST", t0, 500);
     let (second, more) = batch("PST2", t0, 300);
@@ -117,13 +104,10 @@ async fn a_postgresql_outage_delays_storage_and_loses_nothing() {
     let via_proxy = db_url.replacen("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port), 1);
     let prefix = unique_prefix("outage");
     let dist = tempfile::tempdir().unwrap();
-    let server = start(
+    let server = common::start_on_redis(
         dist.path(),
+        &prefix,
         &[
-            "--redis-url",
-            common::REDIS,
-            "--redis-key-prefix",
-            &prefix,
             "--database-url",
             &via_proxy,
             "--redis-batch-processing-interval",
@@ -244,17 +228,7 @@ async fn a_process_started_after_the_journal_was_trimmed_holds_the_same_candles(
     let (db_url, db) = fresh_database("latecomer").await;
     let prefix = unique_prefix("latecomer");
     let dist = tempfile::tempdir().unwrap();
-    let args = [
-        "--redis-url",
-        common::REDIS,
-        "--redis-key-prefix",
-        &prefix,
-        "--database-url",
-        &db_url,
-        "--redis-batch-processing-interval",
-        "1",
-    ];
-    let a = start(dist.path(), &args).await;
+    let a = common::start_with_db(dist.path(), &prefix, &db_url, &[]).await;
     let t0 = future_minute();
     let (first, _) = batch("LATE", t0, 400);
     a.ingest(&first).await;
@@ -270,7 +244,7 @@ async fn a_process_started_after_the_journal_was_trimmed_holds_the_same_candles(
     assert!(journal_len(&prefix).await <= 1, "the journal was trimmed");
 
     // B starts now: the journal no longer holds the first 400 ticks.
-    let b = start(dist.path(), &args).await;
+    let b = common::start_with_db(dist.path(), &prefix, &db_url, &[]).await;
     let (second, _) = batch("LATE", t0 + 1_000, 100);
     a.ingest(&second).await;
     wait_until_stored(&db_url, 501).await;

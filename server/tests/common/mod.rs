@@ -42,6 +42,26 @@ pub async fn start(dist: &Path, args: &[&str]) -> Running {
     start_bare(dist, &all).await
 }
 
+/// Starts a server on the shared Redis under `prefix`, plus `args`.
+pub async fn start_on_redis(dist: &Path, prefix: &str, args: &[&str]) -> Running {
+    let mut all = vec!["--redis-url", REDIS, "--redis-key-prefix", prefix];
+    all.extend_from_slice(args);
+    start(dist, &all).await
+}
+
+/// Starts a server on the shared Redis under `prefix` and the database at
+/// `db_url`, writing a batch every second, plus `args`.
+pub async fn start_with_db(dist: &Path, prefix: &str, db_url: &str, args: &[&str]) -> Running {
+    let mut all = vec![
+        "--database-url",
+        db_url,
+        "--redis-batch-processing-interval",
+        "1",
+    ];
+    all.extend_from_slice(args);
+    start_on_redis(dist, prefix, &all).await
+}
+
 /// Starts a server with `args` and a free port only. No database unless
 /// `args` names one: a `DATABASE_URL` in the environment is not used.
 pub async fn start_bare(dist: &Path, args: &[&str]) -> Running {
