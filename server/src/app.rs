@@ -108,33 +108,18 @@ pub async fn run(
         ));
         tx
     });
-    let store = match config.database() {
-        Some(url) => Some(
-            TickStore::connect_lazy(url, config.redis.timeout())
-                .map_err(|e| anyhow::anyhow!("DATABASE_URL is not usable: {e}"))?,
-        ),
-        None => None,
-    };
+    let store = TickStore::open(&config.store(), config.redis.timeout())
+        .map_err(|e| anyhow::anyhow!("DATABASE_URL is not usable: {e}"))?;
     if let Some(store) = &store {
         // Migrate at start-up; if the database is down, the persister keeps
         // trying and migrates first.
         match store.migrate().await {
-            Ok(()) => tracing::info!("database migrated"),
-            Err(e) => tracing::error!("cannot migrate the database yet: {e}"),
+            Ok(()) => tracing::info!(store = store.kind(), "tick store migrated"),
+            Err(e) => tracing::error!("cannot migrate the tick store yet: {e}"),
         }
     }
-    let seed = today_from(store.as_ref().filter(|_| journal.uses_redis())).await;
+    let seed = today_from(store.as_ref()).await;
     tasks.spawn(candles::run(feed, hub.clone(), closed, seed, stop.clone()));
-    let simulator = Simulator::new(
-        journal.clone(),
-        config.simulator.simulator_rate,
-        config.simulator.simulator_seed,
-        stop.clone(),
-        tasks.clone(),
-    );
-    for asset in &config.simulator.simulate {
-        simulator.start(*asset);
-    }
     let persister = match &store {
         Some(store) if journal.uses_redis() => {
             let store = store.clone();
@@ -151,14 +136,28 @@ pub async fn run(
             );
             Some(persister)
         }
-        Some(_) => {
-            tracing::warn!(
-                "DATABASE_URL is set but Redis is not: the persister reads the Redis journal, so ticks are not stored"
+        Some(store) => {
+            // No Redis: the store is the journal, written as ingest accepts.
+            let persister = Persister::default();
+            journal.keep_in(store.clone(), persister.clone());
+            tracing::info!(
+                store = store.kind(),
+                "no Redis configured: every accepted batch is committed to the tick store"
             );
-            None
+            Some(persister)
         }
         None => None,
     };
+    let simulator = Simulator::new(
+        journal.clone(),
+        config.simulator.simulator_rate,
+        config.simulator.simulator_seed,
+        stop.clone(),
+        tasks.clone(),
+    );
+    for asset in &config.simulator.simulate {
+        simulator.start(*asset);
+    }
     let history = History::new(cache, store, hub.clone());
     let state = AppState {
         config: Arc::new(config),

@@ -9,6 +9,8 @@ use std::time::Duration;
 use clap::Args;
 use shared::Asset;
 
+use crate::store::StoreTarget;
+
 /// How the server runs.
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
@@ -20,10 +22,11 @@ pub struct ServeConfig {
     #[arg(long = "dist", env = "DIST_DIR", default_value = "dist")]
     pub dist: PathBuf,
 
-    /// PostgreSQL for the tick history (`postgres://user@host:port/db`, with
-    /// `?sslmode=require` and the like as PostgreSQL takes them). Unset or
-    /// empty: ticks are not stored.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    /// Where every tick is kept: PostgreSQL (`postgres://user@host:port/db`,
+    /// with `?sslmode=require` and the like as PostgreSQL takes them), a
+    /// SQLite file (`sqlite:PATH`), or `none`. Unset or empty: the embedded
+    /// store, `sqlite:data/tickstream.db`.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_parser = store_url)]
     pub database_url: Option<String>,
 
     /// Seconds a journal entry may sit unacknowledged with a persister that
@@ -188,12 +191,10 @@ impl ServeConfig {
 }
 
 impl ServeConfig {
-    /// The database URL, unless unset or empty.
+    /// Where ticks are kept (`DATABASE_URL`, checked when parsed).
     #[must_use]
-    pub fn database(&self) -> Option<&str> {
-        self.database_url
-            .as_deref()
-            .filter(|u| !u.trim().is_empty())
+    pub fn store(&self) -> StoreTarget {
+        StoreTarget::parse(self.database_url.as_deref()).unwrap_or(StoreTarget::Nothing)
     }
 }
 
@@ -240,6 +241,11 @@ fn urlencode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// Checks a `DATABASE_URL` value at start-up.
+fn store_url(text: &str) -> Result<String, String> {
+    StoreTarget::parse(Some(text)).map(|_| text.to_owned())
 }
 
 fn parse_prefix(text: &str) -> Result<String, String> {
@@ -317,5 +323,38 @@ mod tests {
         assert_eq!(c.redis.url().as_deref(), Some("rediss://h:6380/1"));
         let c = parse(&["--redis-url", "none"]).unwrap();
         assert_eq!(c.redis.url(), None);
+    }
+
+    #[test]
+    fn the_store_defaults_to_the_embedded_file_and_checks_its_url() {
+        use std::path::PathBuf;
+        let store = |url: &str| parse(&["--database-url", url]).map(|c| c.store());
+        assert_eq!(
+            store("").unwrap(),
+            StoreTarget::Sqlite(PathBuf::from("data/tickstream.db"))
+        );
+        assert_eq!(store("none").unwrap(), StoreTarget::Nothing);
+        assert_eq!(
+            store("sqlite:///tmp/t.db").unwrap(),
+            StoreTarget::Sqlite(PathBuf::from("/tmp/t.db"))
+        );
+        assert_eq!(
+            store("sqlite:t.db?mode=rwc").unwrap(),
+            StoreTarget::Sqlite(PathBuf::from("t.db"))
+        );
+        assert_eq!(
+            store("postgres://u@h/db?sslmode=require").unwrap(),
+            StoreTarget::Postgres("postgres://u@h/db?sslmode=require".to_owned())
+        );
+        let err = store("mysql://u@h/db").unwrap_err();
+        assert!(
+            err.contains("DATABASE_URL") && err.contains("mysql"),
+            "{err}"
+        );
+        let err = store("sqlite:").unwrap_err();
+        assert!(
+            err.contains("DATABASE_URL") && err.contains("file path"),
+            "{err}"
+        );
     }
 }

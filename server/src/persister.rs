@@ -1,6 +1,6 @@
 //! The persister (the original design's batch processor): reads the journal
 //! through the Redis consumer group `persister`, writes batches to the tick
-//! store, and acknowledges entries only after the commit.
+//! store (PostgreSQL, or the embedded SQLite file), and acknowledges entries only after the commit.
 //!
 //! - A batch is written every `REDIS_BATCH_PROCESSING_INTERVAL` seconds, or
 //!   as soon as it holds [`BATCH_TICKS`] ticks.
@@ -44,7 +44,7 @@ pub const GROUP: &str = "persister";
 pub struct PersisterStatus {
     /// Whether the persister runs.
     pub running: bool,
-    /// Where ticks go: `postgresql`.
+    /// Where ticks go: `postgresql` or `sqlite`.
     pub store: &'static str,
     /// Assets whose ticks it has written.
     pub active_assets: BTreeSet<String>,
@@ -113,7 +113,7 @@ impl Persister {
         {
             let mut s = self.lock();
             s.running = true;
-            s.store = "postgresql";
+            s.store = store.kind();
         }
         let consumer = format!("{}-{}", hostname(), std::process::id());
         let mut delay = first_retry;
@@ -220,7 +220,7 @@ impl Persister {
     ) {
         let mut delay = first_retry;
         loop {
-            let outcome = match store.insert_parallel(&batch.ticks, WRITERS).await {
+            let outcome = match store.insert_batch(&batch.ticks, WRITERS).await {
                 Ok(inserted) => Ok((inserted, 0)),
                 Err(e) if e.is_transient() => Err(e),
                 Err(e) => {
@@ -237,17 +237,7 @@ impl Persister {
                     } else if let Err(e) = group.trim_acknowledged().await {
                         tracing::debug!("trimming the journal failed: {e}");
                     }
-                    let mut s = self.lock();
-                    s.rows_written += inserted;
-                    s.duplicates_skipped += batch.ticks.len() as u64 - inserted - rejected;
-                    s.rejected += rejected;
-                    s.active_assets
-                        .extend(batch.ticks.iter().map(|t| t.asset.to_string()));
-                    s.last_flush = Some(wire_time(now_millis()));
-                    s.next_retry = None;
-                    s.last_error = None;
-                    s.pending = 0;
-                    drop(s);
+                    self.committed(&batch.ticks, inserted, rejected);
                     batch.clear();
                     return;
                 }
@@ -282,6 +272,41 @@ impl Persister {
             }
         }
         Ok((inserted, rejected))
+    }
+
+    /// Shows that the store is written directly, batch by batch as ingest
+    /// accepts them (no Redis configured: the store is the journal).
+    pub fn direct_to(&self, store: &'static str) {
+        let mut s = self.lock();
+        s.running = true;
+        s.store = store;
+    }
+
+    /// Records a committed batch of `ticks`, `inserted` of them new and
+    /// `rejected` refused.
+    pub fn committed(&self, ticks: &[Tick], inserted: u64, rejected: u64) {
+        let mut s = self.lock();
+        s.rows_written += inserted;
+        s.duplicates_skipped += (ticks.len() as u64).saturating_sub(inserted + rejected);
+        s.rejected += rejected;
+        for t in ticks {
+            if !s.active_assets.contains(t.asset.as_str()) {
+                s.active_assets.insert(t.asset.to_string());
+            }
+        }
+        s.last_flush = Some(wire_time(now_millis()));
+        s.next_retry = None;
+        s.last_error = None;
+        s.pending = 0;
+    }
+
+    /// Records a write that failed and was not retried here (ingest answers
+    /// with an error instead).
+    pub fn failed_write(&self, error: &str) {
+        tracing::warn!("tick store: {error}");
+        let mut s = self.lock();
+        s.failures += 1;
+        s.last_error = Some(error.to_owned());
     }
 
     fn failed(&self, error: &str, delay: Duration) {

@@ -55,11 +55,23 @@ fn parse(answer: &Answer) -> Vec<Candle> {
 }
 
 #[tokio::test]
-async fn history_comes_from_the_cache_then_the_database_and_matches_the_live_candles() {
+async fn history_comes_from_the_cache_then_postgresql_and_matches_the_live_candles() {
     let (db_url, db) = fresh_database("history").await;
+    history_from(&db_url).await;
+    drop_database(&db).await;
+}
+
+#[tokio::test]
+async fn history_comes_from_the_cache_then_the_embedded_store_and_matches_the_live_candles() {
+    let dir = tempfile::tempdir().unwrap();
+    history_from(&format!("sqlite:{}", dir.path().join("ticks.db").display())).await;
+}
+
+/// The history scenario with the tick store at `db_url`.
+async fn history_from(db_url: &str) {
     let prefix = unique_prefix("history");
     let dist = tempfile::tempdir().unwrap();
-    let server = common::start_with_db(dist.path(), &prefix, &db_url, &[]).await;
+    let server = common::start_with_db(dist.path(), &prefix, db_url, &[]).await;
     // Ten minutes of ticks, 7 s apart, in the past: every bucket is closed.
     let t0 = 1_705_314_600_000;
     let ticks: Vec<(String, i64)> = (0..86)
@@ -175,7 +187,6 @@ async fn history_comes_from_the_cache_then_the_database_and_matches_the_live_can
     }
     server.stop().await;
     cleanup(&prefix).await;
-    drop_database(&db).await;
 }
 
 fn candle(asset: &str, t: i64, o: &str, h: &str, l: &str, c: &str) -> Candle {

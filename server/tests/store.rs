@@ -5,7 +5,7 @@
 mod common;
 
 use common::{as_role, drop_database, fresh_database};
-use server::store::TickStore;
+use server::store::PgStore;
 use shared::{Asset, Price, Tick, TimestampMs};
 use sqlx::Connection;
 use std::time::Duration;
@@ -17,7 +17,7 @@ fn tick(asset: &str, price: &str, at: i64) -> Tick {
 #[tokio::test]
 async fn prices_are_stored_exactly_and_once() {
     let (url, db) = fresh_database("exact").await;
-    let store = TickStore::connect_lazy(&url, Duration::from_secs(5)).unwrap();
+    let store = PgStore::connect_lazy(&url, Duration::from_secs(5)).unwrap();
     store.migrate().await.unwrap();
     store.migrate().await.unwrap(); // idempotent
     let ticks = vec![
@@ -61,7 +61,7 @@ async fn prices_are_stored_exactly_and_once() {
 #[tokio::test]
 async fn the_reader_only_reads_and_the_writer_only_inserts() {
     let (url, db) = fresh_database("roles").await;
-    let store = TickStore::connect_lazy(&url, Duration::from_secs(5)).unwrap();
+    let store = PgStore::connect_lazy(&url, Duration::from_secs(5)).unwrap();
     store.migrate().await.unwrap();
     store
         .insert(&[tick("A", "1", 1_705_314_600_000)])

@@ -56,7 +56,7 @@ impl Server {
             // In-process and without a database unless a test names them;
             // quiet unless asked.
             .env("REDIS_URL", "none")
-            .env_remove("DATABASE_URL")
+            .env("DATABASE_URL", "none")
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned()),

@@ -4,7 +4,6 @@
 //! cache current, so live series are normally answered from it.
 
 mod cache;
-pub mod db;
 
 pub use cache::{CacheStats, CandleCache};
 
@@ -69,7 +68,7 @@ impl History {
         if let Some(store) = &self.store {
             let now_s = now_millis() / 1000;
             let wanted = i64::try_from(limit).unwrap_or(i64::MAX);
-            match db::newest(store.pool(), asset, timeframe, wanted, now_s).await {
+            match store.newest(asset, timeframe, wanted, now_s).await {
                 Ok(candles) if !candles.is_empty() => {
                     if let Some(cache) = &self.cache
                         && let Err(e) = cache.merge(asset, timeframe, &candles).await
@@ -125,20 +124,13 @@ impl History {
     ) -> Result<Found, String> {
         if let Some(store) = &self.store {
             let wanted = i64::try_from(limit).unwrap_or(i64::MAX);
-            let candles = db::candles(
-                store.pool(),
-                asset,
-                timeframe,
-                from,
-                to,
-                wanted,
-                now_millis() / 1000,
-            )
-            .await
-            .map_err(|e| {
-                tracing::warn!("candle history from the database failed: {e}");
-                "the database could not be read".to_owned()
-            })?;
+            let candles = store
+                .candles(asset, timeframe, (from, to), wanted, now_millis() / 1000)
+                .await
+                .map_err(|e| {
+                    tracing::warn!("candle history from the database failed: {e}");
+                    "the database could not be read".to_owned()
+                })?;
             return Ok(if candles.is_empty() {
                 Found {
                     source: HistorySource::CacheMiss,

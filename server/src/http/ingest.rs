@@ -29,7 +29,8 @@ pub fn router(max_body: usize) -> Router<AppState> {
 #[derive(Serialize)]
 struct Accepted {
     accepted: usize,
-    /// `redis`, or `local` while Redis is away.
+    /// `redis`; `local` while Redis is away; `store` when no Redis is
+    /// configured and the tick store is the journal.
     journal: &'static str,
 }
 
@@ -46,9 +47,10 @@ async fn ingest(
             journal: match d {
                 Durability::Redis => "redis",
                 Durability::Local => "local",
+                Durability::Store => "store",
             },
         })),
-        Err(e @ (JournalError::Full | JournalError::Closed)) => {
+        Err(e @ (JournalError::Full | JournalError::Closed | JournalError::Store(_))) => {
             Err(ApiError::Unavailable(e.to_string()))
         }
     }

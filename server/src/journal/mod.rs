@@ -12,7 +12,12 @@
 //! process's candles at once, reconnects with exponential backoff and then
 //! writes the held ticks to Redis in order. Entries a process already
 //! delivered itself are recognised by (origin, oseq) and not applied twice.
+//!
+//! With no Redis configured at all (`REDIS_URL=none`) and a tick store, the
+//! store is the journal: each batch is committed to it before ingest answers
+//! ([`direct`]).
 
+mod direct;
 pub mod entry;
 pub mod group;
 mod local;
@@ -20,7 +25,7 @@ mod local;
 use std::collections::BTreeSet;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use redis::AsyncConnectionConfig;
@@ -31,6 +36,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::RedisConfig;
+use crate::persister::Persister;
+use crate::store::TickStore;
+use direct::DirectStore;
 use local::Backlog;
 
 /// Ticks delivered to the candle builder, in journal order, each batch with
@@ -62,6 +70,9 @@ pub enum JournalError {
     /// The server is shutting down.
     #[error("the server is shutting down")]
     Closed,
+    /// No Redis, and the tick store could not take the batch.
+    #[error("the tick store cannot take ticks now ({0}); retry later")]
+    Store(String),
 }
 
 /// Where a batch was journaled.
@@ -71,6 +82,8 @@ pub enum Durability {
     Redis,
     /// In-process, to be written to Redis when it returns.
     Local,
+    /// Committed to the tick store (no Redis configured).
+    Store,
 }
 
 /// Redis key names under the configured prefix.
@@ -117,6 +130,8 @@ struct Inner {
     reconnecting: AtomicBool,
     /// Append numbers this process delivered itself while Redis was away.
     delivered_locally: Mutex<BTreeSet<(u64, u64)>>,
+    /// The tick store, when it is the journal (no Redis configured).
+    direct: OnceLock<DirectStore>,
     feed: mpsc::Sender<Journaled>,
     stop: CancellationToken,
     tasks: TaskTracker,
@@ -173,6 +188,7 @@ impl Journal {
             connected: AtomicBool::new(false),
             reconnecting: AtomicBool::new(false),
             delivered_locally: Mutex::new(BTreeSet::new()),
+            direct: OnceLock::new(),
             feed,
             stop,
             tasks,
@@ -228,6 +244,16 @@ impl Journal {
         self.inner.client.is_some()
     }
 
+    /// With no Redis configured, makes `store` the journal: every batch is
+    /// committed to it before [`Journal::append`] returns, and `persister`
+    /// shows the writes. Does nothing when Redis is configured (the persister
+    /// then reads the Redis journal) or when a store is already set.
+    pub fn keep_in(&self, store: TickStore, persister: Persister) {
+        if !self.uses_redis() {
+            let _ = self.inner.direct.set(DirectStore::new(store, persister));
+        }
+    }
+
     /// Ticks held in-process, waiting for Redis.
     pub async fn backlog(&self) -> usize {
         self.inner.state.lock().await.backlog.len()
@@ -273,7 +299,11 @@ impl Journal {
             inner.connected.store(false, Ordering::SeqCst);
             self.spawn_reconnect();
         }
-        if inner.client.is_some() {
+        let mut durability = Durability::Local;
+        if let Some(direct) = inner.direct.get() {
+            direct.keep(ticks).await?;
+            durability = Durability::Store;
+        } else if inner.client.is_some() {
             if !state.backlog.has_room(ticks.len()) {
                 return Err(JournalError::Full);
             }
@@ -294,7 +324,7 @@ impl Journal {
             })
             .await
             .map_err(|_| JournalError::Closed)?;
-        Ok(Durability::Local)
+        Ok(durability)
     }
 
     /// Joins a consumer group on the journal stream (the persister's way in).

@@ -95,7 +95,7 @@ impl Sink {
             }
             Self::Journal(journal) => match journal.append(ticks).await? {
                 Durability::Redis => Ok(()),
-                Durability::Local => bail!("Redis went away during the replay"),
+                Durability::Local | Durability::Store => bail!("Redis went away during the replay"),
             },
         }
     }

@@ -1,14 +1,71 @@
-//! The tick store: PostgreSQL's `historical_ticks`, written in bulk with
-//! `INSERT ... ON CONFLICT DO NOTHING` on the natural identity of a tick, so
-//! a replayed or retried batch inserts nothing twice.
+//! The tick store: every accepted tick, exactly once, and the candles
+//! computed from them.
 //!
-//! Prices travel as their exact decimal text and are cast to `NUMERIC` by
-//! PostgreSQL: no float anywhere.
+//! - [`postgres`]: PostgreSQL's `historical_ticks` (`DATABASE_URL=postgres://...`).
+//! - [`sqlite`]: the embedded store, a SQLite file (the default, `data/tickstream.db`).
+//! - [`fold`]: candles from ticks in Rust, for the embedded store.
+//!
+//! Both stores keep the natural identity `(pair, timestamp, price)` unique,
+//! so a replayed or retried batch inserts nothing twice, and both keep
+//! prices exact.
 
+pub mod fold;
+pub mod postgres;
+pub mod sqlite;
+
+use std::path::PathBuf;
 use std::time::Duration;
 
-use shared::Tick;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use shared::{Asset, Candle, Price, Tick, Timeframe, TimestampMs};
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// Where the embedded store lives when `DATABASE_URL` is unset.
+pub const DEFAULT_SQLITE_PATH: &str = "data/tickstream.db";
+
+/// Where ticks are kept, from `DATABASE_URL`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreTarget {
+    /// `none`: ticks are not stored.
+    Nothing,
+    /// `postgres://...` or `postgresql://...`.
+    Postgres(String),
+    /// `sqlite:PATH` or `sqlite://PATH`; unset or empty: [`DEFAULT_SQLITE_PATH`].
+    Sqlite(PathBuf),
+}
+
+impl StoreTarget {
+    /// Reads a `DATABASE_URL` value; `None` (unset) means the embedded store.
+    ///
+    /// # Errors
+    ///
+    /// A scheme that is neither PostgreSQL nor SQLite, or an empty SQLite path.
+    pub fn parse(url: Option<&str>) -> Result<Self, String> {
+        let url = url.map(str::trim).unwrap_or_default();
+        if url.is_empty() {
+            return Ok(Self::Sqlite(PathBuf::from(DEFAULT_SQLITE_PATH)));
+        }
+        if url.eq_ignore_ascii_case("none") {
+            return Ok(Self::Nothing);
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        if let Some(path) = url.strip_prefix("sqlite:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            let path = path.split('?').next().unwrap_or_default();
+            if path.is_empty() {
+                return Err("a SQLite URL needs a file path: sqlite:data/tickstream.db".to_owned());
+            }
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        Err(format!(
+            "expected postgres://..., sqlite:PATH or none, got {:?}",
+            url.split(':').next().unwrap_or_default()
+        ))
+    }
+}
 
 /// Why a write failed, and whether trying again can help.
 #[derive(Debug, thiserror::Error)]
@@ -22,17 +79,21 @@ pub enum StoreError {
     /// The migrations could not be applied.
     #[error("migrations failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// The embedded store's folder could not be created.
+    #[error("cannot create {0}: {1}")]
+    Folder(PathBuf, #[source] std::io::Error),
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
+        use sqlx::error::ErrorKind;
         match &e {
-            // Class 22 (data exception) and 23 (integrity constraint) are about
-            // the rows; anything else (connection, pool, server state) may pass.
+            // Constraint violations, and PostgreSQL's class 22 (data
+            // exception), are about the rows; anything else (connection,
+            // pool, server state, a locked file) may pass.
             sqlx::Error::Database(db)
-                if db
-                    .code()
-                    .is_some_and(|c| c.starts_with("22") || c.starts_with("23")) =>
+                if !matches!(db.kind(), ErrorKind::Other)
+                    || db.code().is_some_and(|c| c.starts_with("22")) =>
             {
                 Self::Refused(e)
             }
@@ -45,129 +106,114 @@ impl StoreError {
     /// Whether the same write may succeed later.
     #[must_use]
     pub const fn is_transient(&self) -> bool {
-        matches!(self, Self::Unavailable(_) | Self::Migration(_))
+        !matches!(self, Self::Refused(_))
     }
 }
 
-/// The PostgreSQL tick store; cheap to clone.
+/// A stored row as a tick; `None` for a row that is not a valid tick (which
+/// the stores' constraints never let in).
+pub(crate) fn row_tick((pair, price, ts): (String, String, i64)) -> Option<Tick> {
+    Some(Tick::new(
+        Asset::new_checked(&pair).ok()?,
+        Price::new_checked(&price).ok()?,
+        TimestampMs::new_checked(ts).ok()?,
+    ))
+}
+
+/// The tick store in use; cheap to clone.
 #[derive(Clone)]
-pub struct TickStore {
-    pool: PgPool,
+pub enum TickStore {
+    /// PostgreSQL.
+    Postgres(PgStore),
+    /// The embedded SQLite file.
+    Sqlite(SqliteStore),
 }
 
 impl TickStore {
-    /// A store for `url`. Connects lazily: the server starts even when the
-    /// database is down, and the persister retries until it is up.
+    /// The store `target` names, or `None` for [`StoreTarget::Nothing`].
+    /// Connects lazily: the server starts even when the database is down,
+    /// and the persister retries until it is up.
     ///
     /// # Errors
     ///
-    /// When `url` is not a valid PostgreSQL URL.
-    pub fn connect_lazy(url: &str, timeout: Duration) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(timeout)
-            .connect_lazy(url)
-            .map_err(StoreError::Unavailable)?;
-        Ok(Self { pool })
+    /// When the URL is not usable or the SQLite folder cannot be created.
+    pub fn open(target: &StoreTarget, timeout: Duration) -> Result<Option<Self>, StoreError> {
+        Ok(match target {
+            StoreTarget::Nothing => None,
+            StoreTarget::Postgres(url) => {
+                Some(Self::Postgres(PgStore::connect_lazy(url, timeout)?))
+            }
+            StoreTarget::Sqlite(path) => Some(Self::Sqlite(SqliteStore::open(path, timeout)?)),
+        })
     }
 
-    /// Applies the migrations in `migrations/` (idempotent).
+    /// A store for `url` (`postgres://...` or `sqlite:PATH`).
+    ///
+    /// # Errors
+    ///
+    /// When the URL is not a store URL or is not usable.
+    pub fn connect_lazy(url: &str, timeout: Duration) -> Result<Self, StoreError> {
+        let target = StoreTarget::parse(Some(url))
+            .map_err(|e| StoreError::Unavailable(sqlx::Error::Configuration(e.into())))?;
+        Self::open(&target, timeout)?.ok_or_else(|| {
+            StoreError::Unavailable(sqlx::Error::Configuration("no store named".into()))
+        })
+    }
+
+    /// `postgresql` or `sqlite`, for the status.
+    #[must_use]
+    pub const fn kind(&self) -> &'static str {
+        match self {
+            Self::Postgres(_) => "postgresql",
+            Self::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// The PostgreSQL store, if that is the one in use.
+    #[must_use]
+    pub const fn postgres(&self) -> Option<&PgStore> {
+        match self {
+            Self::Postgres(pg) => Some(pg),
+            Self::Sqlite(_) => None,
+        }
+    }
+
+    /// Applies the store's migrations (idempotent).
     ///
     /// # Errors
     ///
     /// When the database is unreachable or a migration fails.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("../migrations").run(&self.pool).await?;
-        Ok(())
+        match self {
+            Self::Postgres(s) => s.migrate().await,
+            Self::Sqlite(s) => s.migrate().await,
+        }
     }
 
-    /// Inserts ticks in one statement, skipping those already stored.
-    /// Returns how many rows were new.
+    /// Inserts ticks, skipping those already stored; returns how many were new.
     ///
     /// # Errors
     ///
     /// [`StoreError`], transient or not.
     pub async fn insert(&self, ticks: &[Tick]) -> Result<u64, StoreError> {
-        if ticks.is_empty() {
-            return Ok(0);
+        match self {
+            Self::Postgres(s) => s.insert(ticks).await,
+            Self::Sqlite(s) => s.insert(ticks).await,
         }
-        let pairs: Vec<String> = ticks.iter().map(|t| t.asset.to_string()).collect();
-        let prices: Vec<String> = ticks.iter().map(|t| t.price.to_string()).collect();
-        let stamps: Vec<i64> = ticks.iter().map(|t| t.timestamp.millis()).collect();
-        let done = sqlx::query(
-            "INSERT INTO historical_ticks (pair, price, timestamp) \
-             SELECT pair, price::numeric, ts FROM UNNEST($1::varchar[], $2::text[], $3::bigint[]) AS t(pair, price, ts) \
-             ON CONFLICT (pair, timestamp, price) DO NOTHING",
-        )
-        .bind(&pairs)
-        .bind(&prices)
-        .bind(&stamps)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
     }
 
-    /// [`TickStore::insert`] split by asset over `parts` connections at once,
-    /// so PostgreSQL works on several cores. Parts never share a key, so they
-    /// never wait on each other. Returns the rows that were new.
+    /// A batch as the persister writes it: over `parts` connections at once
+    /// on PostgreSQL, in one transaction on SQLite (a single writer).
     ///
     /// # Errors
     ///
-    /// The first part's error. Parts that committed stay committed; writing
-    /// the whole batch again inserts only what is missing.
-    pub async fn insert_parallel(&self, ticks: &[Tick], parts: usize) -> Result<u64, StoreError> {
-        let parts = parts.clamp(1, 8);
-        if parts == 1 || ticks.len() < 2_000 {
-            return self.insert(ticks).await;
+    /// [`StoreError`], transient or not. Writing the batch again inserts only
+    /// what is missing.
+    pub async fn insert_batch(&self, ticks: &[Tick], parts: usize) -> Result<u64, StoreError> {
+        match self {
+            Self::Postgres(s) => s.insert_parallel(ticks, parts).await,
+            Self::Sqlite(s) => s.insert(ticks).await,
         }
-        let mut split: Vec<Vec<Tick>> = vec![Vec::with_capacity(ticks.len() / parts + 1); parts];
-        for t in ticks {
-            let h = t.asset.as_str().bytes().fold(0usize, |h, b| {
-                h.wrapping_mul(31).wrapping_add(usize::from(b))
-            });
-            split[h % parts].push(*t);
-        }
-        let results =
-            futures_util::future::join_all(split.iter().map(|part| self.insert(part))).await;
-        let mut inserted = 0;
-        for r in results {
-            inserted += r?;
-        }
-        Ok(inserted)
-    }
-
-    /// The same as [`TickStore::insert`] by another road: `COPY` the rows
-    /// into a temporary staging table, then one `INSERT ... SELECT ... ON
-    /// CONFLICT DO NOTHING`. Kept for the comparison in BENCHMARKS.md.
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError`], transient or not.
-    pub async fn insert_via_copy(&self, ticks: &[Tick]) -> Result<u64, StoreError> {
-        use std::fmt::Write;
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "CREATE TEMP TABLE IF NOT EXISTS tick_staging (pair varchar(20), price numeric(20,10), ts bigint) ON COMMIT DELETE ROWS",
-        )
-        .execute(&mut *tx)
-        .await?;
-        let mut csv = String::with_capacity(ticks.len() * 40);
-        for t in ticks {
-            let _ = writeln!(csv, "{},{},{}", t.asset, t.price, t.timestamp.millis());
-        }
-        let mut copy = tx
-            .copy_in_raw("COPY tick_staging (pair, price, ts) FROM STDIN (FORMAT csv)")
-            .await?;
-        copy.send(csv.as_bytes()).await?;
-        copy.finish().await?;
-        let done = sqlx::query(
-            "INSERT INTO historical_ticks (pair, price, timestamp) SELECT pair, price, ts FROM tick_staging \
-             ON CONFLICT (pair, timestamp, price) DO NOTHING",
-        )
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected())
     }
 
     /// Every tick stamped at or after `from_ms`, in (timestamp, insertion)
@@ -177,29 +223,57 @@ impl TickStore {
     ///
     /// A database error.
     pub async fn ticks_since(&self, from_ms: i64, limit: i64) -> Result<Vec<Tick>, StoreError> {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT pair, price::text, timestamp FROM historical_ticks WHERE timestamp >= $1 \
-             ORDER BY timestamp, id LIMIT $2",
-        )
-        .bind(from_ms)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(pair, price, ts)| {
-                Some(Tick::new(
-                    shared::Asset::new_checked(&pair).ok()?,
-                    shared::Price::new_checked(&price).ok()?,
-                    shared::TimestampMs::new_checked(ts).ok()?,
-                ))
-            })
-            .collect())
+        match self {
+            Self::Postgres(s) => s.ticks_since(from_ms, limit).await,
+            Self::Sqlite(s) => s.ticks_since(from_ms, limit).await,
+        }
     }
 
-    /// The pool, for readers of the stored history.
-    #[must_use]
-    pub const fn pool(&self) -> &PgPool {
-        &self.pool
+    /// Candles of `asset` in `timeframe` with open times in `from..=to` (Unix
+    /// seconds), the newest `limit`, oldest first; the bucket holding `now_s`
+    /// is forming. Equal to what the live aggregator built from the same
+    /// ticks.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn candles(
+        &self,
+        asset: Asset,
+        timeframe: Timeframe,
+        range: (i64, i64),
+        limit: i64,
+        now_s: i64,
+    ) -> Result<Vec<Candle>, StoreError> {
+        match self {
+            Self::Postgres(s) => s.candles(asset, timeframe, range, limit, now_s).await,
+            Self::Sqlite(s) => s.candles(asset, timeframe, range, limit, now_s).await,
+        }
+    }
+
+    /// The newest `limit` candles, looking only at the ticks they can hold:
+    /// from the pair's newest tick back `limit` buckets, not the whole history.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn newest(
+        &self,
+        asset: Asset,
+        timeframe: Timeframe,
+        limit: i64,
+        now_s: i64,
+    ) -> Result<Vec<Candle>, StoreError> {
+        let newest = match self {
+            Self::Postgres(s) => s.newest_tick(asset).await?,
+            Self::Sqlite(s) => s.newest_tick(asset).await?,
+        };
+        let Some(newest) = newest else {
+            return Ok(Vec::new());
+        };
+        let to = timeframe.bucket_of_millis(newest);
+        let from = to - (limit.max(1) - 1) * timeframe.seconds();
+        self.candles(asset, timeframe, (from, to), limit, now_s)
+            .await
     }
 }

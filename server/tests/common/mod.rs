@@ -62,7 +62,7 @@ pub async fn start_with_db(dist: &Path, prefix: &str, db_url: &str, args: &[&str
     start_on_redis(dist, prefix, &all).await
 }
 
-/// Starts a server with `args` and a free port only. No database unless
+/// Starts a server with `args` and a free port only. No tick store unless
 /// `args` names one: a `DATABASE_URL` in the environment is not used.
 pub async fn start_bare(dist: &Path, args: &[&str]) -> Running {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -74,7 +74,7 @@ pub async fn start_bare(dist: &Path, args: &[&str]) -> Running {
         dist.display().to_string(),
     ];
     if !args.contains(&"--database-url") {
-        all.extend(["--database-url".to_owned(), String::new()]);
+        all.extend(["--database-url".to_owned(), "none".to_owned()]);
     }
     all.extend(args.iter().map(|s| (*s).to_owned()));
     let config = ServeConfig::parse_from(all).unwrap();

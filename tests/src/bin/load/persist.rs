@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use server::store::TickStore;
+use server::store::PgStore;
 use shared::{Asset, Price, Tick, TimestampMs};
 use sqlx::Connection;
 
@@ -72,7 +72,7 @@ pub async fn run(bin: Option<&PathBuf>, redis: &str, args: Args) -> anyhow::Resu
 
     // 1. psql \copy of the same rows into the same (migrated) schema.
     let (url, db) = fresh("raw").await?;
-    TickStore::connect_lazy(&url, Duration::from_secs(5))?
+    PgStore::connect_lazy(&url, Duration::from_secs(5))?
         .migrate()
         .await?;
     let csv = std::env::temp_dir().join(format!("persist-{}.csv", std::process::id()));
@@ -103,7 +103,7 @@ pub async fn run(bin: Option<&PathBuf>, redis: &str, args: Args) -> anyhow::Resu
     let mut ways = Vec::new();
     for way in ["unnest", "copy", "unnest_x2"] {
         let (url, db) = fresh(way).await?;
-        let store = TickStore::connect_lazy(&url, Duration::from_secs(5))?;
+        let store = PgStore::connect_lazy(&url, Duration::from_secs(5))?;
         store.migrate().await?;
         let started = Instant::now();
         for chunk in rows.chunks(args.batch) {

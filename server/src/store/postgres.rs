@@ -1,0 +1,237 @@
+//! The PostgreSQL tick store: `historical_ticks`, written in bulk with
+//! `INSERT ... ON CONFLICT DO NOTHING` on the natural identity of a tick, so
+//! a replayed or retried batch inserts nothing twice; candles computed by
+//! PostgreSQL from the stored ticks.
+//!
+//! Prices travel as their exact decimal text and are cast to `NUMERIC` by
+//! PostgreSQL: no float anywhere.
+
+use std::time::Duration;
+
+use shared::{Asset, Candle, CandleState, Price, Tick, Timeframe};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+use super::{StoreError, row_tick};
+
+/// The PostgreSQL tick store; cheap to clone.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// A store for `url`. Connects lazily: the server starts even when the
+    /// database is down, and the persister retries until it is up.
+    ///
+    /// # Errors
+    ///
+    /// When `url` is not a valid PostgreSQL URL.
+    pub fn connect_lazy(url: &str, timeout: Duration) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(timeout)
+            .connect_lazy(url)
+            .map_err(StoreError::Unavailable)?;
+        Ok(Self { pool })
+    }
+
+    /// Applies the migrations in `migrations/` (idempotent).
+    ///
+    /// # Errors
+    ///
+    /// When the database is unreachable or a migration fails.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("../migrations").run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Inserts ticks in one statement, skipping those already stored.
+    /// Returns how many rows were new.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`], transient or not.
+    pub async fn insert(&self, ticks: &[Tick]) -> Result<u64, StoreError> {
+        if ticks.is_empty() {
+            return Ok(0);
+        }
+        let pairs: Vec<String> = ticks.iter().map(|t| t.asset.to_string()).collect();
+        let prices: Vec<String> = ticks.iter().map(|t| t.price.to_string()).collect();
+        let stamps: Vec<i64> = ticks.iter().map(|t| t.timestamp.millis()).collect();
+        let done = sqlx::query(
+            "INSERT INTO historical_ticks (pair, price, timestamp) \
+             SELECT pair, price::numeric, ts FROM UNNEST($1::varchar[], $2::text[], $3::bigint[]) AS t(pair, price, ts) \
+             ON CONFLICT (pair, timestamp, price) DO NOTHING",
+        )
+        .bind(&pairs)
+        .bind(&prices)
+        .bind(&stamps)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// [`PgStore::insert`] split by asset over `parts` connections at once,
+    /// so PostgreSQL works on several cores. Parts never share a key, so they
+    /// never wait on each other. Returns the rows that were new.
+    ///
+    /// # Errors
+    ///
+    /// The first part's error. Parts that committed stay committed; writing
+    /// the whole batch again inserts only what is missing.
+    pub async fn insert_parallel(&self, ticks: &[Tick], parts: usize) -> Result<u64, StoreError> {
+        let parts = parts.clamp(1, 8);
+        if parts == 1 || ticks.len() < 2_000 {
+            return self.insert(ticks).await;
+        }
+        let mut split: Vec<Vec<Tick>> = vec![Vec::with_capacity(ticks.len() / parts + 1); parts];
+        for t in ticks {
+            let h = t.asset.as_str().bytes().fold(0usize, |h, b| {
+                h.wrapping_mul(31).wrapping_add(usize::from(b))
+            });
+            split[h % parts].push(*t);
+        }
+        let results =
+            futures_util::future::join_all(split.iter().map(|part| self.insert(part))).await;
+        let mut inserted = 0;
+        for r in results {
+            inserted += r?;
+        }
+        Ok(inserted)
+    }
+
+    /// The same as [`PgStore::insert`] by another road: `COPY` the rows
+    /// into a temporary staging table, then one `INSERT ... SELECT ... ON
+    /// CONFLICT DO NOTHING`. Kept for the comparison in BENCHMARKS.md.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`], transient or not.
+    pub async fn insert_via_copy(&self, ticks: &[Tick]) -> Result<u64, StoreError> {
+        use std::fmt::Write;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "CREATE TEMP TABLE IF NOT EXISTS tick_staging (pair varchar(20), price numeric(20,10), ts bigint) ON COMMIT DELETE ROWS",
+        )
+        .execute(&mut *tx)
+        .await?;
+        let mut csv = String::with_capacity(ticks.len() * 40);
+        for t in ticks {
+            let _ = writeln!(csv, "{},{},{}", t.asset, t.price, t.timestamp.millis());
+        }
+        let mut copy = tx
+            .copy_in_raw("COPY tick_staging (pair, price, ts) FROM STDIN (FORMAT csv)")
+            .await?;
+        copy.send(csv.as_bytes()).await?;
+        copy.finish().await?;
+        let done = sqlx::query(
+            "INSERT INTO historical_ticks (pair, price, timestamp) SELECT pair, price, ts FROM tick_staging \
+             ON CONFLICT (pair, timestamp, price) DO NOTHING",
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Every tick stamped at or after `from_ms`, in (timestamp, insertion)
+    /// order, at most `limit`.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn ticks_since(&self, from_ms: i64, limit: i64) -> Result<Vec<Tick>, StoreError> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT pair, price::text, timestamp FROM historical_ticks WHERE timestamp >= $1 \
+             ORDER BY timestamp, id LIMIT $2",
+        )
+        .bind(from_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().filter_map(row_tick).collect())
+    }
+
+    /// Candles of `asset` in `timeframe` with open times in `from..=to` (Unix
+    /// seconds), the newest `limit`, oldest first, computed by PostgreSQL:
+    /// first, highest, lowest and last price and the tick count per bucket,
+    /// ties in time broken by insertion order as the live aggregator breaks
+    /// them by arrival order. The bucket holding `now_s` is forming.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn candles(
+        &self,
+        asset: Asset,
+        timeframe: Timeframe,
+        (from, to): (i64, i64),
+        limit: i64,
+        now_s: i64,
+    ) -> Result<Vec<Candle>, StoreError> {
+        let width_ms = timeframe.seconds() * 1000;
+        let rows: Vec<(i64, String, String, String, String, i64)> = sqlx::query_as(
+            "SELECT b, open::text, high::text, low::text, close::text, n FROM ( \
+               SELECT (timestamp - (timestamp % $2)) / 1000 AS b, \
+                      (array_agg(price ORDER BY timestamp, id))[1] AS open, \
+                      max(price) AS high, min(price) AS low, \
+                      (array_agg(price ORDER BY timestamp DESC, id DESC))[1] AS close, \
+                      count(*) AS n \
+               FROM historical_ticks \
+               WHERE pair = $1 AND timestamp >= $3 * 1000 AND timestamp < ($4 * 1000 + $2) \
+               GROUP BY 1 ORDER BY 1 DESC LIMIT $5) newest ORDER BY b",
+        )
+        .bind(asset.as_str())
+        .bind(width_ms)
+        .bind(timeframe.bucket_start(from))
+        .bind(timeframe.bucket_start(to))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let forming = timeframe.bucket_start(now_s);
+        Ok(rows
+            .into_iter()
+            .filter_map(|(b, o, h, l, c, n)| {
+                let state = if b == forming {
+                    CandleState::Forming
+                } else {
+                    CandleState::Closed
+                };
+                let p = |t: &str| Price::new_checked(t).ok();
+                Candle::new_checked(
+                    asset,
+                    timeframe,
+                    b,
+                    p(&o)?,
+                    p(&h)?,
+                    p(&l)?,
+                    p(&c)?,
+                    u64::try_from(n).ok()?,
+                    state,
+                )
+                .ok()
+            })
+            .collect())
+    }
+
+    /// The newest tick time of `asset`, Unix milliseconds, through the
+    /// `(pair, timestamp DESC)` index.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn newest_tick(&self, asset: Asset) -> Result<Option<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT max(timestamp) FROM historical_ticks WHERE pair = $1")
+                .bind(asset.as_str())
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// The pool, for readers of the stored history.
+    #[must_use]
+    pub const fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
