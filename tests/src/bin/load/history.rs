@@ -1,6 +1,7 @@
 //! History figures: `GET /api/candles` answered from the Redis cache (200
 //! candles), and computed from the database (one day of 1-minute candles
-//! over a million stored ticks).
+//! over a million stored ticks), with PostgreSQL or the embedded SQLite
+//! store (`--store sqlite`).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -20,6 +21,90 @@ pub struct Args {
     /// Requests timed each way.
     #[arg(long, default_value_t = 2_000)]
     requests: usize,
+    /// The tick store: `postgresql` or `sqlite`.
+    #[arg(long, default_value = "postgresql")]
+    store: String,
+}
+
+/// The store under test, and how to count its rows.
+enum Store {
+    Pg {
+        db: String,
+        url: String,
+        admin: sqlx::PgConnection,
+    },
+    Lite {
+        _dir: tempfile::TempDir,
+        url: String,
+        store: server::store::TickStore,
+    },
+}
+
+impl Store {
+    async fn new(kind: &str) -> anyhow::Result<Self> {
+        if kind == "sqlite" {
+            let dir = tempfile::tempdir()?;
+            let url = format!("sqlite:{}", dir.path().join("history.db").display());
+            let store = server::store::TickStore::connect_lazy(&url, Duration::from_secs(5))?;
+            store.migrate().await?;
+            return Ok(Self::Lite {
+                _dir: dir,
+                url,
+                store,
+            });
+        }
+        let db = format!("tickstream_bench_history_{}", std::process::id());
+        let mut admin = sqlx::PgConnection::connect(ADMIN).await?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await?;
+        sqlx::query(&format!("CREATE DATABASE {db}"))
+            .execute(&mut admin)
+            .await?;
+        let url = format!("postgres://postgres@127.0.0.1:5432/{db}");
+        Ok(Self::Pg { db, url, admin })
+    }
+
+    fn url(&self) -> &str {
+        match self {
+            Self::Pg { url, .. } | Self::Lite { url, .. } => url,
+        }
+    }
+
+    async fn count(&self) -> anyhow::Result<i64> {
+        Ok(match self {
+            Self::Pg { url, .. } => {
+                let mut conn = sqlx::PgConnection::connect(url).await?;
+                let n = sqlx::query_scalar("SELECT count(*) FROM historical_ticks")
+                    .fetch_one(&mut conn)
+                    .await?;
+                sqlx::query("ANALYZE historical_ticks")
+                    .execute(&mut conn)
+                    .await?;
+                n
+            }
+            Self::Lite { store, .. } => {
+                let Some(lite) = (match store {
+                    server::store::TickStore::Sqlite(s) => Some(s),
+                    server::store::TickStore::Postgres(_) => None,
+                }) else {
+                    anyhow::bail!("not SQLite");
+                };
+                sqlx::query_scalar("SELECT count(*) FROM historical_ticks")
+                    .fetch_one(lite.pool())
+                    .await?
+            }
+        })
+    }
+
+    async fn remove(self) -> anyhow::Result<()> {
+        if let Self::Pg { db, mut admin, .. } = self {
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                .execute(&mut admin)
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -69,20 +154,12 @@ async fn time_requests(
 }
 
 pub async fn run(bin: Option<&PathBuf>, redis: &str, args: Args) -> anyhow::Result<()> {
-    let db = format!("tickstream_bench_history_{}", std::process::id());
-    let mut admin = sqlx::PgConnection::connect(ADMIN).await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await?;
-    sqlx::query(&format!("CREATE DATABASE {db}"))
-        .execute(&mut admin)
-        .await?;
-    let url = format!("postgres://postgres@127.0.0.1:5432/{db}");
+    let store = Store::new(&args.store).await?;
     let (server, prefix) = start_server(
         bin,
         redis,
         &[
-            ("DATABASE_URL", url.as_str()),
+            ("DATABASE_URL", store.url()),
             ("REDIS_BATCH_PROCESSING_INTERVAL", "1"),
         ],
     )?;
@@ -109,12 +186,9 @@ pub async fn run(bin: Option<&PathBuf>, redis: &str, args: Args) -> anyhow::Resu
             .await?;
         anyhow::ensure!(r.status().is_success(), "refused");
     }
-    let mut conn = sqlx::PgConnection::connect(&url).await?;
     let started = Instant::now();
     loop {
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM historical_ticks")
-            .fetch_one(&mut conn)
-            .await?;
+        let n = store.count().await?;
         if n as usize >= args.ticks {
             break;
         }
@@ -124,9 +198,7 @@ pub async fn run(bin: Option<&PathBuf>, redis: &str, args: Args) -> anyhow::Resu
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    sqlx::query("ANALYZE historical_ticks")
-        .execute(&mut conn)
-        .await?;
+    let stored_in = started.elapsed();
 
     let mut redis_conn = redis::Client::open(redis)?
         .get_multiplexed_async_connection()
@@ -152,10 +224,13 @@ pub async fn run(bin: Option<&PathBuf>, redis: &str, args: Args) -> anyhow::Resu
 
     drop(server);
     cleanup(redis, &prefix).await?;
-    drop(conn);
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await?;
+    store.remove().await?;
+    println!(
+        "{}: {} ticks ingested and stored within {:.1} s of the last ingest call",
+        args.store,
+        args.ticks,
+        stored_in.as_secs_f64()
+    );
     println!(
         "cached, 200 candles ({cache_source}), {} requests: server p50 {:.3} ms, p99 {:.3} ms; client on loopback p50 {:.3} ms, p99 {:.3} ms",
         cache_times.len(),
