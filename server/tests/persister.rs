@@ -144,9 +144,15 @@ async fn a_postgresql_outage_delays_storage_and_loses_nothing() {
         200,
         "nothing new while PostgreSQL is away"
     );
+    assert_eq!(
+        server.get("/readyz").await.0,
+        503,
+        "not ready without its store"
+    );
 
     proxy.up();
     let rows = wait_until_stored(&db_url, n).await;
+    assert_eq!(server.get("/readyz").await.0, 200);
     assert_eq!(rows.len(), n, "every tick, once");
     assert_eq!(normalise(rows), normalise(expected));
     server.stop().await;

@@ -41,6 +41,12 @@ impl History {
         Self { cache, store, hub }
     }
 
+    /// The tick store, when one is configured.
+    #[must_use]
+    pub const fn store(&self) -> Option<&TickStore> {
+        self.store.as_ref()
+    }
+
     /// The cache, when Redis is configured.
     #[must_use]
     pub const fn cache(&self) -> Option<&CandleCache> {

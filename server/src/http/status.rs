@@ -70,13 +70,21 @@ async fn status(State(state): State<AppState>) -> Json<RedisStatus> {
     Json(current(&state).await)
 }
 
+/// Ready when the configured Redis and tick store both answer.
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    if !state.journal.uses_redis() || state.journal.connected() {
-        (StatusCode::OK, "ready")
-    } else {
-        (
+    if state.journal.uses_redis() && !state.journal.connected() {
+        return (
             StatusCode::SERVICE_UNAVAILABLE,
             "Redis unreachable: journaling in-process",
-        )
+        );
     }
+    if let Some(store) = state.history.store()
+        && !store.ping(std::time::Duration::from_secs(2)).await
+    {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "tick store unreachable: history and storage wait",
+        );
+    }
+    (StatusCode::OK, "ready")
 }

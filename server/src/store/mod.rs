@@ -178,6 +178,17 @@ impl TickStore {
         }
     }
 
+    /// Whether the store answers a trivial query within `timeout`.
+    pub async fn ping(&self, timeout: Duration) -> bool {
+        let query = async {
+            match self {
+                Self::Postgres(s) => sqlx::query("SELECT 1").execute(s.pool()).await.is_ok(),
+                Self::Sqlite(s) => sqlx::query("SELECT 1").execute(s.pool()).await.is_ok(),
+            }
+        };
+        tokio::time::timeout(timeout, query).await.unwrap_or(false)
+    }
+
     /// Applies the store's migrations (idempotent).
     ///
     /// # Errors
