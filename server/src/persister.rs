@@ -2,8 +2,10 @@
 //! through the Redis consumer group `persister`, writes batches to the tick
 //! store (PostgreSQL, or the embedded SQLite file), and acknowledges entries only after the commit.
 //!
-//! - A batch is written every `REDIS_BATCH_PROCESSING_INTERVAL` seconds, or
-//!   as soon as it holds [`BATCH_TICKS`] ticks.
+//! - A batch is written every `REDIS_BATCH_PROCESSING_INTERVAL` seconds, as
+//!   soon as it holds [`BATCH_TICKS`] ticks, or when it holds
+//!   [`CAUGHT_UP_TICKS`] and the journal has no more to read: a burst is
+//!   stored as soon as it ends, without waiting for the interval.
 //! - A failed write is retried with exponential backoff and jitter, from
 //!   `REDIS_RETRY_DELAY` up to [`MAX_RETRY_DELAY`], for as long as it takes:
 //!   the journal keeps the entries meanwhile.
@@ -29,6 +31,8 @@ use crate::store::{StoreError, TickStore};
 
 /// Ticks that trigger a write before the interval is up.
 pub const BATCH_TICKS: usize = 50_000;
+/// Ticks that trigger a write once the journal has no more to read.
+pub const CAUGHT_UP_TICKS: usize = 10_000;
 /// Connections a batch is written over at once, split by asset: PostgreSQL
 /// then works on two cores (1.5 times one connection, BENCHMARKS.md).
 const WRITERS: usize = 2;
@@ -170,8 +174,12 @@ impl Persister {
                 () = stop.cancelled() => break,
                 r = group.read(READ_ENTRIES, u64::try_from(wait.as_millis()).unwrap_or(500).max(1)) => r,
             };
+            let mut caught_up = false;
             match read {
-                Ok(entries) => batch.add(entries),
+                Ok(entries) => {
+                    caught_up = entries.len() < READ_ENTRIES;
+                    batch.add(entries);
+                }
                 Err(e) => {
                     tracing::debug!("reading the journal failed: {e}");
                     tokio::select! {
@@ -185,7 +193,9 @@ impl Persister {
             }
             self.lock().pending = batch.ticks.len() as u64;
             if !batch.is_empty()
-                && (batch.ticks.len() >= BATCH_TICKS || last_flush.elapsed() >= interval)
+                && (batch.ticks.len() >= BATCH_TICKS
+                    || last_flush.elapsed() >= interval
+                    || (caught_up && batch.ticks.len() >= CAUGHT_UP_TICKS))
             {
                 self.flush(&mut group, &store, &mut batch, first_retry, &stop)
                     .await;
