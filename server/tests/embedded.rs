@@ -10,22 +10,28 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{Client, cleanup, future_minute, start, ticks_json, unique_prefix};
+use server::store::sqlite::parse_price_text;
 use server::store::{SqliteStore, TickStore};
 use shared::{Asset, Price, Tick, Timeframe, TimestampMs};
 
 type Row = (String, i64, String);
 
-/// What the file holds, ordered by identity.
+/// What the file holds, ordered by identity, prices as the shortest text.
 async fn stored(path: &Path) -> Vec<Row> {
     let store = SqliteStore::open(path, Duration::from_secs(5)).unwrap();
-    let rows = sqlx::query_as(
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT pair, timestamp, price FROM historical_ticks ORDER BY pair, timestamp, price",
     )
     .fetch_all(store.pool())
     .await
     .unwrap();
     store.pool().close().await;
-    rows
+    rows.into_iter()
+        .map(|(pair, ts, text)| {
+            let price = parse_price_text(&text).unwrap_or_else(|| panic!("stored as {text:?}"));
+            (pair, ts, price.to_string())
+        })
+        .collect()
 }
 
 async fn status(base: &str) -> serde_json::Value {
@@ -52,7 +58,7 @@ fn batch(asset: &str, from: i64, n: i64) -> (String, BTreeSet<Row>) {
 }
 
 #[tokio::test]
-async fn the_sqlite_store_keeps_exact_prices_once_and_folds_candles() {
+async fn the_sqlite_store_keeps_exact_prices_once_and_computes_candles() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite:{}", dir.path().join("nested/ticks.db").display());
     let store = TickStore::connect_lazy(&url, Duration::from_secs(5)).unwrap();

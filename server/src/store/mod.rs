@@ -3,13 +3,11 @@
 //!
 //! - [`postgres`]: PostgreSQL's `historical_ticks` (`DATABASE_URL=postgres://...`).
 //! - [`sqlite`]: the embedded store, a SQLite file (the default, `data/tickstream.db`).
-//! - [`fold`]: candles from ticks in Rust, for the embedded store.
 //!
 //! Both stores keep the natural identity `(pair, timestamp, price)` unique,
 //! so a replayed or retried batch inserts nothing twice, and both keep
 //! prices exact.
 
-pub mod fold;
 pub mod postgres;
 pub mod sqlite;
 
@@ -110,8 +108,8 @@ impl StoreError {
     }
 }
 
-/// A stored row as a tick; `None` for a row that is not a valid tick (which
-/// the stores' constraints never let in).
+/// A stored PostgreSQL row as a tick; `None` for a row that is not a valid
+/// tick (which the constraints never let in).
 pub(crate) fn row_tick((pair, price, ts): (String, String, i64)) -> Option<Tick> {
     Some(Tick::new(
         Asset::new_checked(&pair).ok()?,

@@ -2,8 +2,10 @@
 //! used when `DATABASE_URL` is unset, so the product keeps every tick with
 //! no database to install.
 //!
-//! - Prices are stored as their exact canonical decimal text; candles are
-//!   folded in Rust ([`super::fold`]), never by SQL arithmetic on text.
+//! - Prices are stored exact as fixed-width decimal text ([`price_text`]):
+//!   one text per value, and text order is numeric order, so SQLite's
+//!   `max()` and `min()` give exact highs and lows, and the unique key's
+//!   index `(pair, timestamp, price)` covers the candle query.
 //! - Write-ahead logging with `synchronous=FULL`: a committed batch survives
 //!   a crash of the process or the machine, and readers never wait on the
 //!   writer.
@@ -13,19 +15,56 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use futures_util::TryStreamExt;
-use shared::{Asset, Candle, Price, Tick, Timeframe};
+use shared::{Asset, Candle, CandleState, Price, Tick, Timeframe, TimestampMs};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Sqlite};
 
-use super::fold::CandleFold;
-use super::{StoreError, row_tick};
+use super::StoreError;
 
 /// Rows per `INSERT` statement (3 parameters each, well under SQLite's
 /// 32,766).
 const ROWS_PER_STATEMENT: usize = 1_000;
+
+/// Units (10⁻¹⁰) in one.
+const UNITS_PER_ONE: u128 = 10_000_000_000;
+
+/// A price as the store keeps it: ten integer digits, a point, ten
+/// fractional digits (`1.0823` is `0000000001.0823000000`).
+#[must_use]
+pub fn price_text(price: Price) -> String {
+    let units = price.units();
+    format!(
+        "{:010}.{:010}",
+        units / UNITS_PER_ONE,
+        units % UNITS_PER_ONE
+    )
+}
+
+/// The price [`price_text`] wrote; `None` for anything else.
+#[must_use]
+pub fn parse_price_text(text: &str) -> Option<Price> {
+    let (whole, fraction) = text.split_once('.')?;
+    if whole.len() != 10 || fraction.len() != 10 {
+        return None;
+    }
+    let digits = |s: &str| -> Option<u128> {
+        s.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| s.parse().ok())?
+    };
+    Price::from_units(digits(whole)? * UNITS_PER_ONE + digits(fraction)?).ok()
+}
+
+/// A stored row as a tick.
+fn row_tick((pair, price, ts): (String, String, i64)) -> Option<Tick> {
+    Some(Tick::new(
+        Asset::new_checked(&pair).ok()?,
+        parse_price_text(&price)?,
+        TimestampMs::new_checked(ts).ok()?,
+    ))
+}
 
 /// The SQLite tick store; cheap to clone.
 #[derive(Clone)]
@@ -97,7 +136,7 @@ impl SqliteStore {
             );
             query.push_values(chunk, |mut row, t| {
                 row.push_bind(t.asset.as_str())
-                    .push_bind(t.price.to_string())
+                    .push_bind(price_text(t.price))
                     .push_bind(t.timestamp.millis());
             });
             query.push(" ON CONFLICT (pair, timestamp, price) DO NOTHING");
@@ -126,8 +165,10 @@ impl SqliteStore {
     }
 
     /// Candles of `asset` in `timeframe` with open times in `from..=to`, the
-    /// newest `limit`, oldest first, folded from the ticks as they stream
-    /// out of the `(pair, timestamp)` index.
+    /// newest `limit`, oldest first, computed by SQLite over the unique
+    /// key's index: count, `max` and `min` of the fixed-width prices per
+    /// bucket, and the first and last tick by (timestamp, insertion) for
+    /// open and close, as the live aggregator orders ties by arrival.
     ///
     /// # Errors
     ///
@@ -146,21 +187,51 @@ impl SqliteStore {
             .bucket_start(to)
             .saturating_mul(1000)
             .saturating_add(width_ms);
-        let mut fold = CandleFold::new(asset, timeframe, usize::try_from(limit).unwrap_or(1));
-        let mut rows = sqlx::query_as::<_, (String, i64)>(
-            "SELECT price, timestamp FROM historical_ticks \
-             WHERE pair = ? AND timestamp >= ? AND timestamp < ? ORDER BY timestamp, id",
+        let rows: Vec<(i64, i64, String, String, String, String)> = sqlx::query_as(
+            "SELECT b, n, high, low, \
+               (SELECT price FROM historical_ticks o \
+                 WHERE o.pair = ?1 AND o.timestamp >= b * ?2 AND o.timestamp < (b + 1) * ?2 \
+                 ORDER BY o.timestamp, o.id LIMIT 1), \
+               (SELECT price FROM historical_ticks c \
+                 WHERE c.pair = ?1 AND c.timestamp >= b * ?2 AND c.timestamp < (b + 1) * ?2 \
+                 ORDER BY c.timestamp DESC, c.id DESC LIMIT 1) \
+             FROM ( \
+               SELECT timestamp / ?2 AS b, count(*) AS n, max(price) AS high, min(price) AS low \
+               FROM historical_ticks WHERE pair = ?1 AND timestamp >= ?3 AND timestamp < ?4 \
+               GROUP BY 1 ORDER BY 1 DESC LIMIT ?5) \
+             ORDER BY b",
         )
         .bind(asset.as_str())
+        .bind(width_ms)
         .bind(start)
         .bind(end)
-        .fetch(&self.pool);
-        while let Some((price, ts)) = rows.try_next().await? {
-            if let Ok(price) = Price::new_checked(&price) {
-                fold.push(ts, price);
-            }
-        }
-        Ok(fold.finish(now_s))
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let forming = timeframe.bucket_start(now_s);
+        Ok(rows
+            .into_iter()
+            .filter_map(|(b, n, high, low, open, close)| {
+                let open_time = b * width_ms / 1000;
+                let state = if open_time == forming {
+                    CandleState::Forming
+                } else {
+                    CandleState::Closed
+                };
+                Candle::new_checked(
+                    asset,
+                    timeframe,
+                    open_time,
+                    parse_price_text(&open)?,
+                    parse_price_text(&high)?,
+                    parse_price_text(&low)?,
+                    parse_price_text(&close)?,
+                    u64::try_from(n).ok()?,
+                    state,
+                )
+                .ok()
+            })
+            .collect())
     }
 
     /// The newest tick time of `asset`, Unix milliseconds.
@@ -181,5 +252,50 @@ impl SqliteStore {
     #[must_use]
     pub const fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn price_text_is_fixed_width_exact_and_sorts_as_numbers() {
+        let texts: Vec<String> = [
+            "0.0000000001",
+            "9.5",
+            "10.5",
+            "1.0823",
+            "9999999999.9999999999",
+        ]
+        .into_iter()
+        .map(|p| price_text(Price::new(p)))
+        .collect();
+        assert_eq!(texts[3], "0000000001.0823000000");
+        for (text, price) in texts.iter().zip([
+            "0.0000000001",
+            "9.5",
+            "10.5",
+            "1.0823",
+            "9999999999.9999999999",
+        ]) {
+            assert_eq!(text.len(), 21);
+            assert_eq!(parse_price_text(text), Some(Price::new(price)));
+        }
+        let mut sorted = texts.clone();
+        sorted.sort();
+        assert_eq!(
+            sorted,
+            [&texts[0], &texts[3], &texts[1], &texts[2], &texts[4]].map(String::clone)
+        );
+        for bad in [
+            "1.0823",
+            "0000000000.0000000000",
+            "000000001a.0000000000",
+            "+000000001.000000000",
+            "",
+        ] {
+            assert_eq!(parse_price_text(bad), None, "{bad}");
+        }
     }
 }
