@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::{Client, cleanup, future_minute, start, ticks_json, unique_prefix};
+use common::{Client, cleanup, future_minute, start, status, ticks_json, unique_prefix};
 use server::store::sqlite::parse_price_text;
 use server::store::{SqliteStore, TickStore};
 use shared::{Asset, Price, Tick, Timeframe, TimestampMs};
@@ -32,15 +32,6 @@ async fn stored(path: &Path) -> Vec<Row> {
             (pair, ts, price.to_string())
         })
         .collect()
-}
-
-async fn status(base: &str) -> serde_json::Value {
-    reqwest::get(format!("{base}/api/status"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 /// Ticks of `asset` 1 ms apart from `from`, with 5-decimal prices, and the

@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use common::{
-    Proxy, cleanup, drop_database, fresh_database, future_minute, journal_len, start, ticks_json,
-    unique_prefix,
+    Proxy, cleanup, drop_database, fresh_database, future_minute, journal_len, start, status,
+    ticks_json, unique_prefix,
 };
 use sqlx::Connection;
 
@@ -23,15 +23,6 @@ async fn stored(url: &str) -> Vec<Row> {
     .fetch_all(&mut conn)
     .await
     .unwrap()
-}
-
-async fn status(base: &str) -> serde_json::Value {
-    reqwest::get(format!("{base}/api/status"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 /// Waits until the database holds exactly `expected`, and returns what it holds.

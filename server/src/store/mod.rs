@@ -14,7 +14,7 @@ pub mod sqlite;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use shared::{Asset, Candle, Price, Tick, Timeframe, TimestampMs};
+use shared::{Asset, Candle, CandleState, Price, Tick, Timeframe, TimestampMs};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -116,6 +116,36 @@ pub(crate) fn row_tick((pair, price, ts): (String, String, i64)) -> Option<Tick>
         Price::new_checked(&price).ok()?,
         TimestampMs::new_checked(ts).ok()?,
     ))
+}
+
+/// A bucket a store computed as a candle: open, high, low and close (in that
+/// order), the tick count; the bucket opening at `forming` (Unix s) is
+/// forming, the rest closed. `None` if any part is not valid.
+pub(crate) fn bucket_candle(
+    asset: Asset,
+    timeframe: Timeframe,
+    forming: i64,
+    open_time: i64,
+    [open, high, low, close]: [Option<Price>; 4],
+    ticks: i64,
+) -> Option<Candle> {
+    let state = if open_time == forming {
+        CandleState::Forming
+    } else {
+        CandleState::Closed
+    };
+    Candle::new_checked(
+        asset,
+        timeframe,
+        open_time,
+        open?,
+        high?,
+        low?,
+        close?,
+        u64::try_from(ticks).ok()?,
+        state,
+    )
+    .ok()
 }
 
 /// The tick store in use; cheap to clone.

@@ -8,10 +8,10 @@
 
 use std::time::Duration;
 
-use shared::{Asset, Candle, CandleState, Price, Tick, Timeframe};
+use shared::{Asset, Candle, Price, Tick, Timeframe};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-use super::{StoreError, row_tick};
+use super::{StoreError, bucket_candle, row_tick};
 
 /// The PostgreSQL tick store; cheap to clone.
 #[derive(Clone)]
@@ -192,24 +192,15 @@ impl PgStore {
         Ok(rows
             .into_iter()
             .filter_map(|(b, o, h, l, c, n)| {
-                let state = if b == forming {
-                    CandleState::Forming
-                } else {
-                    CandleState::Closed
-                };
                 let p = |t: &str| Price::new_checked(t).ok();
-                Candle::new_checked(
+                bucket_candle(
                     asset,
                     timeframe,
+                    forming,
                     b,
-                    p(&o)?,
-                    p(&h)?,
-                    p(&l)?,
-                    p(&c)?,
-                    u64::try_from(n).ok()?,
-                    state,
+                    [p(&o), p(&h), p(&l), p(&c)],
+                    n,
                 )
-                .ok()
             })
             .collect())
     }

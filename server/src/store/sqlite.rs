@@ -15,13 +15,13 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use shared::{Asset, Candle, CandleState, Price, Tick, Timeframe, TimestampMs};
+use shared::{Asset, Candle, Price, Tick, Timeframe, TimestampMs};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Sqlite};
 
-use super::StoreError;
+use super::{StoreError, bucket_candle};
 
 /// Rows per `INSERT` statement (3 parameters each, well under SQLite's
 /// 32,766).
@@ -212,24 +212,8 @@ impl SqliteStore {
         Ok(rows
             .into_iter()
             .filter_map(|(b, n, high, low, open, close)| {
-                let open_time = b * width_ms / 1000;
-                let state = if open_time == forming {
-                    CandleState::Forming
-                } else {
-                    CandleState::Closed
-                };
-                Candle::new_checked(
-                    asset,
-                    timeframe,
-                    open_time,
-                    parse_price_text(&open)?,
-                    parse_price_text(&high)?,
-                    parse_price_text(&low)?,
-                    parse_price_text(&close)?,
-                    u64::try_from(n).ok()?,
-                    state,
-                )
-                .ok()
+                let prices = [&open, &high, &low, &close].map(|t| parse_price_text(t));
+                bucket_candle(asset, timeframe, forming, b * width_ms / 1000, prices, n)
             })
             .collect())
     }

@@ -229,6 +229,16 @@ impl Client {
     }
 }
 
+/// `GET {base}/api/status` as JSON.
+pub async fn status(base: &str) -> serde_json::Value {
+    reqwest::get(format!("{base}/api/status"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// A tick array body.
 pub fn ticks_json(asset: &str, ticks: &[(&str, i64)]) -> String {
     let items: Vec<String> = ticks
