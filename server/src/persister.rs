@@ -82,6 +82,8 @@ pub struct PersisterSettings {
 #[derive(Clone, Default)]
 pub struct Persister {
     status: Arc<Mutex<PersisterStatus>>,
+    /// Batch sizes and durations, for `/metrics`.
+    pub batches: crate::metrics::BatchMetrics,
 }
 
 impl Persister {
@@ -219,6 +221,7 @@ impl Persister {
         stop: &CancellationToken,
     ) {
         let mut delay = first_retry;
+        let started = Instant::now();
         loop {
             let outcome = match store.insert_parallel(&batch.ticks, WRITERS).await {
                 Ok(inserted) => Ok((inserted, 0)),
@@ -248,6 +251,7 @@ impl Persister {
                     s.last_error = None;
                     s.pending = 0;
                     drop(s);
+                    self.batches.committed(batch.ticks.len(), started.elapsed());
                     batch.clear();
                     return;
                 }
