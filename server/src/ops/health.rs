@@ -221,7 +221,10 @@ async fn persister(server: &str) -> Check {
         Ok(r) if r.status().is_success() => r,
         Ok(r) => return Check::failed(NAME, format!("{url} answered {}", r.status())),
         Err(e) => {
-            return Check::failed(NAME, format!("server at {server} unreachable: {e}"));
+            return Check::failed(
+                NAME,
+                format!("server at {server} unreachable: {}", causes(&e)),
+            );
         }
     };
     let status: serde_json::Value = match response.json().await {
@@ -247,6 +250,17 @@ async fn persister(server: &str) -> Check {
             ),
         )
     }
+}
+
+/// An error and its causes, `a: b: c`.
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
 }
 
 /// The database answers `SELECT 1`.
