@@ -90,10 +90,13 @@ pub async fn run(
                 let now = now_millis();
                 watchers.feeds.record(&batch.ticks, batch.at_ms.min(now));
                 let live = now - batch.at_ms <= LIVE_MS;
+                if live {
+                    watchers
+                        .metrics
+                        .to_candle
+                        .observe_many(batch.ticks.iter().map(|t| since_source(t, now)));
+                }
                 for tick in &batch.ticks {
-                    if live {
-                        watchers.metrics.to_candle.observe(since_source(tick, now));
-                    }
                     // Already counted from the database: skip the journal's copy.
                     if seeded.as_mut().is_some_and(|s| s.ticks.remove(tick)) {
                         continue;

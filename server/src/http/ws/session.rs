@@ -56,9 +56,9 @@ pub async fn run(socket: WebSocket, state: AppState, admin: bool) {
                     match tokio::time::timeout(SEND_TIMEOUT, send).await {
                         Ok(Ok(())) => {
                             let now = now_millis();
-                            for source in sources.drain(..) {
-                                to_socket.observe((now - source).max(0) as f64 / 1000.0);
-                            }
+                            to_socket.observe_many(
+                                sources.drain(..).map(|s| (now - s) as f64 / 1000.0),
+                            );
                         }
                         _ => break,
                     }
