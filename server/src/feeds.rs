@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use clap::Args;
+use rustc_hash::FxHashMap;
 use shared::protocol::FeedHealth;
 use shared::{Asset, Tick};
 
@@ -86,7 +87,8 @@ pub struct Change {
 #[derive(Debug, Default)]
 pub struct FeedBook {
     rules: FeedRules,
-    feeds: BTreeMap<Asset, Feed>,
+    /// Looked up for every tick, so hashed; sorted only when shown.
+    feeds: FxHashMap<Asset, Feed>,
 }
 
 impl FeedBook {
@@ -95,22 +97,20 @@ impl FeedBook {
     pub fn new(rules: FeedRules) -> Self {
         Self {
             rules,
-            feeds: BTreeMap::new(),
+            feeds: FxHashMap::default(),
         }
     }
 
     /// How long a feed may be silent before it is stale (ms).
     fn threshold(&self, feed: &Feed) -> i64 {
-        let floor = i64::try_from(self.rules.floor_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
-        let learned = feed.usual_ms.map_or(0, |u| (u * self.rules.factor) as i64);
-        floor.max(learned)
+        threshold(&self.rules, feed)
     }
 
     /// Records one tick journaled at `arrival_ms`; returns a change when it
     /// brings a stale feed back.
     pub fn record(&mut self, tick: &Tick, arrival_ms: i64) -> Option<Change> {
         let ts = tick.timestamp.millis();
-        let Some(mut feed) = self.feeds.get(&tick.asset).copied() else {
+        let Some(feed) = self.feeds.get_mut(&tick.asset) else {
             self.feeds.insert(
                 tick.asset,
                 Feed {
@@ -134,7 +134,7 @@ impl FeedBook {
             });
             feed.last_tick_ms = ts;
         }
-        let threshold = self.threshold(&feed);
+        let threshold = threshold(&self.rules, feed);
         let silent_ms = arrival_ms - feed.last_arrival_ms;
         let mut change = None;
         if feed.stale {
@@ -155,7 +155,6 @@ impl FeedBook {
             }
         }
         feed.last_arrival_ms = feed.last_arrival_ms.max(arrival_ms);
-        self.feeds.insert(tick.asset, feed);
         change
     }
 
@@ -210,11 +209,21 @@ impl FeedBook {
     /// the usual interval (ms), for the metrics.
     #[must_use]
     pub fn figures(&self, now_ms: i64) -> Vec<(Asset, bool, i64, Option<f64>)> {
-        self.feeds
+        let mut out: Vec<_> = self
+            .feeds
             .iter()
             .map(|(a, f)| (*a, f.stale, (now_ms - f.last_arrival_ms).max(0), f.usual_ms))
-            .collect()
+            .collect();
+        out.sort_by_key(|(a, ..)| *a);
+        out
     }
+}
+
+/// How long `feed` may be silent before it is stale (ms).
+fn threshold(rules: &FeedRules, feed: &Feed) -> i64 {
+    let floor = i64::try_from(rules.floor_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let learned = feed.usual_ms.map_or(0, |u| (u * rules.factor) as i64);
+    floor.max(learned)
 }
 
 /// The book shared by the candle builder (which writes it) and the status
