@@ -12,11 +12,13 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::candles::Seed;
+use crate::candles::{Seed, Watchers};
 use crate::config::ServeConfig;
+use crate::feeds::FeedWatch;
 use crate::history::{self, CandleCache, History};
 use crate::hub::{Hub, HubLimits};
 use crate::journal::{Journal, now_millis};
+use crate::metrics::Metrics;
 use crate::persister::{Persister, PersisterSettings};
 use crate::simulator::Simulator;
 use crate::state::AppState;
@@ -119,7 +121,18 @@ pub async fn run(
         }
     }
     let seed = today_from(store.as_ref()).await;
-    tasks.spawn(candles::run(feed, hub.clone(), closed, seed, stop.clone()));
+    let watchers = Watchers {
+        feeds: FeedWatch::new(config.feeds),
+        metrics: Metrics::default(),
+    };
+    tasks.spawn(candles::run(
+        feed,
+        hub.clone(),
+        closed,
+        seed,
+        watchers.clone(),
+        stop.clone(),
+    ));
     let persister = match &store {
         Some(store) if journal.uses_redis() => {
             let store = store.clone();
@@ -167,6 +180,8 @@ pub async fn run(
         persister,
         history,
         shutdown: stop.clone(),
+        metrics: watchers.metrics,
+        feeds: watchers.feeds,
     };
     let router = http::router(state);
     println!("tickstream listening on http://{addr}");

@@ -11,14 +11,28 @@ use tokio_util::sync::CancellationToken;
 
 use tokio::sync::mpsc;
 
+use crate::feeds::FeedWatch;
 use crate::history;
 use crate::hub::Hub;
 use crate::journal::{Feed, now_millis};
+use crate::metrics::{Metrics, since_source};
 
 /// How far behind its asset's newest tick a tick may arrive and still count.
 pub const GRACE_MS: i64 = 2_000;
 /// How often the timer closes ended buckets.
 const TIMER: Duration = Duration::from_millis(250);
+/// Batches journaled longer ago than this are catch-up (a process starting
+/// or reconnecting), not live: left out of the latency metric.
+const LIVE_MS: i64 = 60_000;
+
+/// Where the candle builder reports besides the hub.
+#[derive(Clone, Debug, Default)]
+pub struct Watchers {
+    /// Feed staleness per asset.
+    pub feeds: FeedWatch,
+    /// The tick-to-candle and tick-to-socket latencies.
+    pub metrics: Metrics,
+}
 
 /// Today's ticks read from the database at start-up: the journal is trimmed
 /// behind the persister, so a process that starts later takes from the
@@ -45,6 +59,7 @@ pub async fn run(
     hub: Hub,
     closed: Option<mpsc::Sender<(Asset, Timeframe)>>,
     seed: Seed,
+    watchers: Watchers,
     stop: CancellationToken,
 ) {
     let mut aggregator = Aggregator::new(AggregatorConfig {
@@ -65,11 +80,22 @@ pub async fn run(
     });
     let mut timer = tokio::time::interval(TIMER);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Newest source timestamp of the live batch behind this round's events.
+    let mut newest: Option<i64>;
     loop {
         tokio::select! {
             () = stop.cancelled() => break,
             batch = feed.recv() => {
                 let Some(batch) = batch else { break };
+                let now = now_millis();
+                watchers.feeds.record(&batch.ticks, batch.at_ms.min(now));
+                let live = now - batch.at_ms <= LIVE_MS;
+                if live {
+                    watchers
+                        .metrics
+                        .to_candle
+                        .observe_many(batch.ticks.iter().map(|t| since_source(t, now)));
+                }
                 for tick in &batch.ticks {
                     // Already counted from the database: skip the journal's copy.
                     if seeded.as_mut().is_some_and(|s| s.ticks.remove(tick)) {
@@ -81,16 +107,21 @@ pub async fn run(
                 if seeded.as_ref().is_some_and(|s| batch.at_ms > s.read_at_ms) {
                     seeded = None;
                 }
+                newest = live
+                    .then(|| batch.ticks.iter().map(|t| t.timestamp.millis()).max())
+                    .flatten();
             }
             _ = timer.tick() => {
                 // Close a bucket once the grace window after its end has passed.
                 if let Ok(now) = TimestampMs::new_checked(now_millis() - GRACE_MS) {
                     aggregator.advance_to(now, &mut events);
                 }
+                watchers.feeds.check(now_millis());
+                newest = None;
             }
         }
         keep_latest_per_candle(&mut events, &mut seen);
-        hub.publish(&events);
+        hub.publish_from(&events, newest);
         if let Some(closed) = &closed {
             for key in history::closed_series(&events) {
                 let _ = closed.try_send(key);

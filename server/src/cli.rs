@@ -1,5 +1,6 @@
 //! The `tickstream` command line: `serve` (the default when no subcommand is
-//! given) runs the server; `replay FILE` feeds a tick file.
+//! given) runs the server; `replay FILE` feeds a tick file; `health` and
+//! `monitor` are the operator tools.
 
 use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
@@ -8,6 +9,8 @@ use tokio_util::sync::CancellationToken;
 use anyhow::Context;
 
 use crate::config::ServeConfig;
+use crate::ops::health::{self, HealthArgs};
+use crate::ops::monitor::{self, MonitorArgs};
 use crate::replay::{self, ReplayArgs};
 use crate::{app, shutdown};
 
@@ -31,6 +34,11 @@ enum Command {
     Serve(ServeConfig),
     /// Feed a tick file into a running server or the Redis journal.
     Replay(ReplayArgs),
+    /// Check Redis, pub/sub, the cache, the persister and the database;
+    /// exit 0 when healthy, 1 otherwise.
+    Health(HealthArgs),
+    /// Sample Redis latency, memory, clients and hit ratio on an interval.
+    Monitor(MonitorArgs),
 }
 
 impl Cli {
@@ -43,6 +51,14 @@ impl Cli {
         match self.command {
             Some(Command::Serve(config)) => serve(config).await,
             Some(Command::Replay(args)) => replay::run(args).await,
+            Some(Command::Health(args)) => {
+                if health::run(args).await {
+                    Ok(())
+                } else {
+                    std::process::exit(1)
+                }
+            }
+            Some(Command::Monitor(args)) => monitor::run(args).await,
             None => serve(self.serve).await,
         }
     }

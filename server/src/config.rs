@@ -50,6 +50,10 @@ pub struct ServeConfig {
     /// Limits that keep one client from hurting others.
     #[command(flatten)]
     pub limits: LimitsConfig,
+
+    /// When a feed counts as stale (`FEED_STALE_*`).
+    #[command(flatten)]
+    pub feeds: crate::feeds::FeedRules,
 }
 
 /// Redis connection and key settings.

@@ -4,19 +4,23 @@
 //!
 //! # Layout
 //!
-//! - [`cli`]: the `tickstream` command line (`serve` is the default, `replay`).
+//! - [`cli`]: the `tickstream` command line (`serve` is the default, `replay`,
+//!   `health`, `monitor`).
 //! - [`config`]: settings from flags, environment variables and `.env`.
 //! - [`app`]: [`app::run`], the one way in: serve on a listener until told
 //!   to stop. Tests bind `127.0.0.1:0` and drive the real server through it.
 //! - [`journal`]: accepted ticks in the Redis stream (in-process while Redis
 //!   is away), tailed by every process; the persister's consumer group.
 //! - [`candles`]: the shared aggregator over the journal, with a close timer.
+//! - [`feeds`]: each asset's usual tick interval and whether its feed is stale.
+//! - [`metrics`]: Prometheus instruments and the `/metrics` scrape.
 //! - [`hub`]: fan-out of candle updates to bounded per-session queues.
 //! - [`history`]: candle history from the Redis cache or the database.
 //! - [`store`]: `historical_ticks` in PostgreSQL.
 //! - [`persister`]: journal to store, exactly once.
 //! - [`simulator`]: the built-in random-walk feed.
 //! - [`replay`]: tick files into a server or the journal.
+//! - [`ops`]: the operator commands `health` and `monitor`.
 //! - [`http`]: the routes, one module per concern (ingest, candles, status,
 //!   WebSocket, page).
 //! - [`state`]: [`state::AppState`], what handlers share.
@@ -27,10 +31,13 @@ pub mod app;
 pub mod candles;
 pub mod cli;
 pub mod config;
+pub mod feeds;
 pub mod history;
 pub mod http;
 pub mod hub;
 pub mod journal;
+pub mod metrics;
+pub mod ops;
 pub mod persister;
 pub mod replay;
 pub mod shutdown;

@@ -8,6 +8,8 @@ use server::cli::Cli;
 async fn main() -> anyhow::Result<()> {
     // A `.env` file, when present, supplies settings not in the environment.
     let _ = dotenvy::dotenv();
+    // TLS (rediss://, sslmode) uses ring; an error means one is installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     server::telemetry::init();
     Cli::parse().run().await
 }

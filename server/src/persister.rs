@@ -86,6 +86,8 @@ pub struct PersisterSettings {
 #[derive(Clone, Default)]
 pub struct Persister {
     status: Arc<Mutex<PersisterStatus>>,
+    /// Batch sizes and durations, for `/metrics`.
+    pub batches: crate::metrics::BatchMetrics,
 }
 
 impl Persister {
@@ -229,6 +231,7 @@ impl Persister {
         stop: &CancellationToken,
     ) {
         let mut delay = first_retry;
+        let started = Instant::now();
         loop {
             let outcome = match store.insert_batch(&batch.ticks, WRITERS).await {
                 Ok(inserted) => Ok((inserted, 0)),
@@ -248,6 +251,7 @@ impl Persister {
                         tracing::debug!("trimming the journal failed: {e}");
                     }
                     self.committed(&batch.ticks, inserted, rejected);
+                    self.batches.committed(batch.ticks.len(), started.elapsed());
                     batch.clear();
                     return;
                 }

@@ -5,9 +5,11 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ServeConfig;
+use crate::feeds::FeedWatch;
 use crate::history::History;
 use crate::hub::Hub;
 use crate::journal::Journal;
+use crate::metrics::Metrics;
 use crate::persister::Persister;
 use crate::simulator::Simulator;
 
@@ -28,4 +30,8 @@ pub struct AppState {
     pub history: History,
     /// Cancelled when the server shuts down.
     pub shutdown: CancellationToken,
+    /// Handler counters and the later-hop latencies, for `/metrics`.
+    pub metrics: Metrics,
+    /// Feed staleness per asset.
+    pub feeds: FeedWatch,
 }

@@ -9,6 +9,7 @@
 //! - [`time`]: [`TimestampMs`] and ISO 8601 formatting in UTC.
 //! - [`tick`]: [`Tick`], one price observation, identified by
 //!   (asset, timestamp, price).
+//! - [`batch`]: [`parse_batch`], an ingest body checked all or nothing.
 //! - [`timeframe`]: [`Timeframe`], the candle widths `1M` to `1D`.
 //! - [`candle`]: [`Candle`] and its [`CandleState`], plus [`resample`].
 //! - [`aggregator`]: [`Aggregator`], ticks in, [`CandleEvent`]s out.
@@ -17,6 +18,7 @@
 
 pub mod aggregator;
 pub mod asset;
+pub mod batch;
 pub mod candle;
 pub mod price;
 pub mod protocol;
@@ -26,6 +28,7 @@ pub mod timeframe;
 
 pub use aggregator::{Aggregator, AggregatorConfig, AggregatorStats, CandleEvent};
 pub use asset::{Asset, AssetError};
+pub use batch::{BatchError, parse_batch};
 pub use candle::{Candle, CandleError, CandleState, resample};
 pub use price::{Price, PriceError};
 pub use protocol::{ClientMessage, ForAsset, ForSeries, ProtocolError, ServerMessage};

@@ -34,6 +34,21 @@ pub enum ApiError {
     Unavailable(String),
 }
 
+impl ApiError {
+    /// A short label of the kind of refusal, for the metrics.
+    #[must_use]
+    pub const fn reason(&self) -> &'static str {
+        match self {
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::BadRequest(_) => "malformed",
+            Self::BadItem { .. } => "invalid_tick",
+            Self::TooLarge(_) => "too_large",
+            Self::Unavailable(_) => "unavailable",
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct Body {
     error: String,

@@ -4,20 +4,17 @@
 //! otherwise a 4xx names the first bad item and nothing is kept.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, header};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde::Serialize;
-use serde_json::value::RawValue;
-use shared::Tick;
+use shared::{BatchError, Tick, parse_batch};
 
 use super::error::ApiError;
 use crate::journal::{Durability, JournalError, now_millis};
 use crate::state::AppState;
-
-/// How far ahead of the server's clock a tick may be stamped.
-pub const MAX_FUTURE_MS: i64 = 5 * 60 * 1000;
 
 /// The ingest route.
 pub fn router(max_body: usize) -> Router<AppState> {
@@ -37,9 +34,29 @@ struct Accepted {
 async fn ingest(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Accepted>, ApiError> {
-    authorize(&headers, state.config.access.ingest_token.as_deref())?;
+    let answer = accept(&state, &headers, body).await;
+    if let Err(e) = &answer {
+        state.metrics.ingest_refused(e.reason());
+    }
+    answer
+}
+
+async fn accept(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Accepted>, ApiError> {
+    authorize(headers, state.config.access.ingest_token.as_deref())?;
+    // A body over MAX_INGEST_BYTES gets the same JSON error as the rest.
+    let body = body.map_err(|e| match e.status() {
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(format!(
+            "the body is larger than {} bytes (MAX_INGEST_BYTES)",
+            state.config.limits.max_ingest_bytes
+        )),
+        _ => ApiError::BadRequest(format!("the body could not be read: {}", e.body_text())),
+    })?;
     let ticks = parse(&body, state.config.limits.max_ingest_ticks, now_millis())?;
     match state.journal.append(&ticks).await {
         Ok(d) => Ok(Json(Accepted {
@@ -83,36 +100,11 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Checks a whole batch; the first bad item refuses all of it.
 fn parse(body: &[u8], max_ticks: usize, now_ms: i64) -> Result<Vec<Tick>, ApiError> {
-    let items: Vec<&RawValue> = serde_json::from_slice(body).map_err(|e| {
-        ApiError::BadRequest(format!("the body must be a JSON array of ticks: {e}"))
-    })?;
-    if items.is_empty() {
-        return Err(ApiError::BadRequest("the array holds no ticks".to_owned()));
-    }
-    if items.len() > max_ticks {
-        return Err(ApiError::TooLarge(format!(
-            "{} ticks in one request; at most {max_ticks} are allowed",
-            items.len()
-        )));
-    }
-    items
-        .iter()
-        .enumerate()
-        .map(|(index, raw)| {
-            let tick: Tick = serde_json::from_str(raw.get()).map_err(|e| ApiError::BadItem {
-                index,
-                reason: e.to_string(),
-            })?;
-            let ahead = tick.timestamp.millis() - now_ms;
-            if ahead > MAX_FUTURE_MS {
-                return Err(ApiError::BadItem {
-                    index,
-                    reason: format!("timestamp is {} s ahead of the server clock", ahead / 1000),
-                });
-            }
-            Ok(tick)
-        })
-        .collect()
+    parse_batch(body, max_ticks, now_ms).map_err(|e| match e {
+        BatchError::BadItem { index, reason } => ApiError::BadItem { index, reason },
+        e @ BatchError::TooMany { .. } => ApiError::TooLarge(e.to_string()),
+        e => ApiError::BadRequest(e.to_string()),
+    })
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ mod candles;
 mod error;
 mod health;
 mod ingest;
+mod metrics;
 mod page;
 pub mod status;
 mod ws;
@@ -23,6 +24,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(ingest::router(config.limits.max_ingest_bytes))
         .merge(status::router())
+        .merge(metrics::router())
         .merge(candles::router())
         .merge(ws::router())
         .fallback_service(page::service(&config.dist))

@@ -63,6 +63,7 @@ pub async fn current(state: &AppState) -> RedisStatus {
         live,
         batch_status,
         timestamp: wire_time(now_millis()),
+        feeds: state.feeds.health(now_millis()),
     }
 }
 

@@ -46,6 +46,8 @@ pub struct HubStats {
     pub late_ticks: AtomicU64,
     /// Closed candles revised by late ticks.
     pub revisions: AtomicU64,
+    /// Frames dropped from lagging sessions' queues.
+    pub dropped: AtomicU64,
 }
 
 struct Subscriber {
@@ -103,6 +105,12 @@ impl Hub {
 
     /// Applies aggregator events and sends each candle change to subscribers.
     pub fn publish(&self, events: &[CandleEvent]) {
+        self.publish_from(events, None);
+    }
+
+    /// As [`Hub::publish`], for events caused by ticks whose newest source
+    /// timestamp is `source_ms` (for the latency metric).
+    pub fn publish_from(&self, events: &[CandleEvent], source_ms: Option<i64>) {
         if events.is_empty() {
             return;
         }
@@ -144,11 +152,14 @@ impl Hub {
                 if sub.timeframe.is_some_and(|tf| tf != timeframe) {
                     continue;
                 }
-                match sub.outbox.push_update(key, frame.clone()) {
+                match sub.outbox.push_update(key, frame.clone(), source_ms) {
                     Pushed::Queued => {
                         self.stats.deliveries.fetch_add(1, Ordering::Relaxed);
                     }
-                    Pushed::Lagged => lagging.push((sub.session, sub.outbox.clone())),
+                    Pushed::Lagged { dropped } => {
+                        self.stats.dropped.fetch_add(dropped, Ordering::Relaxed);
+                        lagging.push((sub.session, sub.outbox.clone()));
+                    }
                     Pushed::Closed => {}
                 }
             }

@@ -24,7 +24,10 @@ pub enum Pushed {
     Queued,
     /// The queue was full: its updates were dropped and the session needs
     /// snapshots.
-    Lagged,
+    Lagged {
+        /// Frames dropped, this update included.
+        dropped: u64,
+    },
     /// The session is closed.
     Closed,
 }
@@ -35,8 +38,9 @@ enum Slot {
     Frame(Utf8Bytes),
     /// A snapshot of a series; a lag replaces it with a fresh one.
     Snapshot(Utf8Bytes),
-    /// A live update, which a newer one of the same candle may replace.
-    Update(CandleKey, Utf8Bytes),
+    /// A live update, which a newer one of the same candle may replace,
+    /// with the source timestamp (Unix ms) of the newest tick behind it.
+    Update(CandleKey, Utf8Bytes, Option<i64>),
 }
 
 #[derive(Debug, Default)]
@@ -76,8 +80,9 @@ impl Outbox {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Queues a live update of `key`.
-    pub fn push_update(&self, key: CandleKey, frame: Utf8Bytes) -> Pushed {
+    /// Queues a live update of `key`; `source_ms` is the source timestamp
+    /// of the newest tick behind it, for the latency metric.
+    pub fn push_update(&self, key: CandleKey, frame: Utf8Bytes, source_ms: Option<i64>) -> Pushed {
         let mut q = self.lock();
         if q.closed {
             return Pushed::Closed;
@@ -86,24 +91,25 @@ impl Outbox {
             && at >= q.base
         {
             let i = (at - q.base) as usize;
-            q.slots[i] = Slot::Update(key, frame);
+            q.slots[i] = Slot::Update(key, frame, source_ms);
             return Pushed::Queued;
         }
         if q.slots.len() >= self.capacity {
             let before = q.slots.len();
             q.slots.retain(|s| matches!(s, Slot::Frame(_)));
             // The hub queues fresh snapshots next; older ones are stale.
-            q.dropped += (before - q.slots.len()) as u64 + 1;
+            let dropped = (before - q.slots.len()) as u64 + 1;
+            q.dropped += dropped;
             q.pending.clear();
             // Indices moved: start a fresh numbering.
             q.base += before as u64;
             drop(q);
             self.notify.notify_one();
-            return Pushed::Lagged;
+            return Pushed::Lagged { dropped };
         }
         let at = q.base + q.slots.len() as u64;
         let was_empty = q.slots.is_empty();
-        q.slots.push_back(Slot::Update(key, frame));
+        q.slots.push_back(Slot::Update(key, frame, source_ms));
         q.pending.insert(key, at);
         drop(q);
         // The sender checks the queue before it waits, so only the first
@@ -142,10 +148,16 @@ impl Outbox {
         Pushed::Queued
     }
 
-    /// Waits for frames to send and moves up to `max` of them into `out`;
+    /// Waits for frames to send and moves up to `max` of them into `out`,
+    /// and the source timestamps of the updates among them into `sources`;
     /// `false` once closed. Taking several at once lets the sender write them
     /// with one flush.
-    pub async fn next_batch(&self, out: &mut Vec<Utf8Bytes>, max: usize) -> bool {
+    pub async fn next_batch(
+        &self,
+        out: &mut Vec<Utf8Bytes>,
+        sources: &mut Vec<i64>,
+        max: usize,
+    ) -> bool {
         loop {
             let notified = self.notify.notified();
             {
@@ -160,10 +172,11 @@ impl Outbox {
                     q.base += 1;
                     out.push(match slot {
                         Slot::Frame(f) | Slot::Snapshot(f) => f,
-                        Slot::Update(key, f) => {
+                        Slot::Update(key, f, source) => {
                             if q.pending.get(&key) == Some(&(q.base - 1)) {
                                 q.pending.remove(&key);
                             }
+                            sources.extend(source);
                             f
                         }
                     });
@@ -179,7 +192,7 @@ impl Outbox {
     /// Waits for the next frame to send; `None` once closed.
     pub async fn next(&self) -> Option<Utf8Bytes> {
         let mut one = Vec::with_capacity(1);
-        self.next_batch(&mut one, 1)
+        self.next_batch(&mut one, &mut Vec::new(), 1)
             .await
             .then(|| one.pop())
             .flatten()
@@ -215,13 +228,13 @@ mod tests {
     #[tokio::test]
     async fn a_newer_update_replaces_the_unsent_one() {
         let outbox = Outbox::new(8);
-        outbox.push_update(key(0), "a1".into());
-        outbox.push_update(key(60), "b1".into());
-        outbox.push_update(key(0), "a2".into());
+        outbox.push_update(key(0), "a1".into(), None);
+        outbox.push_update(key(60), "b1".into(), None);
+        outbox.push_update(key(0), "a2".into(), None);
         assert_eq!(outbox.len(), 2);
         assert_eq!(outbox.next().await.as_deref(), Some("a2"));
         // Once sent, the next update of the same candle queues anew.
-        outbox.push_update(key(0), "a3".into());
+        outbox.push_update(key(0), "a3".into(), None);
         assert_eq!(outbox.next().await.as_deref(), Some("b1"));
         assert_eq!(outbox.next().await.as_deref(), Some("a3"));
     }
@@ -231,14 +244,20 @@ mod tests {
         let outbox = Outbox::new(3);
         outbox.push_frame("reply".into());
         outbox.push_snapshot("old snapshot".into());
-        assert_eq!(outbox.push_update(key(0), "u0".into()), Pushed::Queued);
-        assert_eq!(outbox.push_update(key(60), "u1".into()), Pushed::Lagged);
+        assert_eq!(
+            outbox.push_update(key(0), "u0".into(), None),
+            Pushed::Queued
+        );
+        assert_eq!(
+            outbox.push_update(key(60), "u1".into(), None),
+            Pushed::Lagged { dropped: 3 }
+        );
         assert_eq!(outbox.len(), 1);
         assert_eq!(outbox.dropped(), 3);
         assert_eq!(outbox.next().await.as_deref(), Some("reply"));
         // Coalescing still works after the renumbering.
-        outbox.push_update(key(0), "v0".into());
-        outbox.push_update(key(0), "v1".into());
+        outbox.push_update(key(0), "v0".into(), None);
+        outbox.push_update(key(0), "v1".into(), None);
         assert_eq!(outbox.len(), 1);
         assert_eq!(outbox.next().await.as_deref(), Some("v1"));
     }

@@ -23,9 +23,13 @@ impl DirectStore {
 
     /// Commits `ticks` (all or nothing; a tick already stored is skipped).
     pub(super) async fn keep(&self, ticks: &[Tick]) -> Result<(), JournalError> {
+        let started = std::time::Instant::now();
         match self.store.insert(ticks).await {
             Ok(inserted) => {
                 self.persister.committed(ticks, inserted, 0);
+                self.persister
+                    .batches
+                    .committed(ticks.len(), started.elapsed());
                 Ok(())
             }
             Err(e) => {

@@ -36,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::RedisConfig;
+use crate::metrics::JournalMetrics;
 use crate::persister::Persister;
 use crate::store::TickStore;
 use direct::DirectStore;
@@ -135,6 +136,19 @@ struct Inner {
     feed: mpsc::Sender<Journaled>,
     stop: CancellationToken,
     tasks: TaskTracker,
+    /// Accepted ticks and their first-hop latency.
+    metrics: JournalMetrics,
+}
+
+/// The journal stream's figures for the metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamFigures {
+    /// Entries in the stream.
+    pub length: u64,
+    /// Entries the consumer group has not read yet, when Redis can tell.
+    pub lag: Option<u64>,
+    /// Entries the group read and has not acknowledged.
+    pub pending: Option<u64>,
 }
 
 struct State {
@@ -192,6 +206,7 @@ impl Journal {
             feed,
             stop,
             tasks,
+            metrics: JournalMetrics::default(),
         });
         let journal = Self { inner };
         if let Some(client) = journal.inner.client.clone() {
@@ -290,6 +305,7 @@ impl Journal {
             match written {
                 Ok(Ok(())) => {
                     state.next_oseq += ticks.len() as u64;
+                    inner.metrics.journaled(ticks, now_millis());
                     return Ok(Durability::Redis);
                 }
                 Ok(Err(e)) => tracing::warn!("Redis write failed ({e}); journaling in-process"),
@@ -324,7 +340,46 @@ impl Journal {
             })
             .await
             .map_err(|_| JournalError::Closed)?;
+        inner.metrics.journaled(ticks, now_millis());
         Ok(durability)
+    }
+
+    /// Accepted ticks and their latency to the journal.
+    #[must_use]
+    pub fn metrics(&self) -> &JournalMetrics {
+        &self.inner.metrics
+    }
+
+    /// The stream's length and, for consumer `group`, its lag and pending
+    /// entries; `None` when Redis is not connected.
+    pub async fn stream_figures(&self, group: &str) -> Option<StreamFigures> {
+        let mut conn = self.connection().await?;
+        let key = self.inner.keys.journal();
+        let timeout = self.inner.config.timeout();
+        let length = tokio::time::timeout(
+            timeout,
+            redis::cmd("XLEN").arg(&key).query_async::<u64>(&mut conn),
+        )
+        .await
+        .ok()?
+        .ok()?;
+        let groups = tokio::time::timeout(
+            timeout,
+            redis::cmd("XINFO")
+                .arg("GROUPS")
+                .arg(&key)
+                .query_async::<redis::streams::StreamInfoGroupsReply>(&mut conn),
+        )
+        .await;
+        let found = match groups {
+            Ok(Ok(reply)) => reply.groups.into_iter().find(|g| g.name == group),
+            _ => None,
+        };
+        Some(StreamFigures {
+            length,
+            lag: found.as_ref().and_then(|g| g.lag).map(|n| n as u64),
+            pending: found.map(|g| g.pending as u64),
+        })
     }
 
     /// Joins a consumer group on the journal stream (the persister's way in).

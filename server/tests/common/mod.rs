@@ -431,6 +431,12 @@ pub struct PrivateRedis {
 
 impl PrivateRedis {
     pub fn start(dir: &Path, port: u16) -> Self {
+        Self::start_with(dir, port, &[])
+    }
+
+    /// As [`PrivateRedis::start`], with more `redis-server` arguments
+    /// (`--requirepass`, TLS settings, ...).
+    pub fn start_with(dir: &Path, port: u16, extra: &[&str]) -> Self {
         use std::process::{Command, Stdio};
         let child = Command::new("redis-server")
             .args([
@@ -442,6 +448,7 @@ impl PrivateRedis {
                 "",
             ])
             .args(["--appendonly", "yes", "--appendfsync", "always"])
+            .args(extra)
             .arg("--dir")
             .arg(dir)
             .stdout(Stdio::null())

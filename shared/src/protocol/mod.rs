@@ -10,8 +10,9 @@ mod server;
 
 pub use client::{CacheRequest, ClientMessage, Subscribe};
 pub use server::{
-    CacheStored, CandleSnapshot, CandleUpdate, ErrorMessage, HistoricalData, HistorySource,
-    RedisStatus, ServerMessage, SnapshotReason, StreamError, StreamStarted, StreamStopped,
+    CacheStored, CandleSnapshot, CandleUpdate, ErrorMessage, FeedHealth, HistoricalData,
+    HistorySource, RedisStatus, ServerMessage, SnapshotReason, StreamError, StreamStarted,
+    StreamStopped,
 };
 
 use serde::de::DeserializeOwned;

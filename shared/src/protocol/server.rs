@@ -1,5 +1,7 @@
 //! [`ServerMessage`]: what the server sends to a browser.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::{ForAsset, ForSeries, ProtocolError, data, split_frame, text_of};
@@ -132,6 +134,23 @@ pub struct RedisStatus {
     pub live: serde_json::Map<String, serde_json::Value>,
     /// When, ISO 8601 UTC.
     pub timestamp: String,
+    /// Per asset, whether its feed is stale (no tick for several times its
+    /// usual interval), for the page's feed badge.
+    #[serde(default)]
+    pub feeds: BTreeMap<Asset, FeedHealth>,
+}
+
+/// One asset's feed in `redis_status.feeds`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeedHealth {
+    /// No tick for several times the usual interval (and at least the floor).
+    pub stale: bool,
+    /// Source timestamp of the newest tick, Unix ms.
+    pub last_tick_ms: i64,
+    /// The learned usual gap between ticks, ms; `null` until two ticks came.
+    #[serde(default)]
+    pub usual_interval_ms: Option<u64>,
 }
 
 /// `error {message}`: a request was refused; the connection goes on.

@@ -113,6 +113,15 @@ fn every_server_message() -> Vec<ServerMessage> {
             batch_status: serde_json::Map::new(),
             live: serde_json::Map::new(),
             timestamp: wire_time(1_705_314_600_000),
+            feeds: [(
+                eur(),
+                FeedHealth {
+                    stale: true,
+                    last_tick_ms: 1_705_314_600_000,
+                    usual_interval_ms: Some(250),
+                },
+            )]
+            .into(),
         }),
         ServerMessage::error("unknown asset"),
     ]

@@ -32,12 +32,16 @@ pub async fn run(socket: WebSocket, state: AppState, admin: bool) {
     let outbox = Arc::new(Outbox::new(state.config.limits.ws_send_queue));
     let shutdown = state.shutdown.clone();
 
+    let clients = state.metrics.ws_clients.clone();
+    clients.inc();
     let writer_outbox = outbox.clone();
+    let to_socket = state.metrics.to_socket.clone();
     let mut writer = tokio::spawn(async move {
         let mut frames = Vec::with_capacity(WRITE_BATCH);
+        let mut sources = Vec::with_capacity(WRITE_BATCH);
         loop {
             tokio::select! {
-                open = writer_outbox.next_batch(&mut frames, WRITE_BATCH) => {
+                open = writer_outbox.next_batch(&mut frames, &mut sources, WRITE_BATCH) => {
                     if !open {
                         break;
                     }
@@ -50,7 +54,12 @@ pub async fn run(socket: WebSocket, state: AppState, admin: bool) {
                         sink.flush().await
                     };
                     match tokio::time::timeout(SEND_TIMEOUT, send).await {
-                        Ok(Ok(())) => {}
+                        Ok(Ok(())) => {
+                            let now = now_millis();
+                            to_socket.observe_many(
+                                sources.drain(..).map(|s| (now - s) as f64 / 1000.0),
+                            );
+                        }
                         _ => break,
                     }
                 }
@@ -97,6 +106,7 @@ pub async fn run(socket: WebSocket, state: AppState, admin: bool) {
     if !writer_done {
         let _ = writer.await;
     }
+    clients.dec();
 }
 
 struct Reader<'a> {
@@ -114,6 +124,7 @@ impl Reader<'_> {
     /// The cache, if this session may write it; otherwise says why not.
     fn privileged_cache(&self) -> Option<&CandleCache> {
         if !self.admin {
+            self.state.metrics.frame_refused("not_admin");
             self.refuse("this event needs the admin token: connect to /ws?token=ADMIN_TOKEN");
             return None;
         }
@@ -187,6 +198,7 @@ impl Reader<'_> {
         let text = match message {
             Message::Text(text) => text,
             Message::Binary(_) => {
+                self.state.metrics.frame_refused("binary");
                 self.refuse("binary frames are not supported: send JSON text frames");
                 return true;
             }
@@ -195,6 +207,7 @@ impl Reader<'_> {
         };
         if !self.limiter.allow(Instant::now()) {
             let rate = self.state.config.limits.ws_rate_limit;
+            self.state.metrics.frame_refused("rate_limited");
             self.refuse(format!(
                 "rate limit exceeded: at most {rate} messages a second; message ignored"
             ));
@@ -202,6 +215,7 @@ impl Reader<'_> {
         }
         let max = self.state.config.limits.max_frame_bytes;
         if text.len() > max {
+            self.state.metrics.frame_refused("too_large");
             self.refuse(format!(
                 "frame of {} bytes is larger than the {max}-byte limit",
                 text.len()
@@ -210,7 +224,10 @@ impl Reader<'_> {
         }
         match ClientMessage::from_json(&text) {
             Ok(request) => self.dispatch(request).await,
-            Err(e) => self.refuse(e.to_string()),
+            Err(e) => {
+                self.state.metrics.frame_refused("malformed");
+                self.refuse(e.to_string());
+            }
         }
         true
     }
