@@ -330,8 +330,14 @@ impl DataStream {
         }
     }
 
-    /// A message from the server, queued until the next processing tick.
+    /// A message from the server, queued until the next processing tick;
+    /// a snapshot or history (a series opening) is applied at once, with
+    /// everything queued before it.
     pub fn receive(&self, message: ServerMessage) {
+        let opens_series = matches!(
+            message,
+            ServerMessage::CandleSnapshot(_) | ServerMessage::CachedHistoricalData(_)
+        );
         let overflow = self
             .queue
             .try_update_value(|q| {
@@ -347,6 +353,8 @@ impl DataStream {
             // Updates were lost: start the series over from a snapshot.
             self.state.update_value(StreamState::overflowed);
             self.send_subscription();
+        } else if opens_series {
+            self.process_queue();
         }
     }
 
