@@ -118,6 +118,23 @@ async fn a_started_stream_draws_candles_that_then_move() -> anyhow::Result<()> {
         std::fs::write(paths::workspace().join("docs/screenshot.png"), &png)?;
     }
 
+    // At phone width everything still fits: nothing scrolls sideways and
+    // the chart takes the width there is.
+    c.set_window_size(390, 844).await?;
+    let fits = wait_for(
+        c,
+        "phone layout",
+        "[document.documentElement.scrollWidth, window.innerWidth, \
+         document.getElementById('chart').getBoundingClientRect().width]",
+        |v| v[0].as_f64() <= v[1].as_f64() && v[2].as_f64().is_some_and(|w| w > 300.0),
+    )
+    .await?;
+    assert!(fits[2].as_f64() <= fits[1].as_f64(), "{fits}");
+    std::fs::write(
+        paths::artifacts().join("page-phone.png"),
+        c.screenshot().await?,
+    )?;
+
     let errors = browser.console_errors().await?;
     assert!(errors.is_empty(), "console errors: {errors:?}");
 
