@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use shared::protocol::HistorySource;
-use shared::{Asset, Candle, Timeframe};
+use shared::{Asset, Candle, Timeframe, TimestampMs};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Response;
@@ -40,14 +40,22 @@ pub struct CandlePage {
     pub candles: Vec<Candle>,
 }
 
-/// The query of the newest `limit` candles opening at or before `to`.
+/// The query of the newest `limit` candles opening in `from..=to`.
 #[must_use]
-pub fn candles_before_path(asset: Asset, timeframe: Timeframe, to: i64, limit: usize) -> String {
-    format!("/api/candles?asset={asset}&timeframe={timeframe}&to={to}&limit={limit}")
+pub fn candles_path(
+    asset: Asset,
+    timeframe: Timeframe,
+    from: i64,
+    to: i64,
+    limit: usize,
+) -> String {
+    format!("/api/candles?asset={asset}&timeframe={timeframe}&from={from}&to={to}&limit={limit}")
 }
 
 /// The newest `limit` candles of the series opening at or before `to` (Unix
-/// seconds).
+/// seconds). It asks for a window of four times `limit` buckets first (the
+/// database then aggregates only that), and, when that window is empty (a
+/// long gap, a weekend), for everything before `to`.
 ///
 /// # Errors
 ///
@@ -59,9 +67,23 @@ pub async fn candles_before(
     to: i64,
     limit: usize,
 ) -> Result<CandlePage, ApiError> {
+    let buckets = i64::try_from(limit)
+        .unwrap_or(i64::MAX / 4)
+        .saturating_mul(4);
+    let earliest = TimestampMs::MIN.seconds();
+    let from = to
+        .saturating_sub(buckets.saturating_mul(timeframe.seconds()))
+        .max(earliest);
+    let page = fetch_page(&candles_path(asset, timeframe, from, to, limit)).await?;
+    if !page.candles.is_empty() || from == earliest {
+        return Ok(page);
+    }
+    fetch_page(&candles_path(asset, timeframe, earliest, to, limit)).await
+}
+
+async fn fetch_page(path: &str) -> Result<CandlePage, ApiError> {
     let window = web_sys::window().ok_or(ApiError::Network)?;
-    let path = candles_before_path(asset, timeframe, to, limit);
-    let response: Response = JsFuture::from(window.fetch_with_str(&path))
+    let response: Response = JsFuture::from(window.fetch_with_str(path))
         .await
         .map_err(|_| ApiError::Network)?
         .dyn_into()
@@ -91,10 +113,16 @@ mod tests {
     use super::*;
 
     #[wasm_bindgen_test]
-    fn asks_for_the_newest_candles_before_a_time() {
+    fn asks_for_the_newest_candles_in_a_window() {
         assert_eq!(
-            candles_before_path(Asset::new("EURUSD_otc"), Timeframe::M5, 1_764_115_200, 200),
-            "/api/candles?asset=EURUSD_otc&timeframe=5M&to=1764115200&limit=200"
+            candles_path(
+                Asset::new("EURUSD_otc"),
+                Timeframe::M5,
+                1_764_000_000,
+                1_764_115_200,
+                200
+            ),
+            "/api/candles?asset=EURUSD_otc&timeframe=5M&from=1764000000&to=1764115200&limit=200"
         );
     }
 }
