@@ -144,3 +144,44 @@ fn call(format: &Function, unix_seconds: f64) -> String {
         .and_then(|s| s.as_string())
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::*;
+
+    /// 2025-11-26T00:00:00Z.
+    const MIDNIGHT: f64 = 1_764_115_200.0;
+
+    #[wasm_bindgen_test]
+    fn formats_in_utc_and_in_other_zones() {
+        let utc = TimeFormat::new(UTC).unwrap();
+        assert_eq!(utc.date_time(MIDNIGHT + 90.0 * 60.0), "2025-11-26 01:30");
+        assert_eq!(utc.tick_mark(MIDNIGHT + 90.0 * 60.0, 3), "01:30");
+        assert_eq!(utc.tick_mark(MIDNIGHT + 5.0, 4), "00:00:05");
+        assert_eq!(utc.tick_mark(MIDNIGHT, 2), "26 Nov");
+        assert_eq!(utc.tick_mark(MIDNIGHT, 1), "Nov");
+        assert_eq!(utc.tick_mark(MIDNIGHT, 0), "2025");
+        let tokyo = TimeFormat::new("Asia/Tokyo").unwrap();
+        assert_eq!(tokyo.date_time(MIDNIGHT), "2025-11-26 09:00");
+        let new_york = TimeFormat::new("America/New_York").unwrap();
+        assert_eq!(new_york.date_time(MIDNIGHT), "2025-11-25 19:00");
+    }
+
+    #[wasm_bindgen_test]
+    fn an_unknown_zone_is_an_error_not_a_crash() {
+        assert!(TimeFormat::new("Mars/Olympus_Mons").is_err());
+    }
+
+    #[wasm_bindgen_test]
+    fn offers_utc_first_and_each_zone_once() {
+        let zones = offered_zones();
+        assert_eq!(zones[0], UTC);
+        let mut unique = zones.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), zones.len());
+        assert!(zones.iter().any(|z| z == "Asia/Tokyo"));
+    }
+}
