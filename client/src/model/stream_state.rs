@@ -67,6 +67,8 @@ pub struct StreamState {
     error: Option<String>,
     /// A resume was asked for and its first answer is still to come.
     resuming: bool,
+    /// The history request went out for this series and connection.
+    history_asked: bool,
     redraw: Redraw,
     /// Candles dropped from the front since the chart last redrew them all.
     evicted: usize,
@@ -92,6 +94,7 @@ impl StreamState {
             resyncs: Resyncs::default(),
             error: None,
             resuming: false,
+            history_asked: false,
             redraw: Redraw::initial(),
             evicted: 0,
         }
@@ -173,6 +176,7 @@ impl StreamState {
         self.feed.reset();
         self.history_source = None;
         self.resuming = false;
+        self.history_asked = false;
         self.redraw = Redraw::initial();
         self.evicted = 0;
     }
@@ -183,16 +187,23 @@ impl StreamState {
     pub fn subscribe(&mut self) -> ClientMessage {
         let request: Subscribe = self.cursor.subscribe(self.asset, self.timeframe);
         self.resuming = request.last_seq.is_some();
+        // Unanswered on a lost connection: ask again.
+        self.history_asked = self.history_source.is_some();
         ClientMessage::SubscribeRedisUpdates(request)
     }
 
-    /// The request for the series' recent history.
-    #[must_use]
-    pub const fn history_request(&self) -> ClientMessage {
-        ClientMessage::GetCachedHistoricalData(ForSeries {
+    /// The request for the series' recent history, once per series, after
+    /// its snapshot: the snapshot is drawn first, the history fills in
+    /// behind it.
+    pub fn history_request(&mut self) -> Option<ClientMessage> {
+        if self.history_asked || self.cursor.position().is_none() {
+            return None;
+        }
+        self.history_asked = true;
+        Some(ClientMessage::GetCachedHistoricalData(ForSeries {
             asset: self.asset,
             timeframe: self.timeframe,
-        })
+        }))
     }
 
     /// `start_stream` for the asset shown.

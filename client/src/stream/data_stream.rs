@@ -366,15 +366,21 @@ impl DataStream {
             return;
         };
         let now = now_ms();
-        let needs_redraw = self
+        let (needs_redraw, history) = self
             .state
             .try_update_value(|s| {
                 for m in messages {
                     s.handle(m, now);
                 }
-                s.needs_redraw()
+                // History is asked for once the snapshot is drawn, so its
+                // parsing never delays the first paint.
+                let drawn = !s.needs_redraw();
+                (!drawn, if drawn { s.history_request() } else { None })
             })
-            .unwrap_or(false);
+            .unwrap_or((false, None));
+        if let Some(history) = history {
+            self.send(&history);
+        }
         self.refresh();
         if needs_redraw {
             self.schedule_frame();
@@ -511,19 +517,11 @@ impl DataStream {
         set_timeout(move || stream.connect(), wait);
     }
 
-    /// Subscribes (resuming when possible) and asks for the history when
-    /// none has come yet.
+    /// Subscribes, resuming when possible; the history request follows once
+    /// the snapshot is drawn (see [`DataStream::process_queue`]).
     fn send_subscription(&self) {
-        let Some(subscribe) = self.subscription() else {
-            return;
-        };
-        self.send(&subscribe);
-        let history = self
-            .state
-            .try_with_value(|s| s.history_source().is_none().then(|| s.history_request()))
-            .flatten();
-        if let Some(history) = history {
-            self.send(&history);
+        if let Some(subscribe) = self.subscription() {
+            self.send(&subscribe);
         }
     }
 

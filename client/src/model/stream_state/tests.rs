@@ -255,3 +255,21 @@ fn evictions_redraw_everything_once_a_tenth_has_gone() {
     s.handle(update(candle(23 * 60, "1.1"), 32), 0.0);
     assert!(!s.take_redraw().is_full());
 }
+
+#[wasm_bindgen_test]
+fn history_is_asked_for_once_per_series_after_its_snapshot() {
+    let mut s = StreamState::new(eur(), Timeframe::M1, 1000);
+    let _ = s.subscribe();
+    assert_eq!(s.history_request(), None, "not before the snapshot");
+    s.handle(snapshot(1, 0, SnapshotReason::Subscribed, vec![]), 0.0);
+    assert!(matches!(
+        s.history_request(),
+        Some(ClientMessage::GetCachedHistoricalData(_))
+    ));
+    assert_eq!(s.history_request(), None, "once");
+    // The connection dropped before the answer: asked again after resuming.
+    let _ = s.subscribe();
+    assert!(s.history_request().is_some());
+    s.switch(eur(), Timeframe::H1);
+    assert_eq!(s.history_request(), None);
+}
