@@ -4,13 +4,13 @@
 //!
 //! - [`url`]: the WebSocket address for the page's origin.
 //! - [`socket`]: one browser WebSocket and its handlers.
+//! - [`view`]: the options, the connection state and the view the page reads.
 //! - [`data_stream`]: [`DataStream`] and [`use_data_stream`].
 
 pub mod data_stream;
 pub mod socket;
 pub mod url;
+pub mod view;
 
-pub use data_stream::{
-    Connection, DataStream, MAX_QUEUED, OlderHistory, StreamOptions, StreamView, now_ms,
-    use_data_stream,
-};
+pub use data_stream::{DataStream, MAX_QUEUED, now_ms, use_data_stream};
+pub use view::{Connection, OlderHistory, StreamOptions, StreamView};
