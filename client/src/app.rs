@@ -1,31 +1,54 @@
-//! [`App`]: the page: the product's name, the asset and timeframe pickers.
+//! [`App`]: the trading page: pickers, stream controls, status badges, the
+//! OHLC legend and the live candlestick chart.
 
 use leptos::prelude::*;
-use shared::{Asset, Timeframe};
 
-use crate::components::{AssetPicker, TimeframePicker};
+use crate::chart::UTC;
+use crate::components::{
+    AssetPicker, CandleChart, Legend, StatusBadges, StreamControls, TimeZonePicker, TimeframePicker,
+};
+use crate::stream::{StreamOptions, use_data_stream};
 
 /// The asset shown when the page opens.
 pub const DEFAULT_ASSET: &str = "EURUSD_otc";
 
 /// The whole page.
 #[component]
-pub fn App() -> impl IntoView {
-    let (asset, set_asset) = signal(Asset::new(DEFAULT_ASSET));
-    let (timeframe, set_timeframe) = signal(Timeframe::M1);
+pub fn App(
+    /// How the data stream runs; the defaults connect to the page's `/ws`.
+    #[prop(optional)]
+    options: Option<StreamOptions>,
+) -> impl IntoView {
+    let options = options.unwrap_or_default();
+    let (asset, set_asset) = signal(options.asset);
+    let (timeframe, set_timeframe) = signal(options.timeframe);
+    let (zone, set_zone) = signal(UTC.to_owned());
+    let (hovered, set_hovered) = signal(None::<i64>);
+    let stream = use_data_stream(options);
+    // The socket follows the user's choice of series.
+    Effect::new(move |_| stream.show(asset.get(), timeframe.get()));
+    let known = Signal::derive(move || stream.view().with(|v| v.known_assets.clone()));
     view! {
         <main class="page">
             <header class="masthead">
                 <h1>"tickstream"</h1>
-                <p class="tagline">"Real-time market data: price ticks in, OHLC candles out, every tick kept."</p>
+                <StatusBadges stream=stream />
             </header>
             <section class="controls" aria-label="Chart settings">
-                <AssetPicker set_asset=set_asset />
+                <AssetPicker asset=asset set_asset=set_asset known=known />
                 <TimeframePicker timeframe=timeframe set_timeframe=set_timeframe />
+                <TimeZonePicker zone=zone set_zone=set_zone />
+                <StreamControls stream=stream />
             </section>
-            <p class="selection">
-                {move || format!("{} · {}", asset.get(), timeframe.get())}
-            </p>
+            <Legend stream=stream hovered=hovered zone=zone />
+            <CandleChart stream=stream zone=zone set_hovered=set_hovered />
+            <footer class="credits">
+                "Charts by "
+                <a href="https://www.tradingview.com/" rel="noopener">
+                    "TradingView Lightweight Charts"
+                </a>
+                ", Copyright (c) 2023 TradingView, Inc., https://www.tradingview.com/"
+            </footer>
         </main>
     }
 }

@@ -1,6 +1,10 @@
-//! The page's entry point: mounts [`client::App`] on the document body.
+//! The page's entry point: marks when the app starts (for the paint figure)
+//! and mounts [`client::App`] on the document body.
 
 fn main() {
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(client::App);
+    if let Some(p) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = p.mark("app-start");
+    }
+    leptos::mount::mount_to_body(|| leptos::view! { <client::App /> });
 }

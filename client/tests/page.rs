@@ -1,7 +1,14 @@
-//! The page in a real headless Chromium (wasm-bindgen-test): it mounts, shows
-//! the product name and every timeframe, and checks typed asset names.
+//! The page in a real headless Chromium (wasm-bindgen-test): it mounts with
+//! a chart canvas, lists every timeframe, checks typed asset names, and
+//! switches series.
 #![cfg(target_arch = "wasm32")]
 
+mod common;
+
+use client::App;
+use client::stream::StreamOptions;
+use common::{fresh_root, load_chart_library, next_frame};
+use leptos::prelude::*;
 use shared::Timeframe;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -9,12 +16,15 @@ use web_sys::{Event, HtmlElement, HtmlInputElement, HtmlSelectElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-/// Mounts the page into a fresh element and returns that element.
+/// Mounts the page, without a server, into a fresh element.
 fn mount_page() -> HtmlElement {
-    let document = web_sys::window().unwrap().document().unwrap();
-    let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
-    document.body().unwrap().append_child(&root).unwrap();
-    leptos::mount::mount_to(root.clone(), client::App).forget();
+    load_chart_library();
+    let root = fresh_root();
+    let options = StreamOptions {
+        connect: false,
+        ..StreamOptions::default()
+    };
+    mount_to(root.clone(), move || view! { <App options=options /> }).forget();
     root
 }
 
@@ -24,6 +34,7 @@ fn text_of(root: &HtmlElement, selector: &str) -> Option<String> {
         .and_then(|e| e.text_content())
 }
 
+/// Types `text` and commits it, as Enter or leaving the field does.
 async fn type_into(root: &HtmlElement, selector: &str, text: &str) {
     let input: HtmlInputElement = root
         .query_selector(selector)
@@ -32,13 +43,39 @@ async fn type_into(root: &HtmlElement, selector: &str, text: &str) {
         .unchecked_into();
     input.set_value(text);
     input.dispatch_event(&Event::new("input").unwrap()).unwrap();
+    input
+        .dispatch_event(&Event::new("change").unwrap())
+        .unwrap();
     leptos::task::tick().await;
 }
 
 #[wasm_bindgen_test]
-async fn shows_the_product_name_and_every_timeframe() {
+async fn the_page_mounts_a_chart_canvas_and_the_attribution() {
     let root = mount_page();
+    next_frame().await;
+    next_frame().await;
     assert_eq!(text_of(&root, "h1").as_deref(), Some("tickstream"));
+    let canvases = root.query_selector_all("#chart canvas").unwrap().length();
+    assert!(canvases > 0, "no canvas in the chart");
+    let credits = text_of(&root, ".credits").unwrap_or_default();
+    assert!(
+        credits.contains("TradingView Lightweight Charts"),
+        "{credits}"
+    );
+    assert!(
+        credits.contains("Copyright (c) 2023 TradingView, Inc."),
+        "{credits}"
+    );
+    assert_eq!(
+        text_of(&root, "#badge-socket .badge-value").as_deref(),
+        Some("offline")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn shows_every_timeframe_and_the_selection() {
+    let root = mount_page();
+    leptos::task::tick().await;
     let select: HtmlSelectElement = root
         .query_selector("#timeframe")
         .unwrap()
@@ -53,6 +90,12 @@ async fn shows_the_product_name_and_every_timeframe() {
         text_of(&root, ".selection").as_deref(),
         Some("EURUSD_otc · 1M")
     );
+    let zone: HtmlSelectElement = root
+        .query_selector("#time-zone")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    assert_eq!(zone.value(), "UTC");
 }
 
 #[wasm_bindgen_test]

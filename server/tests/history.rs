@@ -155,6 +155,17 @@ async fn history_from(db_url: &str) {
     let (_, five) = candles(&server.base, "asset=HIST&timeframe=5M").await;
     assert_eq!(parse(&five).iter().map(Candle::volume).sum::<u64>(), 86);
 
+    // Open-ended ranges, and ends far outside the years a tick may have.
+    for query in [
+        format!("asset=HIST&timeframe=1M&to={}", t0 / 1000 + 480),
+        format!("asset=HIST&timeframe=1M&from={}", t0 / 1000 + 120),
+        "asset=HIST&timeframe=1M&from=-9000000000000000000&to=9000000000000000000".to_owned(),
+    ] {
+        let (status, body) = candles(&server.base, &query).await;
+        assert_eq!(status, 200, "{query}: {body}");
+        assert_eq!(body["source"], "database", "{query}: {body}");
+    }
+
     // Nothing anywhere: a miss, with null data on the socket.
     assert_eq!(
         candles(&server.base, "asset=NOPE&timeframe=1M").await.1["source"],

@@ -6,9 +6,11 @@
 //! - [`paths`]: where the workspace, the binary and the built page are.
 //! - [`server`]: [`Server`], a running `tickstream serve` process.
 //! - [`browser`]: [`Browser`], a WebDriver session in headless Chromium.
+//! - [`seed`]: price history ending where the simulator starts, for the page.
 
 pub mod browser;
 pub mod paths;
+pub mod seed;
 pub mod server;
 
 pub use browser::Browser;

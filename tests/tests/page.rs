@@ -1,41 +1,151 @@
-//! The page as a user gets it: the real server binary serves the release
-//! build, and headless Chromium renders it with the WebAssembly running.
+//! The page as a user gets it: the real server binary (with its simulator)
+//! serves the release build, headless Chromium renders it, a stream is
+//! started from the page, and candles are drawn and then updated live.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use e2e::{Browser, Server, paths};
-use fantoccini::Locator;
+use anyhow::bail;
+use e2e::{Browser, Server, paths, seed};
+use fantoccini::{Client, Locator};
+use serde_json::Value;
+
+/// Evaluates `expression` in the page until `done` holds for its value,
+/// for at most 30 s (a bound for a slow machine, not a speed check).
+async fn wait_for(
+    c: &Client,
+    what: &str,
+    expression: &str,
+    done: impl Fn(&Value) -> bool,
+) -> anyhow::Result<Value> {
+    let started = Instant::now();
+    loop {
+        let value = c.execute(&format!("return {expression}"), vec![]).await?;
+        if done(&value) {
+            return Ok(value);
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("{what}: still {value} after 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn legend(attribute: &str) -> String {
+    format!("document.getElementById('legend')?.getAttribute('data-{attribute}')")
+}
+
+fn number(v: &Value) -> i64 {
+    v.as_str().and_then(|s| s.parse().ok()).unwrap_or(0)
+}
 
 #[tokio::test]
-async fn the_served_page_renders_in_headless_chromium() -> anyhow::Result<()> {
-    let server = Server::start(&[])?;
-    let health = reqwest::get(server.url("/healthz")).await?.text().await?;
-    assert_eq!(health, "ok");
+async fn a_started_stream_draws_candles_that_then_move() -> anyhow::Result<()> {
+    let server = Server::start(&[("INGEST_TOKEN", "e2e"), ("SIMULATOR_RATE", "20")])?;
+    // An hour and a half of history that ends where the simulator starts.
+    let now_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis(),
+    )?;
+    let start = seed::simulator_start("EURUSD_otc");
+    let ticks = seed::ticks_ending_at("EURUSD_otc", start, 90, 12, now_ms);
+    seed::ingest(&server.url(""), "e2e", &ticks).await?;
 
     let browser = Browser::start().await?;
     let c = &browser.client;
+    c.set_window_size(1280, 800).await?;
     c.goto(&server.url("/")).await?;
-    let title = c
-        .wait()
+    c.wait()
         .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("h1"))
-        .await?
-        .text()
+        .for_element(Locator::Css("#chart canvas"))
         .await?;
-    assert_eq!(title, "tickstream");
-    // The WebAssembly module built the timeframe list from `shared`.
-    let options = c
+    wait_for(
+        c,
+        "socket open",
+        "document.querySelector('#badge-socket .badge-value')?.textContent",
+        |v| v == "open",
+    )
+    .await?;
+    // History first: the snapshot of the seeded candles is drawn.
+    let candles = wait_for(c, "history drawn", &legend("candles"), |v| number(v) >= 60).await?;
+    let points = c
         .execute(
-            "return document.querySelectorAll('#timeframe option').length",
+            "return document.getElementById('chart').getAttribute('data-points')",
             vec![],
         )
         .await?;
-    assert_eq!(options, serde_json::json!(7));
-    let selection = c.find(Locator::Css(".selection")).await?.text().await?;
-    assert_eq!(selection, "EURUSD_otc · 1M");
+    assert!(
+        number(&points) >= number(&candles),
+        "{points} points for {candles} candles"
+    );
 
+    c.find(Locator::Css("#start-stream")).await?.click().await?;
+    wait_for(
+        c,
+        "feed live",
+        "document.querySelector('#badge-feed .badge-value')?.textContent",
+        |v| v == "live",
+    )
+    .await?;
+    // The newest candle moves: its tick count grows as ticks arrive.
+    let first = wait_for(c, "a live candle", &legend("volume"), |v| number(v) > 0).await?;
+    let time = c
+        .execute(&format!("return {}", legend("time")), vec![])
+        .await?;
+    wait_for(
+        c,
+        "the candle updated",
+        &format!("[{}, {}]", legend("time"), legend("volume")),
+        |v| v[0] != time || number(&v[1]) > number(&first),
+    )
+    .await?;
+    let close = c
+        .execute(&format!("return {}", legend("close")), vec![])
+        .await?;
+    assert!(
+        close
+            .as_str()
+            .is_some_and(|s| s.starts_with("1.") || s.starts_with("2.")),
+        "{close}"
+    );
+
+    // Let a few more ticks land, then keep a picture for the README.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let png = c.screenshot().await?;
     std::fs::create_dir_all(paths::artifacts())?;
-    std::fs::write(paths::artifacts().join("page.png"), c.screenshot().await?)?;
+    std::fs::write(paths::artifacts().join("page.png"), &png)?;
+    if std::env::var_os("UPDATE_SCREENSHOT").is_some() {
+        std::fs::write(paths::workspace().join("docs/screenshot.png"), &png)?;
+    }
+
+    // At phone width everything still fits: nothing scrolls sideways and
+    // the chart takes the width there is.
+    c.set_window_size(390, 844).await?;
+    let fits = wait_for(
+        c,
+        "phone layout",
+        "[document.documentElement.scrollWidth, window.innerWidth, \
+         document.getElementById('chart').getBoundingClientRect().width]",
+        |v| v[0].as_f64() <= v[1].as_f64() && v[2].as_f64().is_some_and(|w| w > 300.0),
+    )
+    .await?;
+    assert!(fits[2].as_f64() <= fits[1].as_f64(), "{fits}");
+    std::fs::write(
+        paths::artifacts().join("page-phone.png"),
+        c.screenshot().await?,
+    )?;
+
+    let errors = browser.console_errors().await?;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+
+    c.find(Locator::Css("#stop-stream")).await?.click().await?;
+    wait_for(
+        c,
+        "stream stopped",
+        "document.getElementById('start-stream').disabled",
+        |v| v == false,
+    )
+    .await?;
     browser.close().await;
     Ok(())
 }

@@ -1,26 +1,29 @@
-//! [`AssetPicker`]: a typed asset name, checked as the server checks it.
+//! [`AssetPicker`]: the assets the server knows, or a typed name checked as
+//! the server checks it.
 
 use leptos::prelude::*;
 use shared::Asset;
 
-use crate::app::DEFAULT_ASSET;
-
-/// A text field for an asset name. A valid name is written to `set_asset`; an
-/// invalid one shows why, and the chosen asset stays as it was.
+/// A text field with the known assets as suggestions. A valid name is
+/// written to `set_asset` when committed (Enter, leaving the field, picking
+/// a suggestion); an invalid one shows why, and the asset stays as it was.
 #[component]
 pub fn AssetPicker(
-    /// Receives each valid name typed.
+    /// The asset shown, the field's starting text.
+    asset: ReadSignal<Asset>,
+    /// Receives each valid name committed.
     set_asset: WriteSignal<Asset>,
+    /// Names to suggest: what the server reported, sorted.
+    known: Signal<Vec<Asset>>,
 ) -> impl IntoView {
-    let (text, set_text) = signal(DEFAULT_ASSET.to_owned());
+    let (text, set_text) = signal(asset.get_untracked().to_string());
     let problem =
         Memo::new(move |_| text.with(|t| Asset::new_checked(t).err().map(|e| e.to_string())));
-    let on_input = move |ev| {
-        let typed = event_target_value(&ev);
-        if let Ok(asset) = Asset::new_checked(&typed) {
-            set_asset.set(asset);
+    let on_input = move |ev| set_text.set(event_target_value(&ev));
+    let on_change = move |ev| {
+        if let Ok(chosen) = Asset::new_checked(&event_target_value(&ev)) {
+            set_asset.set(chosen);
         }
-        set_text.set(typed);
     };
     view! {
         <label class="field">
@@ -28,13 +31,22 @@ pub fn AssetPicker(
             <input
                 id="asset"
                 type="text"
+                list="known-assets"
                 maxlength="40"
                 spellcheck="false"
                 autocomplete="off"
                 prop:value=text
                 aria-invalid=move || problem.get().is_some().to_string()
                 on:input=on_input
+                on:change=on_change
             />
+            <datalist id="known-assets">
+                <For
+                    each=move || known.get()
+                    key=|a| *a
+                    children=|a: Asset| view! { <option value=a.to_string()></option> }
+                />
+            </datalist>
         </label>
         {move || problem.get().map(|p| view! { <p class="field-error" role="alert">{p}</p> })}
     }

@@ -1,7 +1,17 @@
-//! The page's parts.
+//! The page's parts, one file each.
 
 mod asset_picker;
+mod candle_chart;
+mod legend;
+mod status_badges;
+mod stream_controls;
+mod time_zone_picker;
 mod timeframe_picker;
 
 pub use asset_picker::AssetPicker;
+pub use candle_chart::CandleChart;
+pub use legend::Legend;
+pub use status_badges::StatusBadges;
+pub use stream_controls::StreamControls;
+pub use time_zone_picker::TimeZonePicker;
 pub use timeframe_picker::TimeframePicker;

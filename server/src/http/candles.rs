@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use shared::protocol::HistorySource;
-use shared::{Asset, Timeframe};
+use shared::{Asset, Timeframe, TimestampMs};
 
 use super::error::ApiError;
 use crate::state::AppState;
@@ -93,10 +93,14 @@ async fn answer(
             });
         }
         (from, to) => {
-            let (from, to) = (from.unwrap_or(i64::MIN / 2), to.unwrap_or(i64::MAX / 2));
+            // An open end is the edge of the range a tick may have (1990 to
+            // 2100): the stores compute in milliseconds, which must not overflow.
+            let (first, last) = (TimestampMs::MIN.seconds(), TimestampMs::MAX.seconds());
+            let (from, to) = (from.unwrap_or(first), to.unwrap_or(last));
             if from > to {
                 return Err(ApiError::BadRequest("from must not be after to".to_owned()));
             }
+            let (from, to) = (from.clamp(first, last), to.clamp(first, last));
             state
                 .history
                 .range(asset, timeframe, from, to, limit)

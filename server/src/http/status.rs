@@ -56,6 +56,9 @@ pub async fn current(state: &AppState) -> RedisStatus {
         ] {
             live.insert(name.into(), counter.load(Ordering::Relaxed).into());
         }
+        // The assets with candles, for the page's asset picker.
+        let assets: Vec<String> = state.hub.assets().iter().map(ToString::to_string).collect();
+        live.insert("assets".into(), assets.into());
     }
     RedisStatus {
         connected: state.journal.connected(),

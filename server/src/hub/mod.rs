@@ -280,6 +280,15 @@ impl Hub {
         });
     }
 
+    /// The assets with candles in this process, sorted.
+    #[must_use]
+    pub fn assets(&self) -> Vec<Asset> {
+        let mut assets: Vec<Asset> = self.lock().series.keys().map(|(a, _)| *a).collect();
+        assets.sort_unstable();
+        assets.dedup();
+        assets
+    }
+
     /// The recent candles of a series, oldest first.
     #[must_use]
     pub fn candles(&self, asset: Asset, timeframe: Timeframe) -> Vec<shared::Candle> {

@@ -1,0 +1,78 @@
+//! [`Legend`]: open, high, low, close and tick count of the candle under the
+//! crosshair, or of the newest one, with the exact prices the server sent.
+
+use leptos::prelude::*;
+use send_wrapper::SendWrapper;
+use shared::Candle;
+
+use crate::chart::TimeFormat;
+use crate::stream::DataStream;
+
+/// The OHLC line above the chart. Its `data-*` attributes carry the candle
+/// shown (open time, close, volume) and how many are held.
+#[component]
+pub fn Legend(
+    /// Where the candles are.
+    stream: DataStream,
+    /// The open time under the crosshair, if any.
+    hovered: ReadSignal<Option<i64>>,
+    /// The zone times are shown in.
+    zone: ReadSignal<String>,
+) -> impl IntoView {
+    let view = stream.view();
+    let shown = Memo::new(move |_| {
+        let latest = view.with(|v| v.latest);
+        match hovered.get() {
+            Some(t) => stream
+                .with_buffer(|b| b.get(t).copied())
+                .flatten()
+                .or(latest),
+            None => latest,
+        }
+    });
+    // Formatters are built once per zone, not per crosshair move.
+    let format: StoredValue<Option<SendWrapper<TimeFormat>>> = StoredValue::new(None);
+    let time_text = move |c: &Candle| {
+        #[allow(clippy::cast_precision_loss)]
+        let t = c.open_time() as f64;
+        zone.with(|z| {
+            format.update_value(|f| {
+                if f.as_ref().map(|f| f.zone()) != Some(z.as_str()) {
+                    *f = TimeFormat::new(z).ok().map(SendWrapper::new);
+                }
+            });
+        });
+        format
+            .with_value(|f| f.as_ref().map(|f| f.date_time(t)))
+            .unwrap_or_default()
+    };
+    view! {
+        <div
+            class="legend"
+            id="legend"
+            data-time=move || shown.get().map(|c| c.open_time().to_string())
+            data-close=move || shown.get().map(|c| c.close().to_string())
+            data-volume=move || shown.get().map(|c| c.volume().to_string())
+            data-candles=move || view.with(|v| v.candles.to_string())
+        >
+            <span class="selection">{move || view.with(|v| format!("{} · {}", v.asset, v.timeframe))}</span>
+            {move || match shown.get() {
+                None => view! { <span class="legend-empty">"no candles yet"</span> }.into_any(),
+                Some(c) => {
+                    let direction = if c.close() >= c.open() { "up" } else { "down" };
+                    view! {
+                        <span class="legend-time">{time_text(&c)} " " {move || zone.get()}</span>
+                        <span class="ohlc" data-direction=direction>
+                            <span>"O "<b>{c.open().to_string()}</b></span>
+                            <span>"H "<b>{c.high().to_string()}</b></span>
+                            <span>"L "<b>{c.low().to_string()}</b></span>
+                            <span>"C "<b>{c.close().to_string()}</b></span>
+                            <span>"Ticks "<b>{c.volume()}</b></span>
+                        </span>
+                    }
+                        .into_any()
+                }
+            }}
+        </div>
+    }
+}

@@ -1,0 +1,35 @@
+//! [`TimeZonePicker`]: the zone the chart's times are shown in.
+
+use leptos::prelude::*;
+
+use crate::chart::time_zone::offered_zones;
+
+/// A select of UTC (the default), the browser's zone and the main market
+/// centres.
+#[component]
+pub fn TimeZonePicker(
+    /// The zone shown as selected.
+    zone: ReadSignal<String>,
+    /// Receives the user's choice.
+    set_zone: WriteSignal<String>,
+) -> impl IntoView {
+    let zones = offered_zones();
+    view! {
+        <label class="field">
+            <span>"Time zone"</span>
+            <select
+                id="time-zone"
+                on:change=move |ev| set_zone.set(event_target_value(&ev))
+                prop:value=move || zone.get()
+            >
+                {zones
+                    .into_iter()
+                    .map(|z| {
+                        let label = z.replace('_', " ");
+                        view! { <option value=z>{label}</option> }
+                    })
+                    .collect_view()}
+            </select>
+        </label>
+    }
+}

@@ -1,0 +1,276 @@
+//! The stream state driven by server messages, as the old design's
+//! `useDataStream` tests drove the hook, and beyond: resume, out-of-order and
+//! revised candles, timeframe switches.
+
+use shared::protocol::{
+    CandleSnapshot, CandleUpdate, HistoricalData, HistorySource, RedisStatus, SnapshotReason,
+    Subscribe,
+};
+use shared::{Asset, ClientMessage, ServerMessage, Timeframe};
+use wasm_bindgen_test::wasm_bindgen_test;
+
+use super::*;
+use crate::model::testing::{BASE, candle, candle_of};
+
+fn eur() -> Asset {
+    Asset::new("EURUSD_otc")
+}
+
+fn update(c: Candle, seq: u64) -> ServerMessage {
+    ServerMessage::RedisUpdate(CandleUpdate { data: c, seq })
+}
+
+fn snapshot(epoch: u64, seq: u64, reason: SnapshotReason, data: Vec<Candle>) -> ServerMessage {
+    ServerMessage::CandleSnapshot(CandleSnapshot {
+        asset: eur(),
+        timeframe: Timeframe::M1,
+        seq,
+        epoch,
+        reason,
+        data,
+    })
+}
+
+fn status(connected: bool) -> ServerMessage {
+    ServerMessage::RedisStatus(RedisStatus {
+        connected,
+        redis_info: serde_json::Map::new(),
+        batch_status: serde_json::Map::new(),
+        live: serde_json::Map::new(),
+        feeds: Default::default(),
+        timestamp: "2026-01-01T00:00:00Z".into(),
+    })
+}
+
+fn closes(s: &StreamState) -> Vec<(i64, String)> {
+    s.buffer()
+        .iter()
+        .map(|c| (c.open_time() - BASE, c.close().to_string()))
+        .collect()
+}
+
+fn subscription(s: &mut StreamState) -> Subscribe {
+    match s.subscribe() {
+        ClientMessage::SubscribeRedisUpdates(sub) => sub,
+        other => panic!("not a subscription: {other:?}"),
+    }
+}
+
+#[wasm_bindgen_test]
+fn a_redis_update_sets_last_message_and_redis_connected() {
+    let mut s = StreamState::new(eur(), Timeframe::M1, 1000);
+    assert_eq!(s.redis_connected(), None);
+    let message = update(candle(0, "1.0823"), 1);
+    s.handle(message.clone(), 0.0);
+    assert_eq!(s.last_message(), Some(&message));
+    assert_eq!(s.redis_connected(), Some(true));
+    assert_eq!(closes(&s), [(0, "1.0823".to_owned())]);
+}
+
+#[wasm_bindgen_test]
+fn with_max_buffer_size_5_ten_updates_leave_five_candles() {
+    let mut s = StreamState::new(eur(), Timeframe::M1, 5);
+    for i in 0..10 {
+        s.handle(update(candle(i * 60, "1.0820"), 1 + i.unsigned_abs()), 0.0);
+    }
+    assert_eq!(s.buffer().len(), 5);
+    assert_eq!(closes(&s)[0].0, 300, "the oldest went first");
+}
+
+#[wasm_bindgen_test]
+fn redis_status_sets_redis_connected_and_wins_over_updates() {
+    let mut s = StreamState::new(eur(), Timeframe::M1, 1000);
+    s.handle(status(true), 0.0);
+    assert_eq!(s.redis_connected(), Some(true));
+    s.handle(status(false), 0.0);
+    s.handle(update(candle(0, "1.1"), 1), 0.0);
+    assert_eq!(s.redis_connected(), Some(false));
+}
+
+#[wasm_bindgen_test]
+fn a_resume_applies_each_missed_update_once() {
+    let mut s = StreamState::new(eur(), Timeframe::M1, 1000);
+    let _ = s.subscribe();
+    s.handle(
+        snapshot(7, 10, SnapshotReason::Subscribed, vec![candle(0, "1.10")]),
+        0.0,
+    );
+    s.handle(update(candle(0, "1.11"), 11), 0.0);
+    s.handle(update(candle(60, "1.12"), 12), 0.0);
+    // The socket drops; the reconnection resumes after update 12 of epoch 7.
+    let sub = subscription(&mut s);
+    assert_eq!((sub.epoch, sub.last_seq), (Some(7), Some(12)));
+    assert_eq!(sub.timeframe, Some(Timeframe::M1));
+    // The server may repeat what was applied; only what is new counts.
+    for (c, seq) in [
+        (candle(60, "1.12"), 12),
+        (candle(60, "1.13"), 13),
+        (candle(120, "1.14"), 15),
+        (candle(60, "1.13"), 13),
+    ] {
+        s.handle(update(c, seq), 0.0);
+    }
+    assert_eq!(
+        closes(&s),
+        [
+            (0, "1.11".to_owned()),
+            (60, "1.13".to_owned()),
+            (120, "1.14".to_owned())
+        ]
+    );
+    assert_eq!(s.cursor().position(), Some((7, 15)));
+    assert_eq!(s.resyncs().resumed, 1);
+    assert_eq!(s.resyncs().restarts(), 0);
+}
+
+#[wasm_bindgen_test]
+fn a_resume_too_old_or_a_lag_replaces_the_candles_and_is_counted() {
+    let mut s = StreamState::new(eur(), Timeframe::M1, 1000);
+    s.handle(
+        snapshot(7, 3, SnapshotReason::Subscribed, vec![candle(0, "1.1")]),
+        0.0,
+    );
+    s.handle(
+        snapshot(
+            8,
+            50,
+            SnapshotReason::ResumeTooOld,
+            vec![candle(0, "1.2"), candle(60, "1.3")],
+        ),
+        0.0,
+    );
+    s.handle(
+        snapshot(8, 90, SnapshotReason::Lagged, vec![candle(60, "1.4")]),
+        0.0,
+    );
+    assert_eq!(closes(&s), [(0, "1.2".to_owned()), (60, "1.4".to_owned())]);
+    assert_eq!(s.resyncs().resume_too_old, 1);
+    assert_eq!(s.resyncs().lagged, 1);
+    assert_eq!(s.cursor().position(), Some((8, 90)));
+    let redraw = s.take_redraw();
+    assert!(redraw.is_full());
+}
+
+#[wasm_bindgen_test]
+fn out_of_order_and_revised_candles_update_in_place() {
+    let mut s = StreamState::new(eur(), Timeframe::M1, 1000);
+    s.handle(snapshot(1, 0, SnapshotReason::Subscribed, vec![]), 0.0);
+    s.take_redraw();
+    s.handle(update(candle(120, "1.3"), 1), 0.0);
+    s.handle(update(candle(0, "1.1"), 2), 0.0);
+    s.handle(update(candle(60, "1.2"), 3), 0.0);
+    let revised = candle(0, "1.15").with_state(shared::CandleState::Revised);
+    s.handle(update(revised, 4), 0.0);
+    assert_eq!(
+        closes(&s),
+        [
+            (0, "1.15".to_owned()),
+            (60, "1.2".to_owned()),
+            (120, "1.3".to_owned())
+        ]
+    );
+    let redraw = s.take_redraw();
+    assert!(!redraw.is_full());
+    assert_eq!(redraw.changed(), [BASE + 120, BASE, BASE + 60, BASE]);
+    assert!(s.take_redraw().is_empty());
+}
+
+#[wasm_bindgen_test]
+fn a_timeframe_switch_starts_the_new_series_from_scratch() {
+    let mut s = StreamState::new(eur(), Timeframe::M1, 1000);
+    s.handle(
+        snapshot(7, 10, SnapshotReason::Subscribed, vec![candle(0, "1.1")]),
+        0.0,
+    );
+    s.switch(eur(), Timeframe::M5);
+    assert!(s.buffer().is_empty());
+    let sub = subscription(&mut s);
+    assert_eq!(
+        (sub.timeframe, sub.last_seq, sub.epoch),
+        (Some(Timeframe::M5), None, None)
+    );
+    // A late frame of the old series changes nothing.
+    s.handle(update(candle(60, "1.2"), 11), 0.0);
+    assert!(s.buffer().is_empty());
+    s.handle(update(candle_of(Timeframe::M5, 300, "1.3", 4), 1), 0.0);
+    assert_eq!(closes(&s), [(300, "1.3".to_owned())]);
+    assert!(s.take_redraw().fit());
+}
+
+#[wasm_bindgen_test]
+fn history_fills_in_behind_live_candles_and_names_its_source() {
+    let mut s = StreamState::new(eur(), Timeframe::M1, 1000);
+    s.handle(
+        snapshot(1, 5, SnapshotReason::Subscribed, vec![candle(120, "2.0")]),
+        0.0,
+    );
+    s.handle(
+        ServerMessage::CachedHistoricalData(HistoricalData {
+            asset: eur(),
+            timeframe: Timeframe::M1,
+            data: Some(vec![
+                candle(0, "1.0"),
+                candle(60, "1.0"),
+                candle(120, "1.0"),
+            ]),
+            source: HistorySource::Database,
+        }),
+        0.0,
+    );
+    assert_eq!(s.history_source(), Some(HistorySource::Database));
+    assert_eq!(
+        closes(&s),
+        [
+            (0, "1".to_owned()),
+            (60, "1".to_owned()),
+            (120, "2".to_owned())
+        ]
+    );
+    let older = [candle(-120, "0.9"), candle(-60, "0.9")];
+    assert_eq!(s.add_older(eur(), Timeframe::M1, &older), 2);
+    assert_eq!(s.add_older(eur(), Timeframe::M5, &older), 0);
+    assert_eq!(s.buffer().len(), 5);
+}
+
+#[wasm_bindgen_test]
+fn an_overflow_of_the_page_queue_asks_for_a_snapshot() {
+    let mut s = StreamState::new(eur(), Timeframe::M1, 1000);
+    s.handle(snapshot(7, 10, SnapshotReason::Subscribed, vec![]), 0.0);
+    s.overflowed();
+    assert_eq!(subscription(&mut s).last_seq, None);
+    assert_eq!(s.resyncs().overflowed, 1);
+}
+
+#[wasm_bindgen_test]
+fn evictions_redraw_everything_once_a_tenth_has_gone() {
+    let mut s = StreamState::new(eur(), Timeframe::M1, 20);
+    s.handle(snapshot(1, 0, SnapshotReason::Subscribed, vec![]), 0.0);
+    for i in 0..21 {
+        s.handle(update(candle(i * 60, "1.1"), 1 + i.unsigned_abs()), 0.0);
+    }
+    s.take_redraw();
+    s.handle(update(candle(21 * 60, "1.1"), 30), 0.0);
+    assert!(!s.take_redraw().is_full(), "one evicted of 20");
+    s.handle(update(candle(22 * 60, "1.1"), 31), 0.0);
+    assert!(s.take_redraw().is_full(), "two evicted of 20: a tenth");
+    s.handle(update(candle(23 * 60, "1.1"), 32), 0.0);
+    assert!(!s.take_redraw().is_full());
+}
+
+#[wasm_bindgen_test]
+fn history_is_asked_for_once_per_series_after_its_snapshot() {
+    let mut s = StreamState::new(eur(), Timeframe::M1, 1000);
+    let _ = s.subscribe();
+    assert_eq!(s.history_request(), None, "not before the snapshot");
+    s.handle(snapshot(1, 0, SnapshotReason::Subscribed, vec![]), 0.0);
+    assert!(matches!(
+        s.history_request(),
+        Some(ClientMessage::GetCachedHistoricalData(_))
+    ));
+    assert_eq!(s.history_request(), None, "once");
+    // The connection dropped before the answer: asked again after resuming.
+    let _ = s.subscribe();
+    assert!(s.history_request().is_some());
+    s.switch(eur(), Timeframe::H1);
+    assert_eq!(s.history_request(), None);
+}

@@ -1,0 +1,460 @@
+//! [`DataStream`] and [`use_data_stream`]: the old design's `useDataStream`
+//! hook. A WebSocket to `/ws`; frames queued as they arrive, applied to the
+//! [`StreamState`] every `process_interval`, drawn at most once per
+//! animation frame; reconnection with backoff that resumes after the last
+//! update applied; older history fetched on demand.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use leptos::prelude::*;
+use shared::{Asset, Candle, ClientMessage, ServerMessage, Timeframe};
+
+use super::socket::{Handlers, Socket};
+use super::url::page_ws_url;
+use super::view::{Connection, OlderHistory, StreamOptions, StreamView};
+use crate::api;
+use crate::model::{Backoff, CandleBuffer, Redraw, StreamState, Streaming};
+
+/// Frames waiting to be applied at most; past it they are dropped and the
+/// series starts over from a snapshot.
+pub const MAX_QUEUED: usize = 10_000;
+/// Status requests are sent every this many processing ticks.
+const STATUS_EVERY_TICKS: u32 = 50;
+/// Older candles asked for at once.
+const OLDER_PAGE: usize = 300;
+
+/// A handle on the page's data stream; cheap to copy.
+#[derive(Clone, Copy)]
+pub struct DataStream {
+    state: StoredValue<StreamState>,
+    queue: StoredValue<VecDeque<ServerMessage>>,
+    socket: StoredValue<Option<Socket>, LocalStorage>,
+    backoff: StoredValue<Backoff>,
+    url: StoredValue<Option<String>>,
+    /// Set on cleanup: no more reconnecting.
+    stopped: StoredValue<bool>,
+    ticks: StoredValue<u32>,
+    frame_pending: StoredValue<bool>,
+    view: RwSignal<StreamView>,
+    connection: RwSignal<Connection>,
+    older: RwSignal<OlderHistory>,
+    frame: RwSignal<u64>,
+}
+
+/// Starts the data stream for the current component: connects (unless
+/// `options.connect` is off), applies queued frames every
+/// `options.process_interval_ms`, and closes everything on cleanup.
+pub fn use_data_stream(options: StreamOptions) -> DataStream {
+    let stream = DataStream::new(&options);
+    let interval = set_interval_with_handle(
+        move || stream.process_queue(),
+        Duration::from_millis(u64::from(options.process_interval_ms.max(10))),
+    )
+    .ok();
+    if options.connect {
+        stream.connect();
+    }
+    on_cleanup(move || {
+        if let Some(handle) = interval {
+            handle.clear();
+        }
+        stream.stop();
+    });
+    stream
+}
+
+impl DataStream {
+    /// A stream with nothing connected or scheduled: see [`use_data_stream`].
+    #[must_use]
+    pub fn new(options: &StreamOptions) -> Self {
+        let state = StreamState::new(options.asset, options.timeframe, options.max_buffer_size);
+        let view = StreamView::of(&state, now_ms());
+        Self {
+            state: StoredValue::new(state),
+            queue: StoredValue::new(VecDeque::new()),
+            socket: StoredValue::new_local(None),
+            backoff: StoredValue::new(Backoff::default()),
+            url: StoredValue::new(options.url.clone().or_else(page_ws_url)),
+            stopped: StoredValue::new(false),
+            ticks: StoredValue::new(0),
+            frame_pending: StoredValue::new(false),
+            view: RwSignal::new(view),
+            connection: RwSignal::new(Connection::Offline),
+            older: RwSignal::new(OlderHistory::Idle),
+            frame: RwSignal::new(0),
+        }
+    }
+
+    // ----- what the page reads -----
+
+    /// Badges and legend data.
+    #[must_use]
+    pub fn view(&self) -> ReadSignal<StreamView> {
+        self.view.read_only()
+    }
+
+    /// The socket's state.
+    #[must_use]
+    pub fn connection(&self) -> ReadSignal<Connection> {
+        self.connection.read_only()
+    }
+
+    /// Fetching older candles.
+    #[must_use]
+    pub fn older(&self) -> ReadSignal<OlderHistory> {
+        self.older.read_only()
+    }
+
+    /// Changes once per animation frame in which there is something to draw.
+    #[must_use]
+    pub fn frame(&self) -> ReadSignal<u64> {
+        self.frame.read_only()
+    }
+
+    /// The candles held (`chartData`), oldest first.
+    #[must_use]
+    pub fn chart_data(&self) -> Vec<Candle> {
+        self.state
+            .try_with_value(|s| s.buffer().to_vec())
+            .unwrap_or_default()
+    }
+
+    /// The last message applied (`lastMessage`).
+    #[must_use]
+    pub fn last_message(&self) -> Option<ServerMessage> {
+        self.state
+            .try_with_value(|s| s.last_message().cloned())
+            .flatten()
+    }
+
+    /// Whether the server reaches Redis (`redisConnected`), once known.
+    #[must_use]
+    pub fn redis_connected(&self) -> Option<bool> {
+        self.state
+            .try_with_value(StreamState::redis_connected)
+            .flatten()
+    }
+
+    /// Runs `f` on the candle buffer.
+    pub fn with_buffer<R>(&self, f: impl FnOnce(&CandleBuffer) -> R) -> Option<R> {
+        self.state.try_with_value(|s| f(s.buffer()))
+    }
+
+    /// The subscription a (re)connection sends now.
+    #[must_use]
+    pub fn subscription(&self) -> Option<ClientMessage> {
+        self.state.try_update_value(StreamState::subscribe)
+    }
+
+    /// Takes the drawing work collected so far.
+    #[must_use]
+    pub fn take_redraw(&self) -> Redraw {
+        self.state
+            .try_update_value(StreamState::take_redraw)
+            .unwrap_or_default()
+    }
+
+    // ----- what the page does -----
+
+    /// Shows another asset or timeframe: subscribes to it, asks for its
+    /// history, and drops everything held about the previous one.
+    pub fn show(&self, asset: Asset, timeframe: Timeframe) {
+        let Some(previous) = self.state.try_with_value(StreamState::asset) else {
+            return;
+        };
+        let changed = self
+            .state
+            .try_update_value(|s| {
+                if (s.asset(), s.timeframe()) == (asset, timeframe) {
+                    return false;
+                }
+                s.switch(asset, timeframe);
+                true
+            })
+            .unwrap_or(false);
+        if !changed {
+            return;
+        }
+        self.queue.update_value(VecDeque::clear);
+        self.older.set(OlderHistory::Idle);
+        if previous != asset {
+            self.send(&ClientMessage::UnsubscribeRedisUpdates(shared::ForAsset {
+                asset: previous,
+            }));
+        }
+        self.send_subscription();
+        self.refresh();
+    }
+
+    /// Starts the simulated feed of the asset shown.
+    pub fn start_stream(&self) {
+        if let Some(message) = self.state.try_update_value(StreamState::start_stream) {
+            self.send(&message);
+            self.refresh();
+        }
+    }
+
+    /// Stops the feed this page started.
+    pub fn stop_stream(&self) {
+        if let Some(message) = self.state.try_update_value(StreamState::stop_stream) {
+            self.send(&message);
+            self.refresh();
+        }
+    }
+
+    /// A text frame from the server: parsed and queued.
+    pub fn receive_text(&self, text: &str) {
+        match ServerMessage::from_json(text) {
+            Ok(message) => self.receive(message),
+            Err(e) => {
+                let error =
+                    ServerMessage::error(format!("unreadable message from the server: {e}"));
+                self.receive(error);
+            }
+        }
+    }
+
+    /// A message from the server, queued until the next processing tick;
+    /// a snapshot or history (a series opening) is applied at once, with
+    /// everything queued before it.
+    pub fn receive(&self, message: ServerMessage) {
+        let opens_series = matches!(
+            message,
+            ServerMessage::CandleSnapshot(_) | ServerMessage::CachedHistoricalData(_)
+        );
+        let overflow = self
+            .queue
+            .try_update_value(|q| {
+                if q.len() >= MAX_QUEUED {
+                    q.clear();
+                    return true;
+                }
+                q.push_back(message);
+                false
+            })
+            .unwrap_or(false);
+        if overflow {
+            // Updates were lost: start the series over from a snapshot.
+            self.state.update_value(StreamState::overflowed);
+            self.send_subscription();
+        } else if opens_series {
+            self.process_queue();
+        }
+    }
+
+    /// Applies every queued message, refreshes the view, and asks for an
+    /// animation frame when there is something to draw. Runs every
+    /// `process_interval`.
+    pub fn process_queue(&self) {
+        let Some(messages) = self.queue.try_update_value(std::mem::take) else {
+            return;
+        };
+        let now = now_ms();
+        let (needs_redraw, history) = self
+            .state
+            .try_update_value(|s| {
+                for m in messages {
+                    s.handle(m, now);
+                }
+                // History is asked for once the snapshot is drawn, so its
+                // parsing never delays the first paint.
+                let drawn = !s.needs_redraw();
+                (!drawn, if drawn { s.history_request() } else { None })
+            })
+            .unwrap_or((false, None));
+        if let Some(history) = history {
+            self.send(&history);
+        }
+        self.refresh();
+        if needs_redraw {
+            self.schedule_frame();
+        }
+        let tick = self
+            .ticks
+            .try_update_value(|t| {
+                *t = t.wrapping_add(1);
+                *t
+            })
+            .unwrap_or(1);
+        if tick % STATUS_EVERY_TICKS == 0 {
+            self.send(&ClientMessage::GetRedisStatus);
+        }
+    }
+
+    /// Fetches older candles for the series shown (when the user scrolled
+    /// to the left edge), unless a request is out or nothing more can come.
+    pub fn load_older(&self) {
+        if !matches!(
+            self.older.get_untracked(),
+            OlderHistory::Idle | OlderHistory::Full
+        ) {
+            return;
+        }
+        let Some((asset, timeframe, oldest, room)) = self.state.try_with_value(|s| {
+            let b = s.buffer();
+            (
+                s.asset(),
+                s.timeframe(),
+                b.oldest().map(Candle::open_time),
+                b.capacity() - b.len(),
+            )
+        }) else {
+            return;
+        };
+        let Some(oldest) = oldest else {
+            return;
+        };
+        if room == 0 {
+            self.older.set(OlderHistory::Full);
+            return;
+        }
+        self.older.set(OlderHistory::Loading);
+        let stream = *self;
+        let to = oldest - timeframe.seconds();
+        leptos::task::spawn_local(async move {
+            let result = api::candles_before(asset, timeframe, to, room.min(OLDER_PAGE)).await;
+            let outcome = match result {
+                Ok(page) => {
+                    let added = stream
+                        .state
+                        .try_update_value(|s| {
+                            s.add_older(page.asset, page.timeframe, &page.candles)
+                        })
+                        .unwrap_or(0);
+                    if added == 0 {
+                        OlderHistory::Exhausted
+                    } else {
+                        stream.schedule_frame();
+                        OlderHistory::Idle
+                    }
+                }
+                Err(e) => OlderHistory::Failed(e.to_string()),
+            };
+            // Only if still showing the series asked for.
+            if stream.state.try_with_value(|s| (s.asset(), s.timeframe()))
+                == Some((asset, timeframe))
+            {
+                stream.older.try_set(outcome);
+                stream.refresh();
+            }
+        });
+    }
+
+    // ----- the connection -----
+
+    fn connect(&self) {
+        if self.stopped.try_get_value().unwrap_or(true) {
+            return;
+        }
+        let Some(url) = self.url.try_get_value().flatten() else {
+            return;
+        };
+        let stream = *self;
+        let handlers = Handlers {
+            on_open: Box::new(move || stream.on_open()),
+            on_text: Box::new(move |text| stream.receive_text(&text)),
+            on_close: Box::new(move || stream.on_close()),
+        };
+        match Socket::open(&url, handlers) {
+            Ok(socket) => {
+                self.socket.try_set_value(Some(socket));
+                self.connection.try_set(Connection::Connecting);
+            }
+            Err(_) => self.on_close(),
+        }
+    }
+
+    fn on_open(&self) {
+        self.backoff.update_value(Backoff::reset);
+        self.connection.try_set(Connection::Open);
+        self.send_subscription();
+        self.send(&ClientMessage::GetRedisStatus);
+        // The server ties a started feed to its session: tell the new one.
+        let asset = self.state.try_with_value(|s| match s.streaming() {
+            Streaming::Starting(a) | Streaming::Running(a) => Some(a),
+            Streaming::Idle => None,
+        });
+        if let Some(Some(asset)) = asset {
+            self.send(&ClientMessage::StartStream(shared::ForAsset { asset }));
+        }
+    }
+
+    fn on_close(&self) {
+        if let Some(Some(old)) = self.socket.try_update_value(Option::take) {
+            // This runs inside the old socket's own handler: free it after.
+            set_timeout(move || old.close(), Duration::ZERO);
+        }
+        if self.stopped.try_get_value().unwrap_or(true) {
+            return;
+        }
+        let Some((attempt, delay_ms)) = self.backoff.try_update_value(|b| {
+            let delay = b.next_delay_ms(js_sys::Math::random());
+            (b.attempt(), delay)
+        }) else {
+            return;
+        };
+        self.connection
+            .try_set(Connection::Reconnecting { attempt, delay_ms });
+        let stream = *self;
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let wait = Duration::from_millis(delay_ms as u64);
+        set_timeout(move || stream.connect(), wait);
+    }
+
+    /// Subscribes, resuming when possible; the history request follows once
+    /// the snapshot is drawn (see [`DataStream::process_queue`]).
+    fn send_subscription(&self) {
+        if let Some(subscribe) = self.subscription() {
+            self.send(&subscribe);
+        }
+    }
+
+    fn send(&self, message: &ClientMessage) {
+        let text = message.to_json();
+        self.socket.try_with_value(|s| {
+            if let Some(socket) = s {
+                socket.send(&text);
+            }
+        });
+    }
+
+    fn stop(&self) {
+        self.stopped.try_set_value(true);
+        if let Some(Some(socket)) = self.socket.try_update_value(Option::take) {
+            socket.close();
+        }
+    }
+
+    /// Recomputes the view; the signal changes only when the view does.
+    fn refresh(&self) {
+        let now = now_ms();
+        let Some(view) = self.state.try_with_value(|s| StreamView::of(s, now)) else {
+            return;
+        };
+        if self.view.try_with_untracked(|v| *v != view) == Some(true) {
+            self.view.try_set(view);
+        }
+    }
+
+    /// Asks for one animation frame to draw in, unless one is pending.
+    fn schedule_frame(&self) {
+        if self.frame_pending.try_get_value().unwrap_or(true) {
+            return;
+        }
+        self.frame_pending.set_value(true);
+        let stream = *self;
+        request_animation_frame(move || {
+            stream.frame_pending.try_set_value(false);
+            stream.frame.try_update(|f| *f = f.wrapping_add(1));
+        });
+    }
+}
+
+/// `performance.now()`, or 0 without a window.
+#[must_use]
+pub fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
+}

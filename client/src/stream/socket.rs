@@ -1,0 +1,75 @@
+//! [`Socket`]: one browser WebSocket and its event handlers, which live as
+//! long as it does.
+
+use wasm_bindgen::prelude::*;
+use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
+
+/// What a [`Socket`] reports.
+pub struct Handlers {
+    /// The connection opened.
+    pub on_open: Box<dyn Fn()>,
+    /// A text frame arrived.
+    pub on_text: Box<dyn Fn(String)>,
+    /// The connection closed (or could not open).
+    pub on_close: Box<dyn Fn()>,
+}
+
+/// An open or opening WebSocket.
+pub struct Socket {
+    ws: WebSocket,
+    _open: Closure<dyn Fn(Event)>,
+    _message: Closure<dyn Fn(MessageEvent)>,
+    _close: Closure<dyn Fn(CloseEvent)>,
+}
+
+impl Socket {
+    /// Opens `url`.
+    ///
+    /// # Errors
+    ///
+    /// The browser's error for a malformed URL.
+    pub fn open(url: &str, handlers: Handlers) -> Result<Self, JsValue> {
+        let ws = WebSocket::new(url)?;
+        let Handlers {
+            on_open,
+            on_text,
+            on_close,
+        } = handlers;
+        let open = Closure::<dyn Fn(Event)>::new(move |_: Event| on_open());
+        let message = Closure::<dyn Fn(MessageEvent)>::new(move |e: MessageEvent| {
+            if let Some(text) = e.data().as_string() {
+                on_text(text);
+            }
+        });
+        let close = Closure::<dyn Fn(CloseEvent)>::new(move |_: CloseEvent| on_close());
+        ws.set_onopen(Some(open.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(message.as_ref().unchecked_ref()));
+        // An error is always followed by a close event: that one reconnects.
+        ws.set_onclose(Some(close.as_ref().unchecked_ref()));
+        Ok(Self {
+            ws,
+            _open: open,
+            _message: message,
+            _close: close,
+        })
+    }
+
+    /// Whether frames can be sent.
+    #[must_use]
+    pub fn is_open(&self) -> bool {
+        self.ws.ready_state() == WebSocket::OPEN
+    }
+
+    /// Sends a text frame if open; `false` if it could not be sent.
+    pub fn send(&self, text: &str) -> bool {
+        self.is_open() && self.ws.send_with_str(text).is_ok()
+    }
+
+    /// Closes without reporting the close.
+    pub fn close(self) {
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+        let _ = self.ws.close();
+    }
+}

@@ -1,0 +1,177 @@
+//! Older history on scrolling left, end to end: a server with Redis and
+//! PostgreSQL holds four hours of stored ticks but snapshots only the newest
+//! 150 candles; dragging the chart to the right (back in time) makes the page
+//! fetch older candles from `GET /api/candles?to=...`, which the database
+//! answers.
+
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use e2e::{Browser, Server, seed};
+use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+use fantoccini::{Client, Locator};
+use serde_json::Value;
+use sqlx::Connection;
+
+const REDIS: &str = "redis://127.0.0.1:6379/0";
+const ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+async fn wait_for(
+    c: &Client,
+    what: &str,
+    expression: &str,
+    done: impl Fn(&Value) -> bool,
+) -> anyhow::Result<Value> {
+    let started = Instant::now();
+    loop {
+        let value = c.execute(&format!("return {expression}"), vec![]).await?;
+        if done(&value) {
+            return Ok(value);
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("{what}: still {value} after 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn number(v: &Value) -> i64 {
+    v.as_str().and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+async fn drop_everything(db: &str, prefix: &str) -> anyhow::Result<()> {
+    let mut admin = sqlx::PgConnection::connect(ADMIN).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await?;
+    let mut redis = redis::Client::open(REDIS)?
+        .get_multiplexed_async_connection()
+        .await?;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut redis)
+        .await?;
+    if !keys.is_empty() {
+        let () = redis::cmd("DEL").arg(keys).query_async(&mut redis).await?;
+    }
+    Ok(())
+}
+
+async fn scroll_left_scenario(server: &Server) -> anyhow::Result<()> {
+    let now_ms = i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis(),
+    )?;
+    let ticks = seed::ticks_ending_at(
+        "EURUSD_otc",
+        seed::simulator_start("EURUSD_otc"),
+        240,
+        4,
+        now_ms,
+    );
+    seed::ingest(&server.url(""), "history", &ticks).await?;
+    // Wait until the persister has stored them all.
+    let range = format!(
+        "/api/candles?asset=EURUSD_otc&timeframe=1M&from=0&to={}&limit=5000",
+        now_ms / 1000
+    );
+    let started = Instant::now();
+    loop {
+        let answer: Value = reqwest::get(server.url(&range)).await?.json().await?;
+        let n = answer["candles"].as_array().map_or(0, Vec::len);
+        if answer["source"] == "database" && n >= 240 {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            bail!("the database answers {n} candles ({})", answer["source"]);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let browser = Browser::start().await?;
+    let c = &browser.client;
+    c.set_window_size(1280, 800).await?;
+    c.goto(&server.url("/")).await?;
+    let first = wait_for(
+        c,
+        "recent candles",
+        "document.getElementById('legend')?.getAttribute('data-candles')",
+        |v| number(v) >= 150,
+    )
+    .await?;
+    assert!(
+        number(&first) < 200,
+        "only the recent candles at first: {first}"
+    );
+
+    // Drag the chart to the right, back in time, until older candles come.
+    let chart = c.find(Locator::Css("#chart")).await?;
+    for _ in 0..3 {
+        let drag = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveToElement {
+                element: chart.clone(),
+                duration: None,
+                x: -300.0,
+                y: 0.0,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::MoveBy {
+                duration: Some(Duration::from_millis(300)),
+                x: 900.0,
+                y: 0.0,
+            })
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        c.perform_actions(drag).await?;
+    }
+    let more = wait_for(
+        c,
+        "older candles",
+        "document.getElementById('legend')?.getAttribute('data-candles')",
+        |v| number(v) >= 200,
+    )
+    .await?;
+    let badge = c
+        .execute(
+            "return document.querySelector('#badge-history .badge-value')?.textContent",
+            vec![],
+        )
+        .await?;
+    assert!(
+        badge.as_str().is_some_and(|b| !b.contains("older:")),
+        "{badge}"
+    );
+    println!("candles: {first} at first, {more} after scrolling left");
+    let errors = browser.console_errors().await?;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    browser.close().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn scrolling_left_fetches_older_candles_from_the_database() -> anyhow::Result<()> {
+    let id = e2e::server::unique();
+    let db = format!("tickstream_page_{}_{id}", std::process::id());
+    let prefix = format!("e2e-page:{}:{id}:", std::process::id());
+    let mut admin = sqlx::PgConnection::connect(ADMIN).await?;
+    sqlx::query(&format!("CREATE DATABASE {db}"))
+        .execute(&mut admin)
+        .await?;
+    let db_url = format!("postgres://postgres@127.0.0.1:5432/{db}");
+    let server = Server::start(&[
+        ("REDIS_URL", REDIS),
+        ("REDIS_KEY_PREFIX", &prefix),
+        ("DATABASE_URL", &db_url),
+        ("INGEST_TOKEN", "history"),
+        ("REDIS_BATCH_PROCESSING_INTERVAL", "1"),
+        ("REDIS_HISTORICAL_CACHE_SIZE", "150"),
+    ])?;
+    let outcome = scroll_left_scenario(&server).await;
+    drop(server);
+    drop_everything(&db, &prefix).await?;
+    outcome
+}
