@@ -54,6 +54,9 @@ pub struct StreamState {
     buffer: CandleBuffer,
     cursor: SeriesCursor,
     feed: FeedClock,
+    /// The server judged the shown asset's source stale in its last status,
+    /// and no update came since.
+    source_stale: bool,
     /// The last message handled, as the old design's `lastMessage`.
     last_message: Option<ServerMessage>,
     /// Unknown until a status or a live update says.
@@ -85,6 +88,7 @@ impl StreamState {
             buffer: CandleBuffer::new(max_buffer_size),
             cursor: SeriesCursor::new(),
             feed: FeedClock::default(),
+            source_stale: false,
             last_message: None,
             redis_connected: None,
             persister: PersisterState::Unknown,
@@ -160,10 +164,15 @@ impl StreamState {
     pub const fn cursor(&self) -> SeriesCursor {
         self.cursor
     }
-    /// The feed's state at `now_ms`.
+    /// The feed's state at `now_ms`: stale when the server says the
+    /// asset's source is (`redis_status.feeds`) or when this page has seen
+    /// no update for several usual intervals.
     #[must_use]
     pub fn feed(&self, now_ms: f64) -> FeedState {
-        self.feed.state(now_ms)
+        match self.feed.state(now_ms) {
+            FeedState::Live if self.source_stale => FeedState::Stale,
+            state => state,
+        }
     }
 
     /// Shows another series: everything held about the old one is dropped.
@@ -174,6 +183,7 @@ impl StreamState {
         self.buffer.clear();
         self.cursor.reset();
         self.feed.reset();
+        self.source_stale = false;
         self.history_source = None;
         self.resuming = false;
         self.history_asked = false;
@@ -269,6 +279,7 @@ impl StreamState {
                 self.redis_connected = Some(status.connected);
                 self.persister = PersisterState::from_batch_status(&status.batch_status);
                 self.known_assets.extend(assets_in(status));
+                self.source_stale = status.feeds.get(&self.asset).is_some_and(|f| f.stale);
             }
             ServerMessage::StreamStarted(started) => {
                 self.streaming = Streaming::Running(started.asset);
@@ -302,6 +313,7 @@ impl StreamState {
         if std::mem::take(&mut self.resuming) {
             self.resyncs.resumed += 1;
         }
+        self.source_stale = false;
         match self.cursor.on_update(update.seq) {
             Verdict::Repeated => return,
             // Before any snapshot the candle is still the newest state of its

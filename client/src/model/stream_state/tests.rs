@@ -274,3 +274,45 @@ fn history_is_asked_for_once_per_series_after_its_snapshot() {
     s.switch(eur(), Timeframe::H1);
     assert_eq!(s.history_request(), None);
 }
+
+#[wasm_bindgen_test]
+fn the_server_judging_the_source_stale_shows_until_an_update_comes() {
+    use shared::protocol::FeedHealth;
+    let mut s = StreamState::new(eur(), Timeframe::M1, 1000);
+    s.handle(update(candle(0, "1.0823"), 1), 0.0);
+    assert_eq!(s.feed(100.0), FeedState::Live);
+    let ServerMessage::RedisStatus(mut st) = status(true) else {
+        unreachable!()
+    };
+    st.feeds.insert(
+        eur(),
+        FeedHealth {
+            stale: true,
+            last_tick_ms: 0,
+            usual_interval_ms: Some(200),
+        },
+    );
+    s.handle(ServerMessage::RedisStatus(st.clone()), 200.0);
+    assert_eq!(s.feed(300.0), FeedState::Stale, "the server knows better");
+    s.handle(update(candle(0, "1.0824"), 2), 400.0);
+    assert_eq!(s.feed(500.0), FeedState::Live, "a fresh update clears it");
+    // Another asset's staleness is not this chart's.
+    st.feeds.insert(
+        eur(),
+        FeedHealth {
+            stale: false,
+            last_tick_ms: 0,
+            usual_interval_ms: Some(200),
+        },
+    );
+    st.feeds.insert(
+        Asset::new("BTCUSD"),
+        FeedHealth {
+            stale: true,
+            last_tick_ms: 0,
+            usual_interval_ms: None,
+        },
+    );
+    s.handle(ServerMessage::RedisStatus(st), 600.0);
+    assert_eq!(s.feed(700.0), FeedState::Live);
+}
