@@ -1,6 +1,7 @@
-//! Killing the server with SIGKILL while it writes to PostgreSQL: a second
-//! process takes over what the first left unacknowledged, and every accepted
-//! tick is stored exactly once (count and content compared).
+//! Killing the server with SIGKILL while it writes to its tick store
+//! (PostgreSQL, or the embedded SQLite file, with Redis or without): a
+//! second process takes over what the first left unacknowledged, and every
+//! accepted tick is stored exactly once (count and content compared).
 //!
 //! `crash_rounds_soak` repeats the kill `SOAK_ROUNDS` times (default 3) for
 //! long runs by hand: `scripts/soak 50`.
@@ -14,14 +15,22 @@ use sqlx::Connection;
 const REDIS: &str = "redis://127.0.0.1:6379/0";
 const ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
+/// Where the scenario keeps its ticks.
+enum Store {
+    Postgres { db: String },
+    Sqlite { _dir: tempfile::TempDir },
+}
+
 struct Scenario {
-    db: String,
+    store: Store,
     db_url: String,
     prefix: String,
+    /// `none` for a server without Redis (the store is its journal).
+    redis_url: &'static str,
 }
 
 impl Scenario {
-    async fn new(name: &str) -> anyhow::Result<Self> {
+    async fn postgres(name: &str) -> anyhow::Result<Self> {
         let id = e2e::server::unique();
         let db = format!("tickstream_{name}_{}_{id}", std::process::id());
         let mut admin = sqlx::PgConnection::connect(ADMIN).await?;
@@ -30,8 +39,23 @@ impl Scenario {
             .await?;
         Ok(Self {
             db_url: format!("postgres://postgres@127.0.0.1:5432/{db}"),
-            db,
+            store: Store::Postgres { db },
             prefix: format!("e2e-{name}:{}:{id}:", std::process::id()),
+            redis_url: REDIS,
+        })
+    }
+
+    fn sqlite(name: &str, redis_url: &'static str) -> anyhow::Result<Self> {
+        let dir = tempfile::tempdir()?;
+        Ok(Self {
+            db_url: format!("sqlite:{}", dir.path().join("ticks.db").display()),
+            store: Store::Sqlite { _dir: dir },
+            prefix: format!(
+                "e2e-{name}:{}:{}:",
+                std::process::id(),
+                e2e::server::unique()
+            ),
+            redis_url,
         })
     }
 
@@ -39,7 +63,7 @@ impl Scenario {
         Server::spawn(
             &e2e::paths::tickstream_bin(),
             &[
-                ("REDIS_URL", REDIS),
+                ("REDIS_URL", self.redis_url),
                 ("REDIS_KEY_PREFIX", &self.prefix),
                 ("DATABASE_URL", &self.db_url),
                 ("INGEST_TOKEN", "crash"),
@@ -50,11 +74,34 @@ impl Scenario {
     }
 
     async fn stored(&self) -> anyhow::Result<BTreeSet<(String, i64, String)>> {
-        let mut conn = sqlx::PgConnection::connect(&self.db_url).await?;
-        let rows: Vec<(String, i64, String)> =
-            sqlx::query_as("SELECT pair, timestamp, price::text FROM historical_ticks")
-                .fetch_all(&mut conn)
-                .await?;
+        let rows: Vec<(String, i64, String)> = match &self.store {
+            Store::Postgres { .. } => {
+                let mut conn = sqlx::PgConnection::connect(&self.db_url).await?;
+                sqlx::query_as("SELECT pair, timestamp, price::text FROM historical_ticks")
+                    .fetch_all(&mut conn)
+                    .await?
+            }
+            Store::Sqlite { .. } => {
+                let store =
+                    server::store::TickStore::connect_lazy(&self.db_url, Duration::from_secs(5))?;
+                store.migrate().await?;
+                let server::store::TickStore::Sqlite(lite) = &store else {
+                    anyhow::bail!("not the embedded store");
+                };
+                let rows: Vec<(String, i64, String)> =
+                    sqlx::query_as("SELECT pair, timestamp, price FROM historical_ticks")
+                        .fetch_all(lite.pool())
+                        .await?;
+                lite.pool().close().await;
+                rows.into_iter()
+                    .map(|(a, t, p)| {
+                        let price = server::store::sqlite::parse_price_text(&p)
+                            .map_or(p, |p| p.to_string());
+                        (a, t, price)
+                    })
+                    .collect()
+            }
+        };
         let n = rows.len();
         let set: BTreeSet<_> = rows
             .into_iter()
@@ -65,10 +112,12 @@ impl Scenario {
     }
 
     async fn finish(self) -> anyhow::Result<()> {
-        let mut admin = sqlx::PgConnection::connect(ADMIN).await?;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.db))
-            .execute(&mut admin)
-            .await?;
+        if let Store::Postgres { db } = &self.store {
+            let mut admin = sqlx::PgConnection::connect(ADMIN).await?;
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                .execute(&mut admin)
+                .await?;
+        }
         let mut redis = redis::Client::open(REDIS)?
             .get_multiplexed_async_connection()
             .await?;
@@ -126,8 +175,7 @@ async fn ingest(
     Ok(accepted)
 }
 
-async fn run_rounds(rounds: i64) -> anyhow::Result<()> {
-    let scenario = Scenario::new("crash").await?;
+async fn run_rounds(scenario: Scenario, rounds: i64) -> anyhow::Result<()> {
     let mut accepted = BTreeSet::new();
     for round in 0..rounds {
         let mut doomed = scenario.server()?;
@@ -153,7 +201,17 @@ async fn run_rounds(rounds: i64) -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn a_killed_server_loses_no_tick_and_stores_none_twice() -> anyhow::Result<()> {
-    run_rounds(1).await
+    run_rounds(Scenario::postgres("crash").await?, 1).await
+}
+
+#[tokio::test]
+async fn on_the_embedded_store_a_killed_server_loses_no_tick() -> anyhow::Result<()> {
+    run_rounds(Scenario::sqlite("crash-lite", REDIS)?, 1).await
+}
+
+#[tokio::test]
+async fn without_redis_a_killed_server_loses_no_accepted_tick() -> anyhow::Result<()> {
+    run_rounds(Scenario::sqlite("crash-solo", "none")?, 1).await
 }
 
 #[tokio::test]
@@ -163,5 +221,5 @@ async fn crash_rounds_soak() -> anyhow::Result<()> {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(3);
-    run_rounds(rounds).await
+    run_rounds(Scenario::postgres("crash").await?, rounds).await
 }
