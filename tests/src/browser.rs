@@ -133,3 +133,37 @@ impl Drop for Browser {
         let _ = self.driver.kill();
     }
 }
+
+/// Evaluates `expression` in the page until `done` holds for its value, for
+/// at most `limit` (a bound for a slow machine, not a speed check); returns
+/// the value.
+///
+/// # Errors
+///
+/// When the page cannot be asked, or `done` never holds within `limit`.
+pub async fn wait_for(
+    c: &Client,
+    what: &str,
+    expression: &str,
+    limit: Duration,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> anyhow::Result<serde_json::Value> {
+    let started = Instant::now();
+    loop {
+        let value = c.execute(&format!("return {expression}"), vec![]).await?;
+        if done(&value) {
+            return Ok(value);
+        }
+        if started.elapsed() > limit {
+            bail!("{what}: still {value} after {limit:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A page value written as a decimal string (a `data-*` attribute), as a
+/// number; 0 when it is not one.
+#[must_use]
+pub fn number(v: &serde_json::Value) -> i64 {
+    v.as_str().and_then(|s| s.parse().ok()).unwrap_or(0)
+}

@@ -2,40 +2,17 @@
 //! serves the release build, headless Chromium renders it, a stream is
 //! started from the page, and candles are drawn and then updated live.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::bail;
+use e2e::browser::{number, wait_for};
 use e2e::{Browser, Server, paths, seed};
-use fantoccini::{Client, Locator};
-use serde_json::Value;
+use fantoccini::Locator;
 
-/// Evaluates `expression` in the page until `done` holds for its value,
-/// for at most 30 s (a bound for a slow machine, not a speed check).
-async fn wait_for(
-    c: &Client,
-    what: &str,
-    expression: &str,
-    done: impl Fn(&Value) -> bool,
-) -> anyhow::Result<Value> {
-    let started = Instant::now();
-    loop {
-        let value = c.execute(&format!("return {expression}"), vec![]).await?;
-        if done(&value) {
-            return Ok(value);
-        }
-        if started.elapsed() > Duration::from_secs(30) {
-            bail!("{what}: still {value} after 30 s");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+/// How long the page may take to get somewhere (a bound, not a speed check).
+const LIMIT: Duration = Duration::from_secs(30);
 
 fn legend(attribute: &str) -> String {
     format!("document.getElementById('legend')?.getAttribute('data-{attribute}')")
-}
-
-fn number(v: &Value) -> i64 {
-    v.as_str().and_then(|s| s.parse().ok()).unwrap_or(0)
 }
 
 #[tokio::test]
@@ -63,11 +40,15 @@ async fn a_started_stream_draws_candles_that_then_move() -> anyhow::Result<()> {
         c,
         "socket open",
         "document.querySelector('#badge-socket .badge-value')?.textContent",
+        LIMIT,
         |v| v == "open",
     )
     .await?;
     // History first: the snapshot of the seeded candles is drawn.
-    let candles = wait_for(c, "history drawn", &legend("candles"), |v| number(v) >= 60).await?;
+    let candles = wait_for(c, "history drawn", &legend("candles"), LIMIT, |v| {
+        number(v) >= 60
+    })
+    .await?;
     let points = c
         .execute(
             "return document.getElementById('chart').getAttribute('data-points')",
@@ -84,11 +65,15 @@ async fn a_started_stream_draws_candles_that_then_move() -> anyhow::Result<()> {
         c,
         "feed live",
         "document.querySelector('#badge-feed .badge-value')?.textContent",
+        LIMIT,
         |v| v == "live",
     )
     .await?;
     // The newest candle moves: its tick count grows as ticks arrive.
-    let first = wait_for(c, "a live candle", &legend("volume"), |v| number(v) > 0).await?;
+    let first = wait_for(c, "a live candle", &legend("volume"), LIMIT, |v| {
+        number(v) > 0
+    })
+    .await?;
     let time = c
         .execute(&format!("return {}", legend("time")), vec![])
         .await?;
@@ -96,6 +81,7 @@ async fn a_started_stream_draws_candles_that_then_move() -> anyhow::Result<()> {
         c,
         "the candle updated",
         &format!("[{}, {}]", legend("time"), legend("volume")),
+        LIMIT,
         |v| v[0] != time || number(&v[1]) > number(&first),
     )
     .await?;
@@ -126,6 +112,7 @@ async fn a_started_stream_draws_candles_that_then_move() -> anyhow::Result<()> {
         "phone layout",
         "[document.documentElement.scrollWidth, window.innerWidth, \
          document.getElementById('chart').getBoundingClientRect().width]",
+        LIMIT,
         |v| v[0].as_f64() <= v[1].as_f64() && v[2].as_f64().is_some_and(|w| w > 300.0),
     )
     .await?;
@@ -143,6 +130,7 @@ async fn a_started_stream_draws_candles_that_then_move() -> anyhow::Result<()> {
         c,
         "stream stopped",
         "document.getElementById('start-stream').disabled",
+        LIMIT,
         |v| v == false,
     )
     .await?;

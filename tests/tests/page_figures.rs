@@ -11,29 +11,14 @@
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
+use e2e::browser::wait_for;
 use e2e::server::unique;
 use e2e::{Browser, Server, seed};
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use serde_json::Value;
 
-async fn wait_for(
-    c: &Client,
-    what: &str,
-    expression: &str,
-    done: impl Fn(&Value) -> bool,
-) -> anyhow::Result<Value> {
-    let started = Instant::now();
-    loop {
-        let value = c.execute(&format!("return {expression}"), vec![]).await?;
-        if done(&value) {
-            return Ok(value);
-        }
-        if started.elapsed() > Duration::from_secs(60) {
-            bail!("{what}: still {value} after 60 s");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+/// How long the page may take to get somewhere (a bound, not a speed check).
+const LIMIT: Duration = Duration::from_secs(60);
 
 fn now_ms() -> i64 {
     i64::try_from(
@@ -100,6 +85,7 @@ async fn first_chart_paint_with_1000_cached_candles() -> anyhow::Result<()> {
              const a = performance.getEntriesByName('app-start')[0]; \
              const n = document.getElementById('chart').getAttribute('data-first-paint-points'); \
              return p && a ? [p.startTime, a.startTime, Number(n)] : null })()",
+            LIMIT,
             |v| !v.is_null(),
         )
         .await?;
@@ -146,6 +132,7 @@ async fn js_heap_over_ten_minutes_at_100_updates_a_second() -> anyhow::Result<()
         c,
         "socket open",
         "document.querySelector('#badge-socket .badge-value')?.textContent",
+        LIMIT,
         |v| v == "open",
     )
     .await?;
@@ -154,6 +141,7 @@ async fn js_heap_over_ten_minutes_at_100_updates_a_second() -> anyhow::Result<()
         c,
         "feed live",
         "document.querySelector('#badge-feed .badge-value')?.textContent",
+        LIMIT,
         |v| v == "live",
     )
     .await?;

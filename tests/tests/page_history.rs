@@ -7,37 +7,18 @@
 use std::time::{Duration, Instant};
 
 use anyhow::bail;
+use e2e::browser::{number, wait_for};
 use e2e::{Browser, Server, seed};
+use fantoccini::Locator;
 use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
-use fantoccini::{Client, Locator};
 use serde_json::Value;
 use sqlx::Connection;
 
+/// How long the page may take to get somewhere (a bound, not a speed check).
+const LIMIT: Duration = Duration::from_secs(30);
+
 const REDIS: &str = "redis://127.0.0.1:6379/0";
 const ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
-async fn wait_for(
-    c: &Client,
-    what: &str,
-    expression: &str,
-    done: impl Fn(&Value) -> bool,
-) -> anyhow::Result<Value> {
-    let started = Instant::now();
-    loop {
-        let value = c.execute(&format!("return {expression}"), vec![]).await?;
-        if done(&value) {
-            return Ok(value);
-        }
-        if started.elapsed() > Duration::from_secs(30) {
-            bail!("{what}: still {value} after 30 s");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn number(v: &Value) -> i64 {
-    v.as_str().and_then(|s| s.parse().ok()).unwrap_or(0)
-}
 
 async fn drop_everything(db: &str, prefix: &str) -> anyhow::Result<()> {
     let mut admin = sqlx::PgConnection::connect(ADMIN).await?;
@@ -97,6 +78,7 @@ async fn scroll_left_scenario(server: &Server) -> anyhow::Result<()> {
         c,
         "recent candles",
         "document.getElementById('legend')?.getAttribute('data-candles')",
+        LIMIT,
         |v| number(v) >= 150,
     )
     .await?;
@@ -132,6 +114,7 @@ async fn scroll_left_scenario(server: &Server) -> anyhow::Result<()> {
         c,
         "older candles",
         "document.getElementById('legend')?.getAttribute('data-candles')",
+        LIMIT,
         |v| number(v) >= 200,
     )
     .await?;
