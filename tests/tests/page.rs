@@ -8,6 +8,23 @@ use e2e::browser::{number, wait_for};
 use e2e::{Browser, Server, paths, seed};
 use fantoccini::Locator;
 
+const REDIS: &str = "redis://127.0.0.1:6379/0";
+
+/// Deletes the test's keys from the shared Redis.
+async fn forget(prefix: &str) -> anyhow::Result<()> {
+    let mut redis = redis::Client::open(REDIS)?
+        .get_multiplexed_async_connection()
+        .await?;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut redis)
+        .await?;
+    if !keys.is_empty() {
+        let () = redis::cmd("DEL").arg(keys).query_async(&mut redis).await?;
+    }
+    Ok(())
+}
+
 /// How long the page may take to get somewhere (a bound, not a speed check).
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -17,7 +34,18 @@ fn legend(attribute: &str) -> String {
 
 #[tokio::test]
 async fn a_started_stream_draws_candles_that_then_move() -> anyhow::Result<()> {
-    let server = Server::start(&[("INGEST_TOKEN", "e2e"), ("SIMULATOR_RATE", "20")])?;
+    // The product as `scripts/run` starts it: Redis, and the embedded store.
+    let store = tempfile::tempdir()?;
+    let database_url = format!("sqlite:{}", store.path().join("ticks.db").display());
+    let prefix = format!("e2e-page:{}:{}:", std::process::id(), e2e::server::unique());
+    let server = Server::start(&[
+        ("INGEST_TOKEN", "e2e"),
+        ("SIMULATOR_RATE", "20"),
+        ("REDIS_URL", REDIS),
+        ("REDIS_KEY_PREFIX", &prefix),
+        ("DATABASE_URL", &database_url),
+        ("REDIS_BATCH_PROCESSING_INTERVAL", "1"),
+    ])?;
     // An hour and a half of history that ends where the simulator starts.
     let now_ms = i64::try_from(
         std::time::SystemTime::now()
@@ -42,6 +70,23 @@ async fn a_started_stream_draws_candles_that_then_move() -> anyhow::Result<()> {
         "document.querySelector('#badge-socket .badge-value')?.textContent",
         LIMIT,
         |v| v == "open",
+    )
+    .await?;
+    // Redis and the persister report in.
+    wait_for(
+        c,
+        "Redis connected",
+        "document.querySelector('#badge-redis .badge-value')?.textContent",
+        LIMIT,
+        |v| v == "connected",
+    )
+    .await?;
+    wait_for(
+        c,
+        "the seeded history stored",
+        "parseInt(document.querySelector('#badge-persister .badge-value')?.textContent)",
+        LIMIT,
+        |v| v.as_i64().is_some_and(|n| n > 0),
     )
     .await?;
     // History first: the snapshot of the seeded candles is drawn.
@@ -135,5 +180,6 @@ async fn a_started_stream_draws_candles_that_then_move() -> anyhow::Result<()> {
     )
     .await?;
     browser.close().await;
-    Ok(())
+    drop(server);
+    forget(&prefix).await
 }
