@@ -135,6 +135,12 @@ pub async fn run(
     ));
     let persister = match &store {
         Some(store) if journal.uses_redis() => {
+            if let TickStore::Sqlite(file) = store {
+                tracing::info!(
+                    file = %file.path().display(),
+                    "ticks go to the embedded store; every process on this Redis must use this same file (or one PostgreSQL), as they share the persister's work"
+                );
+            }
             let store = store.clone();
             let persister = Persister::default();
             let settings = PersisterSettings {

@@ -342,9 +342,15 @@ mod tests {
             store("sqlite:///tmp/t.db").unwrap(),
             StoreTarget::Sqlite(PathBuf::from("/tmp/t.db"))
         );
-        assert_eq!(
-            store("sqlite:t.db?mode=rwc").unwrap(),
-            StoreTarget::Sqlite(PathBuf::from("t.db"))
+        let err = store("sqlite:t.db?mode=ro").unwrap_err();
+        assert!(
+            err.contains("DATABASE_URL") && err.contains("no options"),
+            "{err}"
+        );
+        let err = store("sqlite::memory:").unwrap_err();
+        assert!(
+            err.contains("DATABASE_URL") && err.contains("keeps nothing"),
+            "{err}"
         );
         assert_eq!(
             store("postgres://u@h/db?sslmode=require").unwrap(),

@@ -255,4 +255,23 @@ async fn health_checks_the_embedded_store_without_creating_it() {
     let line = database_line(&url);
     assert!(line.starts_with("OK"), "{line}");
     assert!(database_line("none").starts_with("SKIPPED"));
+    // Without Redis (a setup the server supports) the Redis checks are
+    // skipped, not failed.
+    let out = tickstream(&[
+        "health",
+        "--server",
+        "http://127.0.0.1:9",
+        "--redis-url",
+        "none",
+        "--database-url",
+        &url,
+    ]);
+    let text = stdout(&out);
+    for name in ["redis_connection", "pubsub_round_trip", "cache_set_get"] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("SKIPPED") && l.contains(name)),
+            "{text}"
+        );
+    }
 }

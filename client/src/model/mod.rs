@@ -16,7 +16,7 @@ pub use cursor::{SeriesCursor, Verdict};
 pub use feed::{FeedClock, FeedState};
 pub use redraw::Redraw;
 pub use status::PersisterState;
-pub use stream_state::{Resyncs, StreamState, Streaming};
+pub use stream_state::{OlderOutcome, OlderRequest, Resyncs, StreamState, Streaming};
 
 #[cfg(test)]
 pub(crate) mod testing {

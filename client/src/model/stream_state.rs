@@ -46,6 +46,42 @@ impl Resyncs {
     }
 }
 
+/// A request for candles older than those held, tied to the series (and
+/// its generation) it was made for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OlderRequest {
+    /// The asset.
+    pub asset: Asset,
+    /// The timeframe.
+    pub timeframe: Timeframe,
+    /// Candles opening at or before this time are asked for.
+    pub to: i64,
+    /// At most this many: the room left in the buffer, up to a page.
+    pub limit: usize,
+    generation: u64,
+}
+
+impl OlderRequest {
+    /// The generation of the series it was made for.
+    #[must_use]
+    pub const fn generation(&self) -> u64 {
+        self.generation
+    }
+}
+
+/// What a page of older candles did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OlderOutcome {
+    /// Asked for a series no longer shown (or since started over): dropped.
+    Stale,
+    /// The server returned no candles at all: there is nothing older.
+    Exhausted,
+    /// This many candles were new (possibly none).
+    Added(usize),
+    /// Nothing new fits: the buffer is full.
+    Full,
+}
+
 /// The state of one page's series and of the server as far as it is known.
 #[derive(Debug, Clone)]
 pub struct StreamState {
@@ -72,7 +108,13 @@ pub struct StreamState {
     resuming: bool,
     /// The history request went out for this series and connection.
     history_asked: bool,
+    /// A snapshot was applied and neither handed to the chart nor given a
+    /// processing tick yet: the history request waits for one of them.
+    snapshot_fresh: bool,
     redraw: Redraw,
+    /// Bumped whenever the series starts over (a switch, a snapshot that
+    /// does not join what is held), so late older-history pages are dropped.
+    generation: u64,
     /// Candles dropped from the front since the chart last redrew them all.
     evicted: usize,
 }
@@ -99,7 +141,9 @@ impl StreamState {
             error: None,
             resuming: false,
             history_asked: false,
+            snapshot_fresh: false,
             redraw: Redraw::initial(),
+            generation: 0,
             evicted: 0,
         }
     }
@@ -187,8 +231,17 @@ impl StreamState {
         self.history_source = None;
         self.resuming = false;
         self.history_asked = false;
+        self.snapshot_fresh = false;
         self.redraw = Redraw::initial();
+        self.generation = self.generation.wrapping_add(1);
         self.evicted = 0;
+    }
+
+    /// Bumped whenever the series starts over: on a switch, or when a
+    /// snapshot replaced everything held.
+    #[must_use]
+    pub const fn generation(&self) -> u64 {
+        self.generation
     }
 
     /// The subscription to send on (re)connecting: a resume after the last
@@ -202,11 +255,13 @@ impl StreamState {
         ClientMessage::SubscribeRedisUpdates(request)
     }
 
-    /// The request for the series' recent history, once per series, after
-    /// its snapshot: the snapshot is drawn first, the history fills in
-    /// behind it.
+    /// The request for the series' recent history, once per series and
+    /// connection, after its snapshot: once the snapshot has been handed to
+    /// the chart ([`StreamState::take_redraw`]) or has had its processing
+    /// tick ([`StreamState::end_tick`]), whatever still waits to be drawn,
+    /// so the first paint comes first and a busy feed never holds it back.
     pub fn history_request(&mut self) -> Option<ClientMessage> {
-        if self.history_asked || self.cursor.position().is_none() {
+        if self.history_asked || self.snapshot_fresh || self.cursor.position().is_none() {
             return None;
         }
         self.history_asked = true;
@@ -214,6 +269,15 @@ impl StreamState {
             asset: self.asset,
             timeframe: self.timeframe,
         }))
+    }
+
+    /// The end of a processing tick, after its messages were handled: the
+    /// history request if it is due. A snapshot handled in this tick gets
+    /// the chart's next frame first; the next tick asks in any case.
+    pub fn end_tick(&mut self) -> Option<ClientMessage> {
+        let request = self.history_request();
+        self.snapshot_fresh = false;
+        request
     }
 
     /// `start_stream` for the asset shown.
@@ -237,16 +301,43 @@ impl StreamState {
         self.resuming = false;
     }
 
-    /// Older candles fetched for the series; returns how many were new.
-    pub fn add_older(&mut self, asset: Asset, timeframe: Timeframe, candles: &[Candle]) -> usize {
-        if (asset, timeframe) != (self.asset, self.timeframe) {
-            return 0;
+    /// The request for up to `page` candles older than the oldest held;
+    /// `None` while nothing is held. A `limit` of 0 means the buffer is full.
+    #[must_use]
+    pub fn older_request(&self, page: usize) -> Option<OlderRequest> {
+        let oldest = self.buffer.oldest()?.open_time();
+        Some(OlderRequest {
+            asset: self.asset,
+            timeframe: self.timeframe,
+            to: oldest - self.timeframe.seconds(),
+            limit: (self.buffer.capacity() - self.buffer.len()).min(page),
+            generation: self.generation,
+        })
+    }
+
+    /// Older candles fetched for `request`: dropped when the series has
+    /// changed or started over since it was made.
+    pub fn add_older(&mut self, request: &OlderRequest, candles: &[Candle]) -> OlderOutcome {
+        if request.generation != self.generation
+            || (request.asset, request.timeframe) != (self.asset, self.timeframe)
+        {
+            return OlderOutcome::Stale;
         }
-        let added = self.buffer.fill(candles);
+        if candles.is_empty() {
+            return OlderOutcome::Exhausted;
+        }
+        let shown: Vec<Candle> = candles
+            .iter()
+            .filter(|c| self.is_shown(c))
+            .copied()
+            .collect();
+        let added = self.buffer.fill(&shown);
         if added > 0 {
             self.redraw.set_full();
+        } else if self.buffer.is_full() {
+            return OlderOutcome::Full;
         }
-        added
+        OlderOutcome::Added(added)
     }
 
     /// The drawing work collected since the last call.
@@ -260,6 +351,8 @@ impl StreamState {
         if self.redraw.is_full() {
             self.evicted = 0;
         }
+        // Whatever snapshot was applied is the chart's now.
+        self.snapshot_fresh = false;
         std::mem::take(&mut self.redraw)
     }
 
@@ -336,12 +429,37 @@ impl StreamState {
             SnapshotReason::ResumeTooOld => self.resyncs.resume_too_old += 1,
         }
         self.cursor.on_snapshot(snapshot.epoch, snapshot.seq);
+        self.snapshot_fresh = true;
+        if self.leaves_a_hole(&snapshot.data) {
+            // Candles were missed between what is held and the snapshot (a
+            // long disconnection): start the series over from the snapshot,
+            // and ask for its history again to fill in behind it.
+            self.buffer.replace_all(snapshot.data.iter().copied());
+            self.history_asked = false;
+            self.history_source = None;
+            self.generation = self.generation.wrapping_add(1);
+            self.redraw = Redraw::initial();
+            self.evicted = 0;
+            return;
+        }
         // The snapshot is the newest state of its candles; history older
         // than it stays.
         for candle in &snapshot.data {
             self.buffer.apply(*candle);
         }
         self.redraw.set_full();
+    }
+
+    /// Whether `candles` (a snapshot) start later than one timeframe after
+    /// the newest candle held, so merging them would leave a hole.
+    fn leaves_a_hole(&self, candles: &[Candle]) -> bool {
+        let (Some(latest), Some(first)) = (
+            self.buffer.latest(),
+            candles.iter().map(Candle::open_time).min(),
+        ) else {
+            return false;
+        };
+        first > latest.open_time() + self.timeframe.seconds()
     }
 
     fn on_history(&mut self, history: &HistoricalData) {

@@ -14,7 +14,7 @@ use super::socket::{Handlers, Socket};
 use super::url::page_ws_url;
 use super::view::{Connection, OlderHistory, StreamOptions, StreamView};
 use crate::api;
-use crate::model::{Backoff, CandleBuffer, Redraw, StreamState, Streaming};
+use crate::model::{Backoff, CandleBuffer, OlderOutcome, Redraw, StreamState, Streaming};
 
 /// Frames waiting to be applied at most; past it they are dropped and the
 /// series starts over from a snapshot.
@@ -147,12 +147,20 @@ impl DataStream {
         self.state.try_update_value(StreamState::subscribe)
     }
 
-    /// Takes the drawing work collected so far.
+    /// Takes the drawing work collected so far. Once a snapshot has been
+    /// handed over this way, its history request goes out.
     #[must_use]
     pub fn take_redraw(&self) -> Redraw {
-        self.state
-            .try_update_value(StreamState::take_redraw)
-            .unwrap_or_default()
+        let Some((redraw, history)) = self.state.try_update_value(|s| {
+            let redraw = s.take_redraw();
+            (redraw, s.history_request())
+        }) else {
+            return Redraw::default();
+        };
+        if let Some(history) = history {
+            self.send(&history);
+        }
+        redraw
     }
 
     // ----- what the page does -----
@@ -251,20 +259,24 @@ impl DataStream {
             return;
         };
         let now = now_ms();
-        let (needs_redraw, history) = self
-            .state
-            .try_update_value(|s| {
-                for m in messages {
-                    s.handle(m, now);
-                }
-                // History is asked for once the snapshot is drawn, so its
-                // parsing never delays the first paint.
-                let drawn = !s.needs_redraw();
-                (!drawn, if drawn { s.history_request() } else { None })
-            })
-            .unwrap_or((false, None));
+        let Some((needs_redraw, history, generation)) = self.state.try_update_value(|s| {
+            let generation = s.generation();
+            for m in messages {
+                s.handle(m, now);
+            }
+            // History follows the snapshot: after the chart took it, or on
+            // the next tick at the latest, however busy the feed.
+            let history = s.end_tick();
+            (s.needs_redraw(), history, s.generation() != generation)
+        }) else {
+            return;
+        };
         if let Some(history) = history {
             self.send(&history);
+        }
+        if generation {
+            // The series started over: older history can be fetched again.
+            self.older.try_set(OlderHistory::Idle);
         }
         self.refresh();
         if needs_redraw {
@@ -284,58 +296,53 @@ impl DataStream {
 
     /// Fetches older candles for the series shown (when the user scrolled
     /// to the left edge), unless a request is out or nothing more can come.
+    /// A failed request is tried again on the next scroll.
     pub fn load_older(&self) {
         if !matches!(
             self.older.get_untracked(),
-            OlderHistory::Idle | OlderHistory::Full
+            OlderHistory::Idle | OlderHistory::Full | OlderHistory::Failed(_)
         ) {
             return;
         }
-        let Some((asset, timeframe, oldest, room)) = self.state.try_with_value(|s| {
-            let b = s.buffer();
-            (
-                s.asset(),
-                s.timeframe(),
-                b.oldest().map(Candle::open_time),
-                b.capacity() - b.len(),
-            )
-        }) else {
+        let Some(Some(request)) = self.state.try_with_value(|s| s.older_request(OLDER_PAGE)) else {
             return;
         };
-        let Some(oldest) = oldest else {
-            return;
-        };
-        if room == 0 {
+        if request.limit == 0 {
             self.older.set(OlderHistory::Full);
             return;
         }
         self.older.set(OlderHistory::Loading);
         let stream = *self;
-        let to = oldest - timeframe.seconds();
         leptos::task::spawn_local(async move {
-            let result = api::candles_before(asset, timeframe, to, room.min(OLDER_PAGE)).await;
-            let outcome = match result {
-                Ok(page) => {
-                    let added = stream
+            let result =
+                api::candles_before(request.asset, request.timeframe, request.to, request.limit)
+                    .await;
+            let is_current = |s: &StreamState| s.generation() == request.generation();
+            let status = match result {
+                Ok(page) if (page.asset, page.timeframe) == (request.asset, request.timeframe) => {
+                    match stream
                         .state
-                        .try_update_value(|s| {
-                            s.add_older(page.asset, page.timeframe, &page.candles)
-                        })
-                        .unwrap_or(0);
-                    if added == 0 {
-                        OlderHistory::Exhausted
-                    } else {
-                        stream.schedule_frame();
-                        OlderHistory::Idle
+                        .try_update_value(|s| s.add_older(&request, &page.candles))
+                    {
+                        None | Some(OlderOutcome::Stale) => return,
+                        Some(OlderOutcome::Exhausted) => OlderHistory::Exhausted,
+                        Some(OlderOutcome::Full) => OlderHistory::Full,
+                        Some(OlderOutcome::Added(added)) => {
+                            if added > 0 {
+                                stream.schedule_frame();
+                            }
+                            OlderHistory::Idle
+                        }
                     }
                 }
+                Ok(_) => OlderHistory::Failed("candles of another series".to_owned()),
                 Err(e) => OlderHistory::Failed(e.to_string()),
             };
-            // Only if still showing the series asked for.
-            if stream.state.try_with_value(|s| (s.asset(), s.timeframe()))
-                == Some((asset, timeframe))
-            {
-                stream.older.try_set(outcome);
+            // Only if the series asked for is still the one shown: after a
+            // switch A→B→A the asset and timeframe match but not the
+            // generation.
+            if stream.state.try_with_value(is_current) == Some(true) {
+                stream.older.try_set(status);
                 stream.refresh();
             }
         });

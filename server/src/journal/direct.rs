@@ -1,6 +1,14 @@
 //! [`DirectStore`]: the tick store as the journal, when no Redis is
 //! configured. A batch is accepted only once the store has committed it, so
 //! a server without Redis still keeps every accepted tick.
+//!
+//! The store is migrated before its first write (again on every write until
+//! that succeeds, so a database that was down at start-up is picked up), and
+//! a write that does not finish within the configured timeout refuses the
+//! batch instead of holding up every ingest behind it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use shared::Tick;
 
@@ -12,19 +20,39 @@ use crate::store::TickStore;
 pub(super) struct DirectStore {
     store: TickStore,
     persister: Persister,
+    timeout: Duration,
+    migrated: AtomicBool,
 }
 
 impl DirectStore {
-    /// Journals into `store`, reporting through `persister`.
-    pub(super) fn new(store: TickStore, persister: Persister) -> Self {
+    /// Journals into `store`, reporting through `persister`; a write may take
+    /// at most `timeout`.
+    pub(super) fn new(store: TickStore, persister: Persister, timeout: Duration) -> Self {
         persister.direct_to(store.kind());
-        Self { store, persister }
+        Self {
+            store,
+            persister,
+            timeout,
+            migrated: AtomicBool::new(false),
+        }
     }
 
     /// Commits `ticks` (all or nothing; a tick already stored is skipped).
     pub(super) async fn keep(&self, ticks: &[Tick]) -> Result<(), JournalError> {
-        let started = std::time::Instant::now();
-        match self.store.insert(ticks).await {
+        let started = Instant::now();
+        let write = async {
+            if !self.migrated.load(Ordering::Acquire) {
+                self.store.migrate().await?;
+                self.migrated.store(true, Ordering::Release);
+            }
+            self.store.insert(ticks).await
+        };
+        let outcome = match tokio::time::timeout(self.timeout, write).await {
+            Ok(Ok(inserted)) => Ok(inserted),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!("no answer within {:?}", self.timeout)),
+        };
+        match outcome {
             Ok(inserted) => {
                 self.persister.committed(ticks, inserted, 0);
                 self.persister
@@ -33,8 +61,8 @@ impl DirectStore {
                 Ok(())
             }
             Err(e) => {
-                self.persister.failed_write(&e.to_string());
-                Err(JournalError::Store(e.to_string()))
+                self.persister.failed_write(&e);
+                Err(JournalError::Store(e))
             }
         }
     }

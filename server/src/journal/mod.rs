@@ -265,7 +265,11 @@ impl Journal {
     /// then reads the Redis journal) or when a store is already set.
     pub fn keep_in(&self, store: TickStore, persister: Persister) {
         if !self.uses_redis() {
-            let _ = self.inner.direct.set(DirectStore::new(store, persister));
+            let timeout = self.inner.config.timeout();
+            let _ = self
+                .inner
+                .direct
+                .set(DirectStore::new(store, persister, timeout));
         }
     }
 
@@ -280,21 +284,37 @@ impl Journal {
     }
 
     /// Journals a batch, all or nothing, and returns once it is held: in the
-    /// Redis stream, or in-process while Redis is away.
+    /// Redis stream, in-process while Redis is away, or committed to the tick
+    /// store when no Redis is configured.
+    ///
+    /// The work runs in a task of its own, so a caller that goes away (an
+    /// HTTP client hanging up) cannot stop it between keeping the batch and
+    /// handing it to the candle builder.
     ///
     /// # Errors
     ///
     /// [`JournalError::Full`] when Redis is away and the in-process journal
-    /// has no room; [`JournalError::Closed`] during shutdown. Nothing of the
-    /// batch is kept then.
+    /// has no room; [`JournalError::Store`] when the tick store (the journal
+    /// without Redis) cannot take it; [`JournalError::Closed`] during
+    /// shutdown. Nothing of the batch is kept then.
     pub async fn append(&self, ticks: &[Tick]) -> Result<Durability, JournalError> {
         if ticks.is_empty() {
             return Ok(if self.connected() {
                 Durability::Redis
+            } else if self.inner.direct.get().is_some() {
+                Durability::Store
             } else {
                 Durability::Local
             });
         }
+        let journal = self.clone();
+        let ticks = ticks.to_vec();
+        tokio::spawn(async move { journal.append_now(&ticks).await })
+            .await
+            .unwrap_or(Err(JournalError::Closed))
+    }
+
+    async fn append_now(&self, ticks: &[Tick]) -> Result<Durability, JournalError> {
         let inner = &self.inner;
         let mut state = inner.state.lock().await;
         let first = state.next_oseq;

@@ -35,6 +35,15 @@ pub struct Latency {
     inner: Arc<Inner>,
 }
 
+/// The most one observation adds to the sum (an hour, in µs): a replayed or
+/// back-filled tick from years ago must not overflow the sum or swamp it.
+const MAX_SUM_US: u64 = 3_600_000_000;
+
+/// An observation's part of the sum.
+fn micros(secs: f64) -> u64 {
+    ((secs * 1e6) as u64).min(MAX_SUM_US)
+}
+
 fn bucket(secs: f64) -> usize {
     BOUNDS
         .iter()
@@ -47,9 +56,7 @@ impl Latency {
     pub fn observe(&self, secs: f64) {
         let secs = secs.max(0.0);
         self.inner.counts[bucket(secs)].fetch_add(1, Ordering::Relaxed);
-        self.inner
-            .sum_us
-            .fetch_add((secs * 1e6) as u64, Ordering::Relaxed);
+        self.inner.sum_us.fetch_add(micros(secs), Ordering::Relaxed);
     }
 
     /// Counts many observations with one atomic add per bucket touched.
@@ -59,7 +66,7 @@ impl Latency {
         for s in secs {
             let s = s.max(0.0);
             counts[bucket(s)] += 1;
-            sum_us = sum_us.saturating_add((s * 1e6) as u64);
+            sum_us = sum_us.saturating_add(micros(s));
         }
         for (i, n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
             self.inner.counts[i].fetch_add(*n, Ordering::Relaxed);
@@ -137,5 +144,19 @@ mod tests {
         assert!(t.contains("hop_seconds_bucket{le=\"+Inf\"} 6\n"), "{t}");
         assert!(t.contains("hop_seconds_count 6\n"), "{t}");
         assert!(t.contains("hop_seconds_sum 70.0042\n"), "{t}");
+    }
+
+    #[test]
+    fn ticks_from_years_ago_add_at_most_an_hour_each_to_the_sum() {
+        let h = Latency::default();
+        let thirty_years = 30.0 * 365.0 * 86_400.0;
+        h.observe_many(std::iter::repeat_n(thirty_years, 100_000));
+        h.observe(thirty_years);
+        assert_eq!(h.count(), 100_001);
+        assert_eq!(
+            h.inner.sum_us.load(Ordering::Relaxed),
+            100_001 * MAX_SUM_US,
+            "no wrap-around"
+        );
     }
 }

@@ -52,9 +52,17 @@ impl StoreTarget {
         }
         if let Some(path) = url.strip_prefix("sqlite:") {
             let path = path.strip_prefix("//").unwrap_or(path);
-            let path = path.split('?').next().unwrap_or_default();
             if path.is_empty() {
                 return Err("a SQLite URL needs a file path: sqlite:data/tickstream.db".to_owned());
+            }
+            if path.contains('?') {
+                return Err("a SQLite URL takes a file path and no options".to_owned());
+            }
+            if path == ":memory:" {
+                return Err(
+                    "an in-memory SQLite database keeps nothing: name a file, sqlite:data/tickstream.db"
+                        .to_owned(),
+                );
             }
             return Ok(Self::Sqlite(PathBuf::from(path)));
         }
@@ -194,15 +202,6 @@ impl TickStore {
         match self {
             Self::Postgres(_) => "postgresql",
             Self::Sqlite(_) => "sqlite",
-        }
-    }
-
-    /// The PostgreSQL store, if that is the one in use.
-    #[must_use]
-    pub const fn postgres(&self) -> Option<&PgStore> {
-        match self {
-            Self::Postgres(pg) => Some(pg),
-            Self::Sqlite(_) => None,
         }
     }
 

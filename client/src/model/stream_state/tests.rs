@@ -124,7 +124,7 @@ fn a_resume_applies_each_missed_update_once() {
 }
 
 #[wasm_bindgen_test]
-fn a_resume_too_old_or_a_lag_replaces_the_candles_and_is_counted() {
+fn a_resume_too_old_or_a_lag_joining_the_candles_merges_and_is_counted() {
     let mut s = StreamState::new(eur(), Timeframe::M1, 1000);
     s.handle(
         snapshot(7, 3, SnapshotReason::Subscribed, vec![candle(0, "1.1")]),
@@ -226,9 +226,10 @@ fn history_fills_in_behind_live_candles_and_names_its_source() {
             (120, "2".to_owned())
         ]
     );
+    let request = s.older_request(300).unwrap();
+    assert_eq!(request.to, BASE - 60);
     let older = [candle(-120, "0.9"), candle(-60, "0.9")];
-    assert_eq!(s.add_older(eur(), Timeframe::M1, &older), 2);
-    assert_eq!(s.add_older(eur(), Timeframe::M5, &older), 0);
+    assert_eq!(s.add_older(&request, &older), OlderOutcome::Added(2));
     assert_eq!(s.buffer().len(), 5);
 }
 
@@ -263,6 +264,8 @@ fn history_is_asked_for_once_per_series_after_its_snapshot() {
     let _ = s.subscribe();
     assert_eq!(s.history_request(), None, "not before the snapshot");
     s.handle(snapshot(1, 0, SnapshotReason::Subscribed, vec![]), 0.0);
+    assert_eq!(s.history_request(), None, "not before the chart has it");
+    let _ = s.take_redraw();
     assert!(matches!(
         s.history_request(),
         Some(ClientMessage::GetCachedHistoricalData(_))
@@ -315,4 +318,142 @@ fn the_server_judging_the_source_stale_shows_until_an_update_comes() {
     );
     s.handle(ServerMessage::RedisStatus(st), 600.0);
     assert_eq!(s.feed(700.0), FeedState::Live);
+}
+
+#[wasm_bindgen_test]
+fn history_is_asked_for_on_the_tick_after_the_snapshot_however_busy_the_feed() {
+    let mut s = StreamState::new(eur(), Timeframe::M1, 1000);
+    let _ = s.subscribe();
+    // One tick: the snapshot and more updates; the chart has not drawn.
+    s.handle(
+        snapshot(1, 0, SnapshotReason::Subscribed, vec![candle(0, "1.0")]),
+        0.0,
+    );
+    s.handle(update(candle(0, "1.1"), 1), 0.0);
+    assert_eq!(
+        s.end_tick(),
+        None,
+        "the snapshot's own tick leaves it to the chart"
+    );
+    // The next ticks bring updates again, so something always waits to be
+    // drawn: the request goes out anyway, once.
+    for seq in 2..6 {
+        s.handle(update(candle(0, "1.2"), seq), 0.0);
+        assert!(s.needs_redraw());
+        let request = s.end_tick();
+        assert_eq!(
+            request.is_some(),
+            seq == 2,
+            "tick with update {seq}: {request:?}"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+fn a_snapshot_after_a_long_disconnection_replaces_the_candles_and_asks_history_again() {
+    let mut s = StreamState::new(eur(), Timeframe::M1, 1000);
+    let _ = s.subscribe();
+    s.handle(
+        snapshot(
+            7,
+            10,
+            SnapshotReason::Subscribed,
+            vec![candle(0, "1.0"), candle(60, "1.1")],
+        ),
+        0.0,
+    );
+    let _ = s.take_redraw();
+    assert!(s.history_request().is_some());
+    let history = ServerMessage::CachedHistoricalData(HistoricalData {
+        asset: eur(),
+        timeframe: Timeframe::M1,
+        data: Some(vec![candle(-60, "0.9")]),
+        source: HistorySource::Database,
+    });
+    s.handle(history, 0.0);
+    let _ = s.take_redraw();
+    let generation = s.generation();
+    let late = s.older_request(300).unwrap();
+    // Disconnected for long: the resume is too old, and the snapshot starts
+    // ten periods after the newest candle held.
+    let sub = subscription(&mut s);
+    assert_eq!(sub.last_seq, Some(10));
+    assert_eq!(s.history_request(), None, "answered before the cut");
+    s.handle(
+        snapshot(
+            8,
+            500,
+            SnapshotReason::ResumeTooOld,
+            vec![candle(660, "1.5"), candle(720, "1.6")],
+        ),
+        0.0,
+    );
+    assert_eq!(
+        closes(&s),
+        [(660, "1.5".to_owned()), (720, "1.6".to_owned())],
+        "no stale candles left before a hole"
+    );
+    assert_eq!(s.resyncs().resume_too_old, 1);
+    assert_eq!(s.history_source(), None);
+    assert_ne!(s.generation(), generation, "older history starts over");
+    assert_eq!(
+        s.add_older(&late, &[candle(-120, "0.8")]),
+        OlderOutcome::Stale,
+        "a page asked for before the hole is dropped"
+    );
+    let redraw = s.take_redraw();
+    assert!(redraw.is_full() && redraw.fit());
+    assert!(
+        matches!(
+            s.history_request(),
+            Some(ClientMessage::GetCachedHistoricalData(_))
+        ),
+        "history is asked again to fill in behind the snapshot"
+    );
+    // A lagged snapshot that joins what is held (one period on) still merges.
+    s.handle(
+        snapshot(8, 600, SnapshotReason::Lagged, vec![candle(780, "1.7")]),
+        0.0,
+    );
+    assert_eq!(closes(&s).len(), 3);
+}
+
+#[wasm_bindgen_test]
+fn older_history_ends_only_on_an_empty_page_and_drops_stale_pages() {
+    let mut s = StreamState::new(eur(), Timeframe::M1, 4);
+    assert_eq!(s.older_request(300), None, "nothing held yet");
+    s.handle(
+        snapshot(1, 0, SnapshotReason::Subscribed, vec![candle(600, "1.0")]),
+        0.0,
+    );
+    let request = s.older_request(300).unwrap();
+    assert_eq!((request.to, request.limit), (BASE + 540, 3));
+    // Candles already held are no end of history.
+    s.buffer.apply(candle(540, "1.0"));
+    assert_eq!(
+        s.add_older(&request, &[candle(540, "0.9")]),
+        OlderOutcome::Added(0)
+    );
+    assert_eq!(s.add_older(&request, &[]), OlderOutcome::Exhausted);
+    assert_eq!(
+        s.add_older(&request, &[candle(420, "0.9"), candle(480, "0.9")]),
+        OlderOutcome::Added(2)
+    );
+    assert_eq!(s.older_request(300).unwrap().limit, 0, "full");
+    assert_eq!(
+        s.add_older(&request, &[candle(0, "0.9")]),
+        OlderOutcome::Full
+    );
+    // A switch A→B→A: same series, but a request from before is stale.
+    s.switch(eur(), Timeframe::M5);
+    s.switch(eur(), Timeframe::M1);
+    s.handle(
+        snapshot(1, 0, SnapshotReason::Subscribed, vec![candle(600, "1.0")]),
+        0.0,
+    );
+    assert_eq!(
+        s.add_older(&request, &[candle(540, "0.9")]),
+        OlderOutcome::Stale
+    );
+    assert_eq!(closes(&s), [(600, "1".to_owned())]);
 }
