@@ -32,8 +32,7 @@ pub async fn run(socket: WebSocket, state: AppState, admin: bool) {
     let outbox = Arc::new(Outbox::new(state.config.limits.ws_send_queue));
     let shutdown = state.shutdown.clone();
 
-    let clients = state.metrics.ws_clients.clone();
-    clients.inc();
+    let _counted = Counted::new(state.metrics.ws_clients.clone());
     let writer_outbox = outbox.clone();
     let to_socket = state.metrics.to_socket.clone();
     let mut writer = tokio::spawn(async move {
@@ -106,7 +105,23 @@ pub async fn run(socket: WebSocket, state: AppState, admin: bool) {
     if !writer_done {
         let _ = writer.await;
     }
-    clients.dec();
+}
+
+/// Counts a client while it lives, however its session ends (a dropped
+/// session future included).
+struct Counted(prometheus_client::metrics::gauge::Gauge);
+
+impl Counted {
+    fn new(gauge: prometheus_client::metrics::gauge::Gauge) -> Self {
+        gauge.inc();
+        Self(gauge)
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 struct Reader<'a> {
