@@ -137,7 +137,8 @@ impl FeedBook {
         let threshold = threshold(&self.rules, feed);
         let silent_ms = arrival_ms - feed.last_arrival_ms;
         let mut change = None;
-        if feed.stale {
+        // Ticks of one batch arrive together: they count as one arrival.
+        if feed.stale && arrival_ms > feed.last_arrival_ms {
             feed.recovering = if silent_ms <= threshold {
                 feed.recovering + 1
             } else {
@@ -341,6 +342,17 @@ mod tests {
         let last = feed_every(&mut b, "B", T0, 2_000, 20);
         assert!(b.check(last + 10_000).is_empty());
         assert_eq!(b.check(last + 10_001).len(), 1);
+    }
+
+    #[test]
+    fn one_stray_batch_of_two_ticks_does_not_clear_the_flag() {
+        let mut b = book(1);
+        let last = feed_every(&mut b, "A", T0, 100, 20);
+        b.check(last + 60_000);
+        let stray = last + 60_000;
+        assert_eq!(b.record(&tick("A", stray), stray), None);
+        assert_eq!(b.record(&tick("A", stray + 1), stray), None);
+        assert!(b.health()[&Asset::new("A")].stale);
     }
 
     #[test]
