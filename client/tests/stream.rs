@@ -180,3 +180,23 @@ fn a_queue_overflow_starts_over_from_a_snapshot() {
     s.process_queue();
     assert_eq!(s.view().get_untracked().resyncs.overflowed, 1);
 }
+
+#[wasm_bindgen_test]
+fn a_switch_keeps_the_messages_that_are_not_candles() {
+    let (_owner, s) = stream(1000);
+    s.receive_text(&snapshot_frame(Timeframe::M1, 1, 5, "subscribed", &[]));
+    s.receive_text(&update_frame(&m1(0, "1.1", "1.2"), 6));
+    s.receive_text(
+        r#"{"event":"stream_started","data":{"asset":"EURUSD_otc","timestamp":"2026-11-26T00:00:00.000Z"}}"#,
+    );
+    s.receive_text(r#"{"event":"error","data":{"message":"slow down"}}"#);
+    s.show(shared::Asset::new("EURUSD_otc"), Timeframe::M5);
+    s.process_queue();
+    assert!(s.chart_data().is_empty(), "the old series' update is gone");
+    let view = s.view().get_untracked();
+    assert_eq!(
+        view.streaming,
+        client::model::Streaming::Running(shared::Asset::new("EURUSD_otc"))
+    );
+    assert_eq!(view.error.as_deref(), Some("slow down"));
+}

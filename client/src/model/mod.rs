@@ -1,11 +1,14 @@
 //! The page's pure logic, testable without a browser: the bounded candle
-//! buffer, resume bookkeeping, feed staleness, reconnection delays, status
-//! reading, and [`StreamState`], which ties them together.
+//! buffer, resume bookkeeping, feed staleness, reconnection delays,
+//! connection liveness, the message queue, status reading, and [`StreamState`], which ties
+//! them together.
 
 pub mod backoff;
 pub mod buffer;
 pub mod cursor;
 pub mod feed;
+pub mod liveness;
+pub mod queue;
 pub mod redraw;
 pub mod status;
 pub mod stream_state;
@@ -14,6 +17,8 @@ pub use backoff::Backoff;
 pub use buffer::{Applied, CandleBuffer, DEFAULT_MAX_BUFFER_SIZE};
 pub use cursor::{SeriesCursor, Verdict};
 pub use feed::{FeedClock, FeedState};
+pub use liveness::Liveness;
+pub use queue::MessageQueue;
 pub use redraw::Redraw;
 pub use status::PersisterState;
 pub use stream_state::{OlderOutcome, OlderRequest, Resyncs, StreamState, Streaming};

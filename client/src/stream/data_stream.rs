@@ -4,7 +4,6 @@
 //! animation frame; reconnection with backoff that resumes after the last
 //! update applied; older history fetched on demand.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use leptos::prelude::*;
@@ -14,13 +13,14 @@ use super::socket::{Handlers, Socket};
 use super::url::page_ws_url;
 use super::view::{Connection, OlderHistory, StreamOptions, StreamView};
 use crate::api;
-use crate::model::{Backoff, CandleBuffer, OlderOutcome, Redraw, StreamState, Streaming};
+use crate::model::liveness::PROBE_EVERY_MS;
+use crate::model::{
+    Backoff, CandleBuffer, Liveness, MessageQueue, OlderOutcome, Redraw, StreamState, Streaming,
+};
 
-/// Frames waiting to be applied at most; past it they are dropped and the
-/// series starts over from a snapshot.
+/// Frames waiting to be applied at most; past it the live updates are
+/// dropped and the series starts over from a snapshot.
 pub const MAX_QUEUED: usize = 10_000;
-/// Status requests are sent every this many processing ticks.
-const STATUS_EVERY_TICKS: u32 = 50;
 /// Older candles asked for at once.
 const OLDER_PAGE: usize = 300;
 
@@ -28,13 +28,15 @@ const OLDER_PAGE: usize = 300;
 #[derive(Clone, Copy)]
 pub struct DataStream {
     state: StoredValue<StreamState>,
-    queue: StoredValue<VecDeque<ServerMessage>>,
+    queue: StoredValue<MessageQueue>,
     socket: StoredValue<Option<Socket>, LocalStorage>,
     backoff: StoredValue<Backoff>,
     url: StoredValue<Option<String>>,
     /// Set on cleanup: no more reconnecting.
     stopped: StoredValue<bool>,
-    ticks: StoredValue<u32>,
+    /// What the open connection has shown: when the backoff starts over,
+    /// when a silent socket is given up.
+    liveness: StoredValue<Liveness>,
     frame_pending: StoredValue<bool>,
     view: RwSignal<StreamView>,
     connection: RwSignal<Connection>,
@@ -44,7 +46,9 @@ pub struct DataStream {
 
 /// Starts the data stream for the current component: connects (unless
 /// `options.connect` is off), applies queued frames every
-/// `options.process_interval_ms`, and closes everything on cleanup.
+/// `options.process_interval_ms`, probes the open connection every 5 s
+/// (giving it up after 15 s without a frame), and closes everything on
+/// cleanup.
 pub fn use_data_stream(options: StreamOptions) -> DataStream {
     let stream = DataStream::new(&options);
     let interval = set_interval_with_handle(
@@ -52,11 +56,17 @@ pub fn use_data_stream(options: StreamOptions) -> DataStream {
         Duration::from_millis(u64::from(options.process_interval_ms.max(10))),
     )
     .ok();
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let watchdog = set_interval_with_handle(
+        move || stream.watch(),
+        Duration::from_millis(PROBE_EVERY_MS as u64),
+    )
+    .ok();
     if options.connect {
         stream.connect();
     }
     on_cleanup(move || {
-        if let Some(handle) = interval {
+        for handle in [interval, watchdog].into_iter().flatten() {
             handle.clear();
         }
         stream.stop();
@@ -72,12 +82,12 @@ impl DataStream {
         let view = StreamView::of(&state, now_ms());
         Self {
             state: StoredValue::new(state),
-            queue: StoredValue::new(VecDeque::new()),
+            queue: StoredValue::new(MessageQueue::new(MAX_QUEUED)),
             socket: StoredValue::new_local(None),
             backoff: StoredValue::new(Backoff::default()),
             url: StoredValue::new(options.url.clone().or_else(page_ws_url)),
             stopped: StoredValue::new(false),
-            ticks: StoredValue::new(0),
+            liveness: StoredValue::new(Liveness::default()),
             frame_pending: StoredValue::new(false),
             view: RwSignal::new(view),
             connection: RwSignal::new(Connection::Offline),
@@ -184,7 +194,9 @@ impl DataStream {
         if !changed {
             return;
         }
-        self.queue.update_value(VecDeque::clear);
+        // Late candles of the old series go; the rest (stream started or
+        // failed, errors, status) is still news.
+        self.queue.update_value(MessageQueue::drop_candle_data);
         self.older.set(OlderHistory::Idle);
         if previous != asset {
             self.send(&ClientMessage::UnsubscribeRedisUpdates(shared::ForAsset {
@@ -213,14 +225,20 @@ impl DataStream {
 
     /// A text frame from the server: parsed and queued.
     pub fn receive_text(&self, text: &str) {
-        match ServerMessage::from_json(text) {
-            Ok(message) => self.receive(message),
-            Err(e) => {
-                let error =
-                    ServerMessage::error(format!("unreadable message from the server: {e}"));
-                self.receive(error);
-            }
+        let message = ServerMessage::from_json(text).unwrap_or_else(|e| {
+            ServerMessage::error(format!("unreadable message from the server: {e}"))
+        });
+        let now = now_ms();
+        // The backoff starts over only once the server took the
+        // subscription, not as soon as a socket opens.
+        if self
+            .liveness
+            .try_update_value(|l| l.on_frame(&message, now))
+            == Some(true)
+        {
+            self.backoff.update_value(Backoff::reset);
         }
+        self.receive(message);
     }
 
     /// A message from the server, queued until the next processing tick;
@@ -233,17 +251,11 @@ impl DataStream {
         );
         let overflow = self
             .queue
-            .try_update_value(|q| {
-                if q.len() >= MAX_QUEUED {
-                    q.clear();
-                    return true;
-                }
-                q.push_back(message);
-                false
-            })
+            .try_update_value(|q| q.push(message))
             .unwrap_or(false);
         if overflow {
-            // Updates were lost: start the series over from a snapshot.
+            // Live updates were dropped (the other messages kept): start the
+            // series over from a snapshot.
             self.state.update_value(StreamState::overflowed);
             self.send_subscription();
         } else if opens_series {
@@ -255,7 +267,7 @@ impl DataStream {
     /// animation frame when there is something to draw. Runs every
     /// `process_interval`.
     pub fn process_queue(&self) {
-        let Some(messages) = self.queue.try_update_value(std::mem::take) else {
+        let Some(messages) = self.queue.try_update_value(MessageQueue::take) else {
             return;
         };
         let now = now_ms();
@@ -282,16 +294,22 @@ impl DataStream {
         if needs_redraw {
             self.schedule_frame();
         }
-        let tick = self
-            .ticks
-            .try_update_value(|t| {
-                *t = t.wrapping_add(1);
-                *t
-            })
-            .unwrap_or(1);
-        if tick % STATUS_EVERY_TICKS == 0 {
-            self.send(&ClientMessage::GetRedisStatus);
+    }
+
+    /// Every 5 s: while open, gives up a connection silent for 15 s (the
+    /// normal close path reconnects, resuming without loss), else probes it
+    /// with a status request, which also refreshes the badges.
+    fn watch(&self) {
+        if self.connection.try_get_untracked() != Some(Connection::Open) {
+            return;
         }
+        let now = now_ms();
+        if self.liveness.try_with_value(|l| l.is_dead(now)) == Some(true) {
+            self.on_close();
+            return;
+        }
+        self.send(&ClientMessage::GetRedisStatus);
+        self.liveness.update_value(|l| l.on_probe(now));
     }
 
     /// Fetches older candles for the series shown (when the user scrolled
@@ -373,7 +391,7 @@ impl DataStream {
     }
 
     fn on_open(&self) {
-        self.backoff.update_value(Backoff::reset);
+        self.liveness.try_set_value(Liveness::opened(now_ms()));
         self.connection.try_set(Connection::Open);
         self.send_subscription();
         self.send(&ClientMessage::GetRedisStatus);

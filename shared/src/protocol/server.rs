@@ -13,8 +13,11 @@ use crate::{Asset, Candle, Timeframe};
 pub struct CandleUpdate {
     /// The candle as it now is.
     pub data: Candle,
-    /// Its sequence number within (asset, timeframe): a gap means a missed
-    /// update.
+    /// Its sequence number within (asset, timeframe) and the server's run
+    /// (`epoch`), increasing. Numbers may skip: a slow client's queue keeps
+    /// only the newest state of each candle, which stands for the updates it
+    /// replaced, so a gap loses nothing. A number at or below the last one
+    /// applied is a repeat.
     pub seq: u64,
 }
 
