@@ -275,3 +275,39 @@ async fn health_checks_the_embedded_store_without_creating_it() {
         );
     }
 }
+
+#[tokio::test]
+async fn health_finds_the_default_embedded_store_in_its_working_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = || {
+        let out = Command::new(BIN)
+            .args([
+                "health",
+                "--server",
+                "http://127.0.0.1:9",
+                "--redis-url",
+                "none",
+            ])
+            .env_remove("DATABASE_URL")
+            .env_remove("REDIS_URL")
+            .env("RUST_LOG", "warn")
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let text = stdout(&out);
+        text.lines()
+            .find(|l| l.contains("database"))
+            .unwrap_or_else(|| panic!("no database line: {text}"))
+            .to_owned()
+    };
+    let line = run();
+    assert!(
+        line.starts_with("SKIPPED") && line.contains("data/tickstream.db"),
+        "{line}"
+    );
+    let url = format!("sqlite:{}", dir.path().join("data/tickstream.db").display());
+    let store = server::store::TickStore::connect_lazy(&url, Duration::from_secs(5)).unwrap();
+    store.migrate().await.unwrap();
+    let line = run();
+    assert!(line.starts_with("OK"), "{line}");
+}

@@ -13,7 +13,7 @@ use sqlx::Connection;
 
 use super::{STEP_TIMEOUT, cache_round_trip, connect, ms_since, redact, unique_suffix};
 use crate::config::RedisConfig;
-use crate::store::StoreTarget;
+use crate::store::{DEFAULT_SQLITE_PATH, StoreTarget};
 
 /// Options of `tickstream health`.
 #[derive(Debug, Clone, Args)]
@@ -286,10 +286,15 @@ async fn database(url: Option<&str>) -> Check {
         detail: detail.to_owned(),
         ms: None,
     };
-    let Some(url) = url.filter(|u| !u.trim().is_empty()) else {
-        return skipped("DATABASE_URL is not set");
-    };
-    let target = match StoreTarget::parse(Some(url)) {
+    let url = url.filter(|u| !u.trim().is_empty());
+    if url.is_none() && !std::path::Path::new(DEFAULT_SQLITE_PATH).is_file() {
+        // Unset means the embedded store, relative to the server's working
+        // directory: checked when this is that directory.
+        return skipped(&format!(
+            "DATABASE_URL is not set and there is no {DEFAULT_SQLITE_PATH} here"
+        ));
+    }
+    let target = match StoreTarget::parse(url) {
         Ok(StoreTarget::Nothing) => return skipped("DATABASE_URL is none: no tick store"),
         Ok(target) => target,
         Err(e) => return Check::failed(NAME, format!("DATABASE_URL: {e}")),
