@@ -128,3 +128,26 @@ pub fn unique() -> u64 {
         .map_or(0, |d| d.subsec_nanos());
     u64::from(nanos) * 1000 + NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
+
+/// The Redis the end-to-end tests share.
+pub const REDIS: &str = "redis://127.0.0.1:6379/0";
+
+/// Deletes every key under `prefix` in the Redis at `url` (what a test or a
+/// load scenario wrote).
+///
+/// # Errors
+///
+/// When Redis cannot be reached.
+pub async fn forget_keys(url: &str, prefix: &str) -> anyhow::Result<()> {
+    let mut redis = redis::Client::open(url)?
+        .get_multiplexed_async_connection()
+        .await?;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut redis)
+        .await?;
+    if !keys.is_empty() {
+        let () = redis::cmd("DEL").arg(keys).query_async(&mut redis).await?;
+    }
+    Ok(())
+}

@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 use e2e::Server;
 use sqlx::Connection;
 
-const REDIS: &str = "redis://127.0.0.1:6379/0";
+use e2e::server::{REDIS, forget_keys};
 const ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// Where the scenario keeps its ticks.
 enum Store {
     Postgres { db: String },
-    Sqlite { _dir: tempfile::TempDir },
+    Sqlite { dir: tempfile::TempDir },
 }
 
 struct Scenario {
@@ -49,7 +49,7 @@ impl Scenario {
         let dir = tempfile::tempdir()?;
         Ok(Self {
             db_url: format!("sqlite:{}", dir.path().join("ticks.db").display()),
-            store: Store::Sqlite { _dir: dir },
+            store: Store::Sqlite { dir },
             prefix: format!(
                 "e2e-{name}:{}:{}:",
                 std::process::id(),
@@ -81,13 +81,12 @@ impl Scenario {
                     .fetch_all(&mut conn)
                     .await?
             }
-            Store::Sqlite { .. } => {
-                let store =
-                    server::store::TickStore::connect_lazy(&self.db_url, Duration::from_secs(5))?;
-                store.migrate().await?;
-                let server::store::TickStore::Sqlite(lite) = &store else {
-                    anyhow::bail!("not the embedded store");
-                };
+            Store::Sqlite { dir } => {
+                let lite = server::store::SqliteStore::open(
+                    &dir.path().join("ticks.db"),
+                    Duration::from_secs(5),
+                )?;
+                lite.migrate().await?;
                 let rows: Vec<(String, i64, String)> =
                     sqlx::query_as("SELECT pair, timestamp, price FROM historical_ticks")
                         .fetch_all(lite.pool())
@@ -118,17 +117,7 @@ impl Scenario {
                 .execute(&mut admin)
                 .await?;
         }
-        let mut redis = redis::Client::open(REDIS)?
-            .get_multiplexed_async_connection()
-            .await?;
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg(format!("{}*", self.prefix))
-            .query_async(&mut redis)
-            .await?;
-        if !keys.is_empty() {
-            let () = redis::cmd("DEL").arg(keys).query_async(&mut redis).await?;
-        }
-        Ok(())
+        forget_keys(REDIS, &self.prefix).await
     }
 }
 

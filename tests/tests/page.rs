@@ -5,25 +5,9 @@
 use std::time::Duration;
 
 use e2e::browser::{number, wait_for};
+use e2e::server::{REDIS, forget_keys};
 use e2e::{Browser, Server, paths, seed};
 use fantoccini::Locator;
-
-const REDIS: &str = "redis://127.0.0.1:6379/0";
-
-/// Deletes the test's keys from the shared Redis.
-async fn forget(prefix: &str) -> anyhow::Result<()> {
-    let mut redis = redis::Client::open(REDIS)?
-        .get_multiplexed_async_connection()
-        .await?;
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut redis)
-        .await?;
-    if !keys.is_empty() {
-        let () = redis::cmd("DEL").arg(keys).query_async(&mut redis).await?;
-    }
-    Ok(())
-}
 
 /// How long the page may take to get somewhere (a bound, not a speed check).
 const LIMIT: Duration = Duration::from_secs(30);
@@ -181,5 +165,5 @@ async fn a_started_stream_draws_candles_that_then_move() -> anyhow::Result<()> {
     .await?;
     browser.close().await;
     drop(server);
-    forget(&prefix).await
+    forget_keys(REDIS, &prefix).await
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use e2e::browser::{number, wait_for};
+use e2e::server::{REDIS, forget_keys};
 use e2e::{Browser, Server, seed};
 use fantoccini::Locator;
 use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
@@ -17,7 +18,6 @@ use sqlx::Connection;
 /// How long the page may take to get somewhere (a bound, not a speed check).
 const LIMIT: Duration = Duration::from_secs(30);
 
-const REDIS: &str = "redis://127.0.0.1:6379/0";
 const ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 async fn drop_everything(db: &str, prefix: &str) -> anyhow::Result<()> {
@@ -25,17 +25,7 @@ async fn drop_everything(db: &str, prefix: &str) -> anyhow::Result<()> {
     sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
         .execute(&mut admin)
         .await?;
-    let mut redis = redis::Client::open(REDIS)?
-        .get_multiplexed_async_connection()
-        .await?;
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut redis)
-        .await?;
-    if !keys.is_empty() {
-        let () = redis::cmd("DEL").arg(keys).query_async(&mut redis).await?;
-    }
-    Ok(())
+    forget_keys(REDIS, prefix).await
 }
 
 async fn scroll_left_scenario(server: &Server) -> anyhow::Result<()> {

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use e2e::Server;
+use e2e::server::{REDIS, forget_keys};
 use futures_util::{SinkExt, StreamExt};
 use shared::protocol::{CandleSnapshot, Subscribe};
 use shared::{Asset, Candle, ClientMessage, ServerMessage, Timeframe};
@@ -59,7 +60,7 @@ async fn snapshot(url: &str, asset: &str) -> anyhow::Result<CandleSnapshot> {
 async fn a_tick_ingested_on_one_process_reaches_the_other() -> anyhow::Result<()> {
     let prefix = format!("e2e:{}:{}:", std::process::id(), e2e::server::unique());
     let env = [
-        ("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        ("REDIS_URL", REDIS),
         ("REDIS_KEY_PREFIX", prefix.as_str()),
         ("INGEST_TOKEN", "two-processes"),
     ];
@@ -94,19 +95,5 @@ async fn a_tick_ingested_on_one_process_reaches_the_other() -> anyhow::Result<()
     assert_eq!(from_a.data, from_b.data);
     assert_eq!(from_a.data, vec![seen_on_b]);
 
-    let mut redis = redis_cleanup_connection().await?;
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut redis)
-        .await?;
-    if !keys.is_empty() {
-        let () = redis::cmd("DEL").arg(keys).query_async(&mut redis).await?;
-    }
-    Ok(())
-}
-
-async fn redis_cleanup_connection() -> anyhow::Result<redis::aio::MultiplexedConnection> {
-    Ok(redis::Client::open("redis://127.0.0.1:6379/0")?
-        .get_multiplexed_async_connection()
-        .await?)
+    forget_keys(REDIS, &prefix).await
 }

@@ -11,7 +11,7 @@ use shared::protocol::{CandleSnapshot, Subscribe};
 use shared::{Asset, ClientMessage, ServerMessage, Timeframe};
 use tokio_tungstenite::tungstenite::Message;
 
-const REDIS: &str = "redis://127.0.0.1:6379/0";
+use e2e::server::{REDIS, forget_keys};
 
 async fn snapshot(url: &str, asset: &str) -> anyhow::Result<CandleSnapshot> {
     let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
@@ -140,16 +140,7 @@ async fn a_file_replays_into_a_server_and_into_the_journal() -> anyhow::Result<(
         "nothing was sent"
     );
 
-    let mut redis = redis::Client::open(REDIS)?
-        .get_multiplexed_async_connection()
-        .await?;
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut redis)
-        .await?;
-    if !keys.is_empty() {
-        let () = redis::cmd("DEL").arg(keys).query_async(&mut redis).await?;
-    }
+    forget_keys(REDIS, &prefix).await?;
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }

@@ -10,8 +10,6 @@ use sqlx::Connection;
 
 use crate::{TOKEN, cleanup, start_server};
 
-const ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
 /// Options of the history scenario.
 #[derive(clap::Args)]
 pub struct Args {
@@ -31,12 +29,11 @@ enum Store {
     Pg {
         db: String,
         url: String,
-        admin: sqlx::PgConnection,
     },
     Lite {
         _dir: tempfile::TempDir,
         url: String,
-        store: server::store::TickStore,
+        store: server::store::SqliteStore,
     },
 }
 
@@ -45,7 +42,10 @@ impl Store {
         if kind == "sqlite" {
             let dir = tempfile::tempdir()?;
             let url = format!("sqlite:{}", dir.path().join("history.db").display());
-            let store = server::store::TickStore::connect_lazy(&url, Duration::from_secs(5))?;
+            let store = server::store::SqliteStore::open(
+                &dir.path().join("history.db"),
+                Duration::from_secs(5),
+            )?;
             store.migrate().await?;
             return Ok(Self::Lite {
                 _dir: dir,
@@ -53,16 +53,8 @@ impl Store {
                 store,
             });
         }
-        let db = format!("tickstream_bench_history_{}", std::process::id());
-        let mut admin = sqlx::PgConnection::connect(ADMIN).await?;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-            .execute(&mut admin)
-            .await?;
-        sqlx::query(&format!("CREATE DATABASE {db}"))
-            .execute(&mut admin)
-            .await?;
-        let url = format!("postgres://postgres@127.0.0.1:5432/{db}");
-        Ok(Self::Pg { db, url, admin })
+        let (url, db) = crate::persist::fresh("history").await?;
+        Ok(Self::Pg { db, url })
     }
 
     fn url(&self) -> &str {
@@ -84,24 +76,16 @@ impl Store {
                 n
             }
             Self::Lite { store, .. } => {
-                let Some(lite) = (match store {
-                    server::store::TickStore::Sqlite(s) => Some(s),
-                    server::store::TickStore::Postgres(_) => None,
-                }) else {
-                    anyhow::bail!("not SQLite");
-                };
                 sqlx::query_scalar("SELECT count(*) FROM historical_ticks")
-                    .fetch_one(lite.pool())
+                    .fetch_one(store.pool())
                     .await?
             }
         })
     }
 
     async fn remove(self) -> anyhow::Result<()> {
-        if let Self::Pg { db, mut admin, .. } = self {
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-                .execute(&mut admin)
-                .await?;
+        if let Self::Pg { db, .. } = self {
+            crate::persist::drop_db(&db).await?;
         }
         Ok(())
     }

@@ -78,19 +78,7 @@ pub fn start_server(
 }
 
 /// Removes the keys a scenario wrote.
-pub async fn cleanup(redis: &str, prefix: &str) -> anyhow::Result<()> {
-    let mut conn = redis::Client::open(redis)?
-        .get_multiplexed_async_connection()
-        .await?;
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query_async(&mut conn)
-        .await?;
-    if !keys.is_empty() {
-        let () = redis::cmd("DEL").arg(keys).query_async(&mut conn).await?;
-    }
-    Ok(())
-}
+pub use e2e::server::forget_keys as cleanup;
 
 /// Now in Unix milliseconds.
 #[must_use]

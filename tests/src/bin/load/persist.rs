@@ -39,7 +39,8 @@ fn ticks(n: usize) -> Vec<Tick> {
         .collect()
 }
 
-async fn fresh(name: &str) -> anyhow::Result<(String, String)> {
+/// A fresh, empty database for a scenario: (URL, name).
+pub async fn fresh(name: &str) -> anyhow::Result<(String, String)> {
     let db = format!("tickstream_bench_{name}_{}", std::process::id());
     let mut admin = sqlx::PgConnection::connect(ADMIN).await?;
     sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
@@ -51,7 +52,8 @@ async fn fresh(name: &str) -> anyhow::Result<(String, String)> {
     Ok((format!("postgres://postgres@127.0.0.1:5432/{db}"), db))
 }
 
-async fn drop_db(db: &str) -> anyhow::Result<()> {
+/// Drops a scenario's database.
+pub async fn drop_db(db: &str) -> anyhow::Result<()> {
     let mut admin = sqlx::PgConnection::connect(ADMIN).await?;
     sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
         .execute(&mut admin)
