@@ -146,7 +146,10 @@ async fn a_postgresql_outage_delays_storage_and_loses_nothing() {
     // Ready again once the persister has seen its write commit.
     let started = Instant::now();
     while server.get("/readyz").await.0 != 200 {
-        assert!(started.elapsed() < Duration::from_secs(5), "not ready again");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "not ready again"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(rows.len(), n, "every tick, once");
