@@ -69,7 +69,7 @@ pub enum StoreError {
     NotCurrent(String),
     /// The role `serve` connects as may not do what the server needs.
     #[error(
-        "role {role} may not {what}: it needs tickstream_writer's grants (GRANT tickstream_writer TO {role}; `tickstream migrate` restores the group's)"
+        "role {role} may not {what}: it needs tickstream_writer's grants (GRANT tickstream_writer TO {role})"
     )]
     NotPermitted {
         /// The role connected.
