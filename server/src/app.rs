@@ -109,14 +109,22 @@ pub async fn run(
         ));
         tx
     });
-    let store = TickStore::open(&config.store(), config.redis.timeout())
-        .map_err(|e| anyhow::anyhow!("DATABASE_URL is not usable: {e}"))?;
+    let store = TickStore::open(
+        &config.store(),
+        config.redis.timeout(),
+        config.history.read_limits(),
+    )
+    .map_err(|e| anyhow::anyhow!("DATABASE_URL is not usable: {e}"))?;
     if let Some(store) = &store {
-        // Migrate at start-up; if the database is down, the persister keeps
-        // trying and migrates first.
-        match store.migrate().await {
-            Ok(()) => tracing::info!(store = store.kind(), "tick store migrated"),
-            Err(e) => tracing::error!("cannot migrate the tick store yet: {e}"),
+        // Migrate (as the owner) or check the schema (as a writer) at
+        // start-up; if the database is down, the persister keeps trying.
+        match store.prepare().await {
+            Ok(()) => tracing::info!(store = store.kind(), "tick store ready"),
+            Err(e) if e.stops_start_up() => {
+                stop.cancel();
+                return Err(e.into());
+            }
+            Err(e) => tracing::error!("the tick store is not ready yet: {e}"),
         }
     }
     let seed = today_from(store.as_ref()).await;

@@ -9,7 +9,11 @@ use std::time::Duration;
 use clap::Args;
 use shared::Asset;
 
-use crate::store::StoreTarget;
+use crate::store::{ReadLimits, StoreTarget};
+
+/// Most candles one history read returns: `GET /api/candles`' largest
+/// `limit`, and so the largest `REDIS_HISTORICAL_CACHE_SIZE`.
+pub const MAX_CANDLES: u64 = 5_000;
 
 /// How the server runs.
 #[derive(Debug, Clone, Args)]
@@ -58,6 +62,10 @@ pub struct ServeConfig {
     /// When a feed counts as stale (`FEED_STALE_*`).
     #[command(flatten)]
     pub feeds: crate::feeds::FeedRules,
+
+    /// How candle history is read from the tick store.
+    #[command(flatten)]
+    pub history: HistoryConfig,
 }
 
 /// Redis connection and key settings.
@@ -113,9 +121,10 @@ pub struct RedisConfig {
     #[arg(long, env = "REDIS_BATCH_PROCESSING_INTERVAL", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub redis_batch_processing_interval: u64,
-    /// Candles kept per series in the cache and in snapshots.
+    /// Candles kept per series in the cache and in snapshots, and returned
+    /// by `/api/candles` without `limit`: at most 5000, its largest `limit`.
     #[arg(long, env = "REDIS_HISTORICAL_CACHE_SIZE", default_value_t = 200,
-          value_parser = clap::value_parser!(u64).range(1..=100_000))]
+          value_parser = cache_size)]
     pub redis_historical_cache_size: u64,
     /// Prefix of every Redis key and channel, so several deployments (or test
     /// runs) can share one Redis.
@@ -173,6 +182,31 @@ pub struct LimitsConfig {
     /// Ticks held in-process while Redis is away, before ingest refuses more.
     #[arg(long, env = "LOCAL_JOURNAL_CAPACITY", default_value_t = 1_000_000)]
     pub local_journal_capacity: usize,
+}
+
+/// Candle history reads (`/api/candles`, `get_cached_historical_data`).
+#[derive(Debug, Clone, Args)]
+pub struct HistoryConfig {
+    /// Seconds a history read may run in the database, or wait for a read
+    /// connection (a fraction is allowed: 0.5); past it the read is cancelled
+    /// and `/api/candles` answers 503 with `Retry-After`.
+    #[arg(long, env = "HISTORY_READ_TIMEOUT", default_value = "2", value_parser = parse_seconds)]
+    pub history_read_timeout: Duration,
+    /// Database connections for history reads, apart from the persister's.
+    #[arg(long, env = "HISTORY_READ_CONNECTIONS", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub history_read_connections: u32,
+}
+
+impl HistoryConfig {
+    /// The bounds of the store's read pool.
+    #[must_use]
+    pub const fn read_limits(&self) -> ReadLimits {
+        ReadLimits {
+            timeout: self.history_read_timeout,
+            connections: self.history_read_connections,
+        }
+    }
 }
 
 impl ServeConfig {
@@ -256,6 +290,22 @@ fn store_url(text: &str) -> Result<String, String> {
     StoreTarget::parse(Some(text)).map(|_| text.to_owned())
 }
 
+fn cache_size(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(n) if (1..=MAX_CANDLES).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "expected 1 to {MAX_CANDLES}: /api/candles returns at most {MAX_CANDLES} candles"
+        )),
+    }
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(s) if (0.001..=300.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
+        _ => Err("expected seconds from 0.001 to 300".to_owned()),
+    }
+}
+
 fn parse_prefix(text: &str) -> Result<String, String> {
     if text.len() <= 64
         && text
@@ -296,6 +346,26 @@ mod tests {
         assert_eq!(c.redis.redis_historical_cache_ttl, 3600);
         assert_eq!(c.redis.redis_batch_processing_interval, 30);
         assert_eq!(c.redis.redis_historical_cache_size, 200);
+        assert_eq!(c.history.read_limits(), ReadLimits::default());
+    }
+
+    #[test]
+    fn history_bounds_are_checked() {
+        let err = parse(&["--redis-historical-cache-size", "6000"]).unwrap_err();
+        assert!(
+            err.contains("REDIS_HISTORICAL_CACHE_SIZE") && err.contains("at most 5000"),
+            "{err}"
+        );
+        let c = parse(&["--redis-historical-cache-size", "5000"]).unwrap();
+        assert_eq!(c.redis.redis_historical_cache_size, 5000);
+        let c = parse(&["--history-read-timeout", "0.25"]).unwrap();
+        assert_eq!(c.history.history_read_timeout, Duration::from_millis(250));
+        for bad in ["0", "-1", "nan", "301"] {
+            let err = parse(&[&format!("--history-read-timeout={bad}")]).unwrap_err();
+            assert!(err.contains("HISTORY_READ_TIMEOUT"), "{err}");
+        }
+        let err = parse(&["--history-read-connections", "0"]).unwrap_err();
+        assert!(err.contains("HISTORY_READ_CONNECTIONS"), "{err}");
     }
 
     #[test]

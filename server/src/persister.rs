@@ -68,6 +68,10 @@ pub struct PersisterStatus {
     pub next_retry: Option<String>,
     /// The last error, while failing.
     pub last_error: Option<String>,
+    /// Whether the store takes writes: `true` once the start-up check or a
+    /// write succeeded, `false` while they fail (`last_error` says why;
+    /// `/readyz` then answers 503), `null` before the first attempt.
+    pub writable: Option<bool>,
 }
 
 /// How the persister runs.
@@ -123,10 +127,11 @@ impl Persister {
         }
         let consumer = format!("{}-{}", hostname(), std::process::id());
         let mut delay = first_retry;
-        // Migrate and join, retrying until both work.
+        // Ready the store (migrate, or check the schema and the grants) and
+        // join, retrying until both work.
         let mut group = loop {
             let joined = async {
-                store.migrate().await.map_err(|e| e.to_string())?;
+                self.check_store(&store).await?;
                 journal
                     .consumer_group(GROUP, &consumer)
                     .await
@@ -256,6 +261,7 @@ impl Persister {
                     return;
                 }
                 Err(e) => {
+                    self.lock().writable = Some(false);
                     self.failed(&e.to_string(), delay);
                     tokio::select! {
                         () = stop.cancelled() => return,
@@ -288,6 +294,14 @@ impl Persister {
         Ok((inserted, rejected))
     }
 
+    /// Readies the store for writing ([`TickStore::prepare`]) and records
+    /// whether it is writable; the error is why not, for the status.
+    async fn check_store(&self, store: &TickStore) -> Result<(), String> {
+        let checked = store.prepare().await;
+        self.lock().writable = Some(checked.is_ok());
+        checked.map_err(|e| e.to_string())
+    }
+
     /// Shows that the store is written directly, batch by batch as ingest
     /// accepts them (no Redis configured: the store is the journal).
     pub fn direct_to(&self, store: &'static str) {
@@ -311,6 +325,7 @@ impl Persister {
         s.last_flush = Some(wire_time(now_millis()));
         s.next_retry = None;
         s.last_error = None;
+        s.writable = Some(true);
         s.pending = 0;
     }
 
@@ -321,6 +336,7 @@ impl Persister {
         let mut s = self.lock();
         s.failures += 1;
         s.last_error = Some(error.to_owned());
+        s.writable = Some(false);
     }
 
     fn failed(&self, error: &str, delay: Duration) {

@@ -143,7 +143,15 @@ async fn a_postgresql_outage_delays_storage_and_loses_nothing() {
 
     proxy.up();
     let rows = wait_until_stored(&db_url, n).await;
-    assert_eq!(server.get("/readyz").await.0, 200);
+    // Ready again once the persister has seen its write commit.
+    let started = Instant::now();
+    while server.get("/readyz").await.0 != 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "not ready again"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(rows.len(), n, "every tick, once");
     assert_eq!(normalise(rows), normalise(expected));
     server.stop().await;

@@ -1,10 +1,10 @@
-//! The tick store against the real PostgreSQL: migrations, the reader and
-//! writer roles under row-level security, exact prices, and a batch stored
-//! twice inserting nothing the second time.
+//! The tick store against the real PostgreSQL: migrations, members of the
+//! reader and writer group roles under row-level security, exact prices,
+//! and a batch stored twice inserting nothing the second time.
 
 mod common;
 
-use common::{as_role, drop_database, fresh_database};
+use common::{as_role, drop_database, drop_role, fresh_database, login_role};
 use server::store::PgStore;
 use shared::{Asset, Price, Tick, TimestampMs};
 use sqlx::Connection;
@@ -68,7 +68,10 @@ async fn the_reader_only_reads_and_the_writer_only_inserts() {
         .await
         .unwrap();
 
-    let mut writer = sqlx::PgConnection::connect(&as_role(&url, "tickstream_writer"))
+    // The group roles hold the grants; people and services log in as members.
+    let writer_role = login_role("store_w", "tickstream_writer").await;
+    let reader_role = login_role("store_r", "tickstream_reader").await;
+    let mut writer = sqlx::PgConnection::connect(&as_role(&url, &writer_role))
         .await
         .unwrap();
     let insert =
@@ -83,14 +86,15 @@ async fn the_reader_only_reads_and_the_writer_only_inserts() {
         .execute(&mut writer)
         .await
         .expect("the writer skips duplicates");
-    // ON CONFLICT must see the key of the conflicting row: the writer may
-    // read those three columns and nothing else.
-    sqlx::query("SELECT pair, timestamp, price FROM historical_ticks")
+    // ON CONFLICT must see the key of the conflicting row, and serve reads
+    // back ticks (ordered by id) for candles: the writer may read those four
+    // columns and nothing else.
+    sqlx::query("SELECT id, pair, timestamp, price FROM historical_ticks")
         .execute(&mut writer)
         .await
         .unwrap();
     for forbidden in [
-        "SELECT id, created_at FROM historical_ticks",
+        "SELECT created_at FROM historical_ticks",
         "UPDATE historical_ticks SET price = 3",
         "DELETE FROM historical_ticks",
         "TRUNCATE historical_ticks",
@@ -106,7 +110,7 @@ async fn the_reader_only_reads_and_the_writer_only_inserts() {
         );
     }
 
-    let mut reader = sqlx::PgConnection::connect(&as_role(&url, "tickstream_reader"))
+    let mut reader = sqlx::PgConnection::connect(&as_role(&url, &reader_role))
         .await
         .unwrap();
     let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM historical_ticks")
@@ -137,4 +141,6 @@ async fn the_reader_only_reads_and_the_writer_only_inserts() {
     assert!(rls, "row-level security is on");
     drop((writer, reader, store));
     drop_database(&db).await;
+    drop_role(&writer_role).await;
+    drop_role(&reader_role).await;
 }

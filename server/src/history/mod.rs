@@ -2,6 +2,10 @@
 //! candles computed from the stored ticks (source `database`, which also
 //! fills the cache), else `cache_miss` with no data. Closing candles keep the
 //! cache current, so live series are normally answered from it.
+//!
+//! A read from the database never reaches past the forming bucket nor back
+//! more than `limit` buckets, and runs under the store's read limits
+//! (`HISTORY_READ_TIMEOUT`), so no request can hold the database.
 
 mod cache;
 
@@ -9,13 +13,34 @@ pub use cache::{CacheStats, CandleCache};
 
 use serde_json::value::RawValue;
 use shared::protocol::HistorySource;
-use shared::{Asset, Candle, CandleEvent, Timeframe};
+use shared::{Asset, Candle, CandleEvent, Timeframe, TimestampMs};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::hub::Hub;
 use crate::journal::now_millis;
-use crate::store::TickStore;
+use crate::store::{StoreError, TickStore};
+
+/// Why history could not be read; the text is for the client.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    /// The read ran past `HISTORY_READ_TIMEOUT` and was cancelled.
+    #[error("reading the history took too long; try again shortly")]
+    TimedOut,
+    /// The database could not be read.
+    #[error("the database could not be read")]
+    Unavailable,
+}
+
+impl From<StoreError> for HistoryError {
+    fn from(e: StoreError) -> Self {
+        tracing::warn!("candle history from the database failed: {e}");
+        match e {
+            StoreError::TimedOut(_) => Self::TimedOut,
+            _ => Self::Unavailable,
+        }
+    }
+}
 
 /// Candles and where they came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,8 +78,24 @@ impl History {
         self.cache.as_ref()
     }
 
-    /// The newest `limit` candles.
+    /// The newest `limit` candles; `cache_miss` when the database could not
+    /// be read in time.
     pub async fn recent(&self, asset: Asset, timeframe: Timeframe, limit: usize) -> Found {
+        self.try_recent(asset, timeframe, limit)
+            .await
+            .unwrap_or(Found {
+                source: HistorySource::CacheMiss,
+                candles: None,
+            })
+    }
+
+    /// The newest `limit` candles, or why the database could not be read.
+    async fn try_recent(
+        &self,
+        asset: Asset,
+        timeframe: Timeframe,
+        limit: usize,
+    ) -> Result<Found, HistoryError> {
         if let Some(cache) = &self.cache
             && let Some(mut candles) = cache.get(asset, timeframe).await
         {
@@ -69,57 +110,63 @@ impl History {
                     _ => candles.push(*last),
                 }
             }
-            return found(HistorySource::RedisCache, candles, limit);
+            return Ok(found(HistorySource::RedisCache, candles, limit));
         }
         if let Some(store) = &self.store {
             let now_s = now_millis() / 1000;
             let wanted = i64::try_from(limit).unwrap_or(i64::MAX);
-            match store.newest(asset, timeframe, wanted, now_s).await {
-                Ok(candles) if !candles.is_empty() => {
-                    if let Some(cache) = &self.cache
-                        && let Err(e) = cache.merge(asset, timeframe, &candles).await
-                    {
-                        tracing::debug!("cannot fill the candle cache: {e}");
-                    }
-                    return found(HistorySource::Database, candles, limit);
+            let window = (TimestampMs::MIN.seconds(), timeframe.bucket_start(now_s));
+            let candles = store
+                .latest(asset, timeframe, window, wanted, now_s)
+                .await?;
+            if !candles.is_empty() {
+                if let Some(cache) = &self.cache
+                    && let Err(e) = cache.merge(asset, timeframe, &candles).await
+                {
+                    tracing::debug!("cannot fill the candle cache: {e}");
                 }
-                Ok(_) => {}
-                Err(e) => tracing::warn!("candle history from the database failed: {e}"),
+                return Ok(found(HistorySource::Database, candles, limit));
             }
         }
-        Found {
+        Ok(Found {
             source: HistorySource::CacheMiss,
             candles: None,
-        }
+        })
     }
 
     /// [`History::recent`] as JSON text ready to send. A cache hit is passed
     /// through without parsing its prices: only the newest `limit` entries
     /// are kept and the live forming candle is spliced in.
+    ///
+    /// # Errors
+    ///
+    /// [`HistoryError`] when the database could not be read in time.
     pub async fn recent_json(
         &self,
         asset: Asset,
         timeframe: Timeframe,
         limit: usize,
-    ) -> (HistorySource, Box<RawValue>) {
+    ) -> Result<(HistorySource, Box<RawValue>), HistoryError> {
         if let Some(cache) = &self.cache
             && let Some(text) = cache.get_json(asset, timeframe).await
             && let Some(json) = splice(&text, self.hub.candles(asset, timeframe).last(), limit)
         {
-            return (HistorySource::RedisCache, json);
+            return Ok((HistorySource::RedisCache, json));
         }
-        let found = self.recent(asset, timeframe, limit).await;
+        let found = self.try_recent(asset, timeframe, limit).await?;
         let json = serde_json::value::to_raw_value(&found.candles.unwrap_or_default())
             .unwrap_or_else(|_| RawValue::from_string("[]".to_owned()).unwrap_or_default());
-        (found.source, json)
+        Ok((found.source, json))
     }
 
     /// Candles with open times in `from..=to` (Unix seconds), at most
     /// `limit`, from the database when there is one, else from the cache.
+    /// `to` is capped at the forming bucket, and the database is read back
+    /// at most `limit` buckets from the newest tick in the range.
     ///
     /// # Errors
     ///
-    /// A database error, as text for the client.
+    /// [`HistoryError`] when the database could not be read in time.
     pub async fn range(
         &self,
         asset: Asset,
@@ -127,16 +174,18 @@ impl History {
         from: i64,
         to: i64,
         limit: usize,
-    ) -> Result<Found, String> {
+    ) -> Result<Found, HistoryError> {
+        let now_s = now_millis() / 1000;
+        let to = to.min(timeframe.bucket_start(now_s));
         if let Some(store) = &self.store {
             let wanted = i64::try_from(limit).unwrap_or(i64::MAX);
-            let candles = store
-                .candles(asset, timeframe, (from, to), wanted, now_millis() / 1000)
-                .await
-                .map_err(|e| {
-                    tracing::warn!("candle history from the database failed: {e}");
-                    "the database could not be read".to_owned()
-                })?;
+            let candles = if from > to {
+                Vec::new()
+            } else {
+                store
+                    .latest(asset, timeframe, (from, to), wanted, now_s)
+                    .await?
+            };
             return Ok(if candles.is_empty() {
                 Found {
                     source: HistorySource::CacheMiss,
@@ -146,7 +195,7 @@ impl History {
                 found(HistorySource::Database, candles, limit)
             });
         }
-        let recent = self.recent(asset, timeframe, usize::MAX).await;
+        let recent = self.try_recent(asset, timeframe, usize::MAX).await?;
         Ok(match recent.candles {
             Some(all) => {
                 let inside: Vec<Candle> = all

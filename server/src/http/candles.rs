@@ -1,5 +1,6 @@
 //! `GET /api/candles?asset=A&timeframe=1M[&from=S&to=S][&limit=N]`: candle
-//! history, oldest first with the forming candle last, and its source.
+//! history, oldest first with the forming candle last, and its source. A
+//! read that runs past `HISTORY_READ_TIMEOUT` answers 503 with `Retry-After`.
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -13,10 +14,18 @@ use shared::protocol::HistorySource;
 use shared::{Asset, Timeframe, TimestampMs};
 
 use super::error::ApiError;
+use crate::config::MAX_CANDLES;
+use crate::history::HistoryError;
 use crate::state::AppState;
 
 /// Most candles one request returns.
-pub const MAX_LIMIT: usize = 5_000;
+pub const MAX_LIMIT: usize = MAX_CANDLES as usize;
+
+impl From<HistoryError> for ApiError {
+    fn from(e: HistoryError) -> Self {
+        Self::Unavailable(e.to_string())
+    }
+}
 
 /// The candles route.
 pub fn router() -> Router<AppState> {
@@ -84,7 +93,7 @@ async fn answer(
     }
     let found = match (p.from, p.to) {
         (None, None) => {
-            let (source, candles) = state.history.recent_json(asset, timeframe, limit).await;
+            let (source, candles) = state.history.recent_json(asset, timeframe, limit).await?;
             return Ok(Answer {
                 asset,
                 timeframe,
@@ -104,8 +113,7 @@ async fn answer(
             state
                 .history
                 .range(asset, timeframe, from, to, limit)
-                .await
-                .map_err(ApiError::Unavailable)?
+                .await?
         }
     };
     Ok(Answer {

@@ -74,21 +74,27 @@ async fn status(State(state): State<AppState>) -> Json<RedisStatus> {
     Json(current(&state).await)
 }
 
-/// Ready when the configured Redis and tick store both answer.
-async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+/// Ready when the configured Redis and tick store both answer and the
+/// store takes writes. The store is pinged over the write pool: history
+/// reads that time out do not make the server unready.
+async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
+    let unready = |why: String| (StatusCode::SERVICE_UNAVAILABLE, why);
     if state.journal.uses_redis() && !state.journal.connected() {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Redis unreachable: journaling in-process",
-        );
+        return unready("Redis unreachable: journaling in-process".to_owned());
     }
     if let Some(store) = state.history.store()
         && !store.ping(std::time::Duration::from_secs(2)).await
     {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "tick store unreachable: history and storage wait",
-        );
+        return unready("tick store unreachable: history and storage wait".to_owned());
     }
-    (StatusCode::OK, "ready")
+    if let Some(persister) = &state.persister {
+        let status = persister.status();
+        if status.writable == Some(false) {
+            return unready(format!(
+                "the tick store takes no writes ({}): accepted ticks wait in the journal",
+                status.last_error.unwrap_or_default()
+            ));
+        }
+    }
+    (StatusCode::OK, "ready".to_owned())
 }

@@ -2,7 +2,7 @@
 //! configured. A batch is accepted only once the store has committed it, so
 //! a server without Redis still keeps every accepted tick.
 //!
-//! The store is migrated before its first write (again on every write until
+//! The store is readied ([`TickStore::prepare`]) before its first write (again on every write until
 //! that succeeds, so a database that was down at start-up is picked up), and
 //! a write that does not finish within the configured timeout refuses the
 //! batch instead of holding up every ingest behind it.
@@ -42,7 +42,7 @@ impl DirectStore {
         let started = Instant::now();
         let write = async {
             if !self.migrated.load(Ordering::Acquire) {
-                self.store.migrate().await?;
+                self.store.prepare().await?;
                 self.migrated.store(true, Ordering::Release);
             }
             self.store.insert(ticks).await

@@ -6,10 +6,14 @@
 //!
 //! Both stores keep the natural identity `(pair, timestamp, price)` unique,
 //! so a replayed or retried batch inserts nothing twice, and both keep
-//! prices exact.
+//! prices exact. Each has two pools: writes (the persister, the start-up
+//! seed, readiness) and history reads, bounded by [`ReadLimits`], so a slow
+//! read never holds up a write or `/readyz`.
 
 pub mod postgres;
+mod schema;
 pub mod sqlite;
+mod target;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -18,58 +22,26 @@ use shared::{Asset, Candle, CandleState, Price, Tick, Timeframe, TimestampMs};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+pub use target::{DEFAULT_SQLITE_PATH, StoreTarget};
 
-/// Where the embedded store lives when `DATABASE_URL` is unset.
-pub const DEFAULT_SQLITE_PATH: &str = "data/tickstream.db";
-
-/// Where ticks are kept, from `DATABASE_URL`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreTarget {
-    /// `none`: ticks are not stored.
-    Nothing,
-    /// `postgres://...` or `postgresql://...`.
-    Postgres(String),
-    /// `sqlite:PATH` or `sqlite://PATH`; unset or empty: [`DEFAULT_SQLITE_PATH`].
-    Sqlite(PathBuf),
+/// How history reads are bounded (`HISTORY_READ_TIMEOUT`,
+/// `HISTORY_READ_CONNECTIONS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadLimits {
+    /// Longest a read may run in the database (PostgreSQL's
+    /// `statement_timeout`, a SQLite progress handler), and wait for a
+    /// connection.
+    pub timeout: Duration,
+    /// Connections of the read pool.
+    pub connections: u32,
 }
 
-impl StoreTarget {
-    /// Reads a `DATABASE_URL` value; `None` (unset) means the embedded store.
-    ///
-    /// # Errors
-    ///
-    /// A scheme that is neither PostgreSQL nor SQLite, or an empty SQLite path.
-    pub fn parse(url: Option<&str>) -> Result<Self, String> {
-        let url = url.map(str::trim).unwrap_or_default();
-        if url.is_empty() {
-            return Ok(Self::Sqlite(PathBuf::from(DEFAULT_SQLITE_PATH)));
+impl Default for ReadLimits {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(2),
+            connections: 4,
         }
-        if url.eq_ignore_ascii_case("none") {
-            return Ok(Self::Nothing);
-        }
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Ok(Self::Postgres(url.to_owned()));
-        }
-        if let Some(path) = url.strip_prefix("sqlite:") {
-            let path = path.strip_prefix("//").unwrap_or(path);
-            if path.is_empty() {
-                return Err("a SQLite URL needs a file path: sqlite:data/tickstream.db".to_owned());
-            }
-            if path.contains('?') {
-                return Err("a SQLite URL takes a file path and no options".to_owned());
-            }
-            if path == ":memory:" {
-                return Err(
-                    "an in-memory SQLite database keeps nothing: name a file, sqlite:data/tickstream.db"
-                        .to_owned(),
-                );
-            }
-            return Ok(Self::Sqlite(PathBuf::from(path)));
-        }
-        Err(format!(
-            "expected postgres://..., sqlite:PATH or none, got {:?}",
-            url.split(':').next().unwrap_or_default()
-        ))
     }
 }
 
@@ -82,9 +54,29 @@ pub enum StoreError {
     /// The database refused the data itself: retrying the same rows fails again.
     #[error("database refused the rows: {0}")]
     Refused(#[source] sqlx::Error),
+    /// A read ran past `HISTORY_READ_TIMEOUT` (or found no free read
+    /// connection within it) and was cancelled.
+    #[error("the database did not answer in time: {0}")]
+    TimedOut(#[source] sqlx::Error),
     /// The migrations could not be applied.
     #[error("migrations failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// The schema is behind (or ahead of) this binary's migrations, and this
+    /// role may not migrate it.
+    #[error(
+        "the database schema is not current ({0}): run `tickstream migrate` with the owner's DATABASE_URL"
+    )]
+    NotCurrent(String),
+    /// The role `serve` connects as may not do what the server needs.
+    #[error(
+        "role {role} may not {what}: it needs tickstream_writer's grants (GRANT tickstream_writer TO {role})"
+    )]
+    NotPermitted {
+        /// The role connected.
+        role: String,
+        /// What it may not do.
+        what: &'static str,
+    },
     /// The embedded store's folder could not be created.
     #[error("cannot create {0}: {1}")]
     Folder(PathBuf, #[source] std::io::Error),
@@ -94,6 +86,12 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         use sqlx::error::ErrorKind;
         match &e {
+            // PostgreSQL's query_canceled (statement_timeout), SQLite's
+            // SQLITE_INTERRUPT (the read deadline), no free connection.
+            sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("57014" | "9")) => {
+                Self::TimedOut(e)
+            }
+            sqlx::Error::PoolTimedOut => Self::TimedOut(e),
             // Constraint violations, and PostgreSQL's class 22 (data
             // exception), are about the rows; anything else (connection,
             // pool, server state, a locked file) may pass.
@@ -113,6 +111,13 @@ impl StoreError {
     #[must_use]
     pub const fn is_transient(&self) -> bool {
         !matches!(self, Self::Refused(_))
+    }
+
+    /// Whether `serve` must not start: the schema is not current and this
+    /// role may not migrate it.
+    #[must_use]
+    pub const fn stops_start_up(&self) -> bool {
+        matches!(self, Self::NotCurrent(_))
     }
 }
 
@@ -166,24 +171,32 @@ pub enum TickStore {
 }
 
 impl TickStore {
-    /// The store `target` names, or `None` for [`StoreTarget::Nothing`].
-    /// Connects lazily: the server starts even when the database is down,
-    /// and the persister retries until it is up.
+    /// The store `target` names, or `None` for [`StoreTarget::Nothing`],
+    /// with reads bounded by `reads`. Connects lazily: the server starts
+    /// even when the database is down, and the persister retries until it is
+    /// up.
     ///
     /// # Errors
     ///
     /// When the URL is not usable or the SQLite folder cannot be created.
-    pub fn open(target: &StoreTarget, timeout: Duration) -> Result<Option<Self>, StoreError> {
+    pub fn open(
+        target: &StoreTarget,
+        timeout: Duration,
+        reads: ReadLimits,
+    ) -> Result<Option<Self>, StoreError> {
         Ok(match target {
             StoreTarget::Nothing => None,
-            StoreTarget::Postgres(url) => {
-                Some(Self::Postgres(PgStore::connect_lazy(url, timeout)?))
+            StoreTarget::Postgres(url) => Some(Self::Postgres(PgStore::connect_lazy_with(
+                url, timeout, reads,
+            )?)),
+            StoreTarget::Sqlite(path) => {
+                Some(Self::Sqlite(SqliteStore::open_with(path, timeout, reads)?))
             }
-            StoreTarget::Sqlite(path) => Some(Self::Sqlite(SqliteStore::open(path, timeout)?)),
         })
     }
 
-    /// A store for `url` (`postgres://...` or `sqlite:PATH`).
+    /// A store for `url` (`postgres://...` or `sqlite:PATH`), with the
+    /// default [`ReadLimits`].
     ///
     /// # Errors
     ///
@@ -191,7 +204,7 @@ impl TickStore {
     pub fn connect_lazy(url: &str, timeout: Duration) -> Result<Self, StoreError> {
         let target = StoreTarget::parse(Some(url))
             .map_err(|e| StoreError::Unavailable(sqlx::Error::Configuration(e.into())))?;
-        Self::open(&target, timeout)?.ok_or_else(|| {
+        Self::open(&target, timeout, ReadLimits::default())?.ok_or_else(|| {
             StoreError::Unavailable(sqlx::Error::Configuration("no store named".into()))
         })
     }
@@ -205,7 +218,8 @@ impl TickStore {
         }
     }
 
-    /// Whether the store answers a trivial query within `timeout`.
+    /// Whether the store answers a trivial query within `timeout`, over the
+    /// write pool: busy history reads do not make it fail.
     pub async fn ping(&self, timeout: Duration) -> bool {
         let query = async {
             match self {
@@ -216,15 +230,32 @@ impl TickStore {
         tokio::time::timeout(timeout, query).await.unwrap_or(false)
     }
 
-    /// Applies the store's migrations (idempotent).
+    /// Applies the store's migrations with the owner's rights (idempotent;
+    /// on PostgreSQL also the group roles and their grants). Returns how
+    /// many were newly applied.
     ///
     /// # Errors
     ///
     /// When the database is unreachable or a migration fails.
-    pub async fn migrate(&self) -> Result<(), StoreError> {
+    pub async fn migrate(&self) -> Result<usize, StoreError> {
         match self {
             Self::Postgres(s) => s.migrate().await,
             Self::Sqlite(s) => s.migrate().await,
+        }
+    }
+
+    /// Makes the store ready for `serve`: applies pending migrations when
+    /// this role owns the schema; otherwise checks that it is current; then
+    /// checks that this role may write. The embedded store only migrates.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::NotCurrent`] (`serve` stops), [`StoreError::NotPermitted`],
+    /// or the database being unreachable.
+    pub async fn prepare(&self) -> Result<(), StoreError> {
+        match self {
+            Self::Postgres(s) => schema::prepare(s.pool()).await,
+            Self::Sqlite(s) => s.migrate().await.map(|_| ()),
         }
     }
 
@@ -289,8 +320,9 @@ impl TickStore {
         }
     }
 
-    /// The newest `limit` candles, looking only at the ticks they can hold:
-    /// from the pair's newest tick back `limit` buckets, not the whole history.
+    /// The newest `limit` candles of the series, from its newest tick back
+    /// `limit` buckets, not the whole history; the bucket holding `now_s` is
+    /// forming.
     ///
     /// # Errors
     ///
@@ -302,15 +334,48 @@ impl TickStore {
         limit: i64,
         now_s: i64,
     ) -> Result<Vec<Candle>, StoreError> {
+        let all = (TimestampMs::MIN.seconds(), TimestampMs::MAX.seconds());
+        self.latest(asset, timeframe, all, limit, now_s).await
+    }
+
+    /// Candles with open times in `from..=to` (Unix seconds), the newest
+    /// `limit` buckets of them: the window ends at the bucket of the newest
+    /// tick in the range (found through the `(pair, timestamp)` index, so a
+    /// gap is crossed) and reaches back at most `limit` buckets, so a read
+    /// never scans more than `limit` candles' span of ticks, however wide the
+    /// range. Reads go through the read pool, bounded by [`ReadLimits`].
+    ///
+    /// # Errors
+    ///
+    /// A database error; [`StoreError::TimedOut`] past the read timeout.
+    pub async fn latest(
+        &self,
+        asset: Asset,
+        timeframe: Timeframe,
+        (from, to): (i64, i64),
+        limit: i64,
+        now_s: i64,
+    ) -> Result<Vec<Candle>, StoreError> {
+        let width = timeframe.seconds();
+        // `from` is an open time: a bucket opening before it is not asked for.
+        let first = timeframe.bucket_start(from);
+        let from = if first < from { first + width } else { first };
+        let (start_ms, end_ms) = (
+            from.saturating_mul(1000),
+            timeframe
+                .bucket_start(to)
+                .saturating_add(width)
+                .saturating_mul(1000),
+        );
         let newest = match self {
-            Self::Postgres(s) => s.newest_tick(asset).await?,
-            Self::Sqlite(s) => s.newest_tick(asset).await?,
+            Self::Postgres(s) => s.newest_tick(asset, start_ms, end_ms).await?,
+            Self::Sqlite(s) => s.newest_tick(asset, start_ms, end_ms).await?,
         };
         let Some(newest) = newest else {
             return Ok(Vec::new());
         };
         let to = timeframe.bucket_of_millis(newest);
-        let from = to - (limit.max(1) - 1) * timeframe.seconds();
+        let from = from.max(to.saturating_sub((limit.max(1) - 1).saturating_mul(width)));
         self.candles(asset, timeframe, (from, to), limit, now_s)
             .await
     }

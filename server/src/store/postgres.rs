@@ -5,44 +5,72 @@
 //!
 //! Prices travel as their exact decimal text and are cast to `NUMERIC` by
 //! PostgreSQL: no float anywhere.
+//!
+//! History reads (candles) go through a pool of their own whose connections
+//! carry a `statement_timeout`, so a wide or slow read is cancelled by
+//! PostgreSQL itself and never holds a connection the persister writes
+//! through.
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use shared::{Asset, Candle, Price, Tick, Timeframe};
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-use super::{StoreError, bucket_candle, row_tick};
+use super::{ReadLimits, StoreError, bucket_candle, row_tick, schema};
 
 /// The PostgreSQL tick store; cheap to clone.
 #[derive(Clone)]
 pub struct PgStore {
+    /// Writes, the start-up seed and readiness.
     pool: PgPool,
+    /// History reads, each under the read timeout.
+    reads: PgPool,
 }
 
 impl PgStore {
-    /// A store for `url`. Connects lazily: the server starts even when the
-    /// database is down, and the persister retries until it is up.
+    /// A store for `url` with the default [`ReadLimits`]. Connects lazily:
+    /// the server starts even when the database is down, and the persister
+    /// retries until it is up.
     ///
     /// # Errors
     ///
     /// When `url` is not a valid PostgreSQL URL.
     pub fn connect_lazy(url: &str, timeout: Duration) -> Result<Self, StoreError> {
+        Self::connect_lazy_with(url, timeout, ReadLimits::default())
+    }
+
+    /// A store for `url` whose history reads are bounded by `reads`.
+    ///
+    /// # Errors
+    ///
+    /// When `url` is not a valid PostgreSQL URL.
+    pub fn connect_lazy_with(
+        url: &str,
+        timeout: Duration,
+        reads: ReadLimits,
+    ) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url).map_err(StoreError::Unavailable)?;
         let pool = PgPoolOptions::new()
             .max_connections(4)
             .acquire_timeout(timeout)
-            .connect_lazy(url)
-            .map_err(StoreError::Unavailable)?;
-        Ok(Self { pool })
+            .connect_lazy_with(options.clone());
+        let statement_timeout = reads.timeout.as_millis().max(1);
+        let reads = PgPoolOptions::new()
+            .max_connections(reads.connections)
+            .acquire_timeout(reads.timeout)
+            .connect_lazy_with(options.options([("statement_timeout", statement_timeout)]));
+        Ok(Self { pool, reads })
     }
 
-    /// Applies the migrations in `migrations/` (idempotent).
+    /// Applies the migrations in `migrations/` (idempotent), with the
+    /// owner's rights. Returns how many were newly applied.
     ///
     /// # Errors
     ///
     /// When the database is unreachable or a migration fails.
-    pub async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("../migrations").run(&self.pool).await?;
-        Ok(())
+    pub async fn migrate(&self) -> Result<usize, StoreError> {
+        schema::migrate(&self.pool).await
     }
 
     /// Inserts ticks in one statement, skipping those already stored.
@@ -153,7 +181,8 @@ impl PgStore {
     }
 
     /// Candles of `asset` in `timeframe` with open times in `from..=to` (Unix
-    /// seconds), the newest `limit`, oldest first, computed by PostgreSQL:
+    /// seconds), the newest `limit`, oldest first, read through the read
+    /// pool and computed by PostgreSQL:
     /// first, highest, lowest and last price and the tick count per bucket,
     /// ties in time broken by insertion order as the live aggregator breaks
     /// them by arrival order. The bucket holding `now_s` is forming.
@@ -186,7 +215,7 @@ impl PgStore {
         .bind(timeframe.bucket_start(from))
         .bind(timeframe.bucket_start(to))
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.reads)
         .await?;
         let forming = timeframe.bucket_start(now_s);
         Ok(rows
@@ -205,22 +234,30 @@ impl PgStore {
             .collect())
     }
 
-    /// The newest tick time of `asset`, Unix milliseconds, through the
-    /// `(pair, timestamp DESC)` index.
+    /// The newest tick time of `asset` in `from_ms..until_ms`, Unix
+    /// milliseconds, through the `(pair, timestamp DESC)` index.
     ///
     /// # Errors
     ///
     /// A database error.
-    pub async fn newest_tick(&self, asset: Asset) -> Result<Option<i64>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT max(timestamp) FROM historical_ticks WHERE pair = $1")
-                .bind(asset.as_str())
-                .fetch_one(&self.pool)
-                .await?,
+    pub async fn newest_tick(
+        &self,
+        asset: Asset,
+        from_ms: i64,
+        until_ms: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT max(timestamp) FROM historical_ticks \
+             WHERE pair = $1 AND timestamp >= $2 AND timestamp < $3",
         )
+        .bind(asset.as_str())
+        .bind(from_ms)
+        .bind(until_ms)
+        .fetch_one(&self.reads)
+        .await?)
     }
 
-    /// The pool, for readers of the stored history.
+    /// The write pool (writes, the seed, readiness, migrations).
     #[must_use]
     pub const fn pool(&self) -> &PgPool {
         &self.pool

@@ -11,17 +11,24 @@
 //!   writer.
 //! - A batch is one transaction of multi-row `INSERT ... ON CONFLICT DO
 //!   NOTHING` statements on `(pair, timestamp, price)`.
+//! - History reads use connections of their own, and SQLite interrupts a
+//!   read still running at its deadline (a progress handler), so a slow read
+//!   ends as a time-out instead of holding a connection.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use shared::{Asset, Candle, Price, Tick, Timeframe, TimestampMs};
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Sqlite};
 
-use super::{StoreError, bucket_candle};
+use super::{ReadLimits, StoreError, bucket_candle};
+
+/// SQLite virtual-machine steps between two looks at a read's deadline.
+const STEPS_PER_CHECK: i32 = 10_000;
 
 /// Rows per `INSERT` statement (3 parameters each, well under SQLite's
 /// 32,766).
@@ -69,17 +76,35 @@ fn row_tick((pair, price, ts): (String, String, i64)) -> Option<Tick> {
 /// The SQLite tick store; cheap to clone.
 #[derive(Clone)]
 pub struct SqliteStore {
+    /// Writes, the start-up seed and readiness.
     pool: SqlitePool,
+    /// History reads, each interrupted at `read_timeout`.
+    reads: SqlitePool,
+    read_timeout: Duration,
     path: PathBuf,
 }
 
 impl SqliteStore {
-    /// The store in the file at `path`, created with its folder if missing.
+    /// The store in the file at `path`, created with its folder if missing,
+    /// with the default [`ReadLimits`].
     ///
     /// # Errors
     ///
     /// When the folder cannot be created.
     pub fn open(path: &Path, timeout: Duration) -> Result<Self, StoreError> {
+        Self::open_with(path, timeout, ReadLimits::default())
+    }
+
+    /// The store in the file at `path`, history reads bounded by `reads`.
+    ///
+    /// # Errors
+    ///
+    /// When the folder cannot be created.
+    pub fn open_with(
+        path: &Path,
+        timeout: Duration,
+        reads: ReadLimits,
+    ) -> Result<Self, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
                 .map_err(|e| StoreError::Folder(parent.to_owned(), e))?;
@@ -93,11 +118,29 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(timeout)
+            .connect_lazy_with(options.clone());
+        let read_timeout = reads.timeout;
+        let reads = SqlitePoolOptions::new()
+            .max_connections(reads.connections)
+            .acquire_timeout(read_timeout)
             .connect_lazy_with(options);
         Ok(Self {
             pool,
+            reads,
+            read_timeout,
             path: path.to_owned(),
         })
+    }
+
+    /// A read connection that SQLite interrupts once the read timeout has
+    /// passed (`SQLITE_INTERRUPT`, reported as [`StoreError::TimedOut`]).
+    async fn read_connection(&self) -> Result<PoolConnection<Sqlite>, StoreError> {
+        let mut conn = self.reads.acquire().await?;
+        let deadline = Instant::now() + self.read_timeout;
+        conn.lock_handle()
+            .await?
+            .set_progress_handler(STEPS_PER_CHECK, move || Instant::now() < deadline);
+        Ok(conn)
     }
 
     /// The file.
@@ -106,16 +149,23 @@ impl SqliteStore {
         &self.path
     }
 
-    /// Applies the migrations in `migrations/sqlite/` (idempotent).
+    /// Applies the migrations in `migrations/sqlite/` (idempotent); returns
+    /// how many were newly applied.
     ///
     /// # Errors
     ///
     /// When the file cannot be opened or a migration fails.
-    pub async fn migrate(&self) -> Result<(), StoreError> {
+    pub async fn migrate(&self) -> Result<usize, StoreError> {
+        let count = "SELECT count(*) FROM _sqlx_migrations WHERE success";
+        let before: i64 = sqlx::query_scalar(count)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap_or(0);
         sqlx::migrate!("../migrations/sqlite")
             .run(&self.pool)
             .await?;
-        Ok(())
+        let after: i64 = sqlx::query_scalar(count).fetch_one(&self.pool).await?;
+        Ok(usize::try_from(after - before).unwrap_or(0))
     }
 
     /// Inserts ticks in one transaction, skipping those already stored.
@@ -206,7 +256,7 @@ impl SqliteStore {
         .bind(start)
         .bind(end)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.read_connection().await?)
         .await?;
         let forming = timeframe.bucket_start(now_s);
         Ok(rows
@@ -218,21 +268,30 @@ impl SqliteStore {
             .collect())
     }
 
-    /// The newest tick time of `asset`, Unix milliseconds.
+    /// The newest tick time of `asset` in `from_ms..until_ms`, Unix
+    /// milliseconds.
     ///
     /// # Errors
     ///
     /// A database error.
-    pub async fn newest_tick(&self, asset: Asset) -> Result<Option<i64>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT max(timestamp) FROM historical_ticks WHERE pair = ?")
-                .bind(asset.as_str())
-                .fetch_one(&self.pool)
-                .await?,
+    pub async fn newest_tick(
+        &self,
+        asset: Asset,
+        from_ms: i64,
+        until_ms: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT max(timestamp) FROM historical_ticks \
+             WHERE pair = ? AND timestamp >= ? AND timestamp < ?",
         )
+        .bind(asset.as_str())
+        .bind(from_ms)
+        .bind(until_ms)
+        .fetch_one(&mut *self.read_connection().await?)
+        .await?)
     }
 
-    /// The pool, for tests and tools that read the file directly.
+    /// The write pool, for tests and tools that read the file directly.
     #[must_use]
     pub const fn pool(&self) -> &SqlitePool {
         &self.pool

@@ -364,6 +364,37 @@ pub fn as_role(url: &str, role: &str) -> String {
     format!("{scheme}://{role}@{host}")
 }
 
+/// A login role of this test process, member of the group role `group`
+/// (roles are cluster-wide: the name carries the process id); dropped by
+/// [`drop_role`].
+pub async fn login_role(name: &str, group: &str) -> String {
+    use sqlx::Connection;
+    let role = format!("tickstream_{name}_{}", std::process::id());
+    let mut conn = sqlx::PgConnection::connect(&admin_url()).await.unwrap();
+    sqlx::raw_sql(&format!(
+        "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN IN ROLE {group}"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    role
+}
+
+/// Drops a role made by [`login_role`].
+pub async fn drop_role(role: &str) {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&admin_url()).await.unwrap();
+    sqlx::query(&format!("DROP ROLE IF EXISTS {role}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+fn admin_url() -> String {
+    std::env::var("TEST_PG_ADMIN_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
 fn unique_number() -> u64 {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
