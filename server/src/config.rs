@@ -18,6 +18,11 @@ pub struct ServeConfig {
     #[arg(long, env = "BIND", default_value = "0.0.0.0:3001")]
     pub bind: SocketAddr,
 
+    /// A second address serving only `GET /metrics`; when set, `/metrics`
+    /// is no longer served on `BIND`.
+    #[arg(long, env = "METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+
     /// Folder holding the built client (`trunk build --release` writes it).
     #[arg(long = "dist", env = "DIST_DIR", default_value = "dist")]
     pub dist: PathBuf,
@@ -123,19 +128,80 @@ pub struct RedisConfig {
     pub redis_key_prefix: String,
 }
 
-/// Tokens and origins.
+/// Tokens, origins, and how many wrong tokens an address may try.
 #[derive(Debug, Clone, Args)]
 pub struct AccessConfig {
-    /// Bearer token for `POST /api/ticks`; ingest is refused while unset.
-    #[arg(long, env = "INGEST_TOKEN", hide_env_values = true)]
+    /// Bearer token for `POST /api/ticks`, at least 16 characters; ingest is
+    /// refused while unset.
+    #[arg(long, env = "INGEST_TOKEN", hide_env_values = true, value_parser = TokenParser)]
     pub ingest_token: Option<String>,
-    /// Token for the privileged cache events.
-    #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true)]
+    /// Token of privileged WebSocket sessions (the cache events), at least
+    /// 16 characters; no session is privileged while unset.
+    #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true, value_parser = TokenParser)]
     pub admin_token: Option<String>,
     /// Comma-separated origins allowed to open `/ws` (`*`: any). Unset: the
     /// page's own origin and clients that send no Origin.
     #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// Wrong tokens (admin or ingest) one address may present within
+    /// `AUTH_FAILURE_WINDOW` before it is refused with 429 until the window
+    /// ends.
+    #[arg(long, env = "AUTH_MAX_FAILURES", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub auth_max_failures: u32,
+    /// Seconds over which wrong tokens are counted, from an address's first.
+    #[arg(long, env = "AUTH_FAILURE_WINDOW", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub auth_failure_window: u64,
+    /// Most addresses whose wrong tokens are remembered at once; past it the
+    /// address closest to the end of its window is forgotten first.
+    #[arg(long, env = "AUTH_FAILURE_ADDRESSES", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub auth_failure_addresses: u64,
+}
+
+/// Tokens shorter than this stop start-up: a short token is guessed.
+pub const MIN_TOKEN_CHARS: usize = 16;
+
+/// Checks `INGEST_TOKEN` and `ADMIN_TOKEN`: an empty or short token stops
+/// start-up with a message naming the variable and never showing the value.
+#[derive(Debug, Clone, Copy)]
+struct TokenParser;
+
+impl clap::builder::TypedValueParser for TokenParser {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        let problem = match value.to_str() {
+            Some(token) if token.chars().count() >= MIN_TOKEN_CHARS => {
+                return Ok(token.to_owned());
+            }
+            Some("") => "is empty".to_owned(),
+            Some(token) => format!("has {} characters", token.chars().count()),
+            None => "is not UTF-8 text".to_owned(),
+        };
+        let env = arg.and_then(clap::Arg::get_env).map_or_else(
+            || "the token".to_owned(),
+            |e| e.to_string_lossy().into_owned(),
+        );
+        let flag = arg
+            .and_then(clap::Arg::get_long)
+            .map(|l| format!(" (--{l})"))
+            .unwrap_or_default();
+        Err(clap::Error::raw(
+            clap::error::ErrorKind::ValueValidation,
+            format!(
+                "{env}{flag} {problem}: use at least {MIN_TOKEN_CHARS} characters \
+                 (`openssl rand -hex 16` makes 32), or unset it to turn it off\n"
+            ),
+        )
+        .with_cmd(cmd))
+    }
 }
 
 /// The simulator.
@@ -308,6 +374,36 @@ mod tests {
         assert!(err.contains("SIMULATE") && err.contains("invalid"), "{err}");
         let err = parse(&["--redis-key-prefix", "a b"]).unwrap_err();
         assert!(err.contains("REDIS_KEY_PREFIX"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_or_short_token_is_refused_naming_the_variable() {
+        for flag in ["--admin-token", "--ingest-token"] {
+            let env = flag
+                .trim_start_matches("--")
+                .replace('-', "_")
+                .to_uppercase();
+            for value in ["", "short-secret", "fifteen-chars!!"] {
+                let err = parse(&[flag, value]).unwrap_err();
+                assert!(err.contains(&env) && err.contains("16"), "{err}");
+                if !value.is_empty() {
+                    assert!(!err.contains(value), "the token is shown: {err}");
+                }
+            }
+            let c = parse(&[flag, "sixteen-chars!!!"]).unwrap();
+            let token = if env == "ADMIN_TOKEN" {
+                c.access.admin_token
+            } else {
+                c.access.ingest_token
+            };
+            assert_eq!(token.as_deref(), Some("sixteen-chars!!!"));
+        }
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.access.admin_token, None);
+        assert_eq!(c.access.ingest_token, None);
+        assert_eq!(c.access.auth_max_failures, 10);
+        assert_eq!(c.access.auth_failure_window, 60);
+        assert_eq!(c.metrics_bind, None);
     }
 
     #[test]
