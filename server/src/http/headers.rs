@@ -7,7 +7,8 @@
 //! is allowed by its SHA-256, read from `dist/index.html` at start-up and
 //! again whenever the page is served after a rebuild. No other inline script
 //! runs. `'wasm-unsafe-eval'` lets the page compile its WebAssembly.
-//! `connect-src 'self'` covers the page's own `ws:`/`wss:` origin in every
+//! The one inline style is lightweight-charts' attribution logo `<style>`,
+//! allowed by its hash too ([`CHART_LOGO_STYLE`]). `connect-src 'self'` covers the page's own `ws:`/`wss:` origin in every
 //! browser implementing CSP Level 3 (Chrome, Firefox, Safari since 2022);
 //! naming `ws://HOST` explicitly would put a client-sent header into the
 //! policy.
@@ -40,6 +41,12 @@ pub fn layers<S: Clone + Send + Sync + 'static>(router: Router<S>, dist: &Path) 
         .layer(fixed(header::REFERRER_POLICY, "no-referrer"))
 }
 
+/// The `<style>` lightweight-charts (5.2.1, pinned in `package.json`) adds
+/// for its attribution logo, the page's only inline style. An upgrade that
+/// changes it shows as a CSP violation in the page test
+/// (`tests/tests/page.rs` fails on any console error).
+pub const CHART_LOGO_STYLE: &str = "a#tv-attr-logo{--fill:#131722;--stroke:#fff;position:absolute;left:10px;bottom:10px;height:19px;width:35px;margin:0;padding:0;border:0;z-index:3;}a#tv-attr-logo[data-dark]{--fill:#D1D4DC;--stroke:#131722;}";
+
 /// The policy for the page's inline scripts (their `'sha256-…'` sources).
 #[must_use]
 pub fn policy(script_hashes: &[String]) -> String {
@@ -48,10 +55,19 @@ pub fn policy(script_hashes: &[String]) -> String {
         scripts.push(' ');
         scripts.push_str(hash);
     }
+    let style = sha256_source(CHART_LOGO_STYLE.as_bytes());
     format!(
-        "default-src 'self'; script-src {scripts}; style-src 'self'; img-src 'self'; \
+        "default-src 'self'; script-src {scripts}; style-src 'self' {style}; img-src 'self'; \
          connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; \
          frame-ancestors 'none'"
+    )
+}
+
+/// The CSP source `'sha256-…'` of `content`.
+fn sha256_source(content: &[u8]) -> String {
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(content))
     )
 }
 
@@ -77,11 +93,7 @@ pub fn inline_script_hashes(html: &str) -> Vec<String> {
             .split(|c: char| c.is_ascii_whitespace() || c == '/')
             .any(|attribute| attribute == "src" || attribute.starts_with("src="));
         if !has_src {
-            let digest = Sha256::digest(&html.as_bytes()[body..body + body_len]);
-            hashes.push(format!(
-                "'sha256-{}'",
-                base64::engine::general_purpose::STANDARD.encode(digest)
-            ));
+            hashes.push(sha256_source(&html.as_bytes()[body..body + body_len]));
         }
         at = body + body_len;
     }
@@ -193,5 +205,10 @@ await init();
             assert!(p.contains(directive), "{p}");
         }
         assert!(!p.contains("unsafe-inline"), "{p}");
+        // The hash Chromium names when it refuses the chart's logo style.
+        assert!(
+            p.contains("style-src 'self' 'sha256-3pRED1tOXas1FXFoPb9TGCjmYe9XQsmO9OV23khV2nY=';"),
+            "{p}"
+        );
     }
 }
