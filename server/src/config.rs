@@ -230,7 +230,8 @@ pub struct LimitsConfig {
     /// Largest WebSocket frame from a client, bytes.
     #[arg(long, env = "MAX_FRAME_BYTES", default_value_t = 256 << 10)]
     pub max_frame_bytes: usize,
-    /// Messages per second a WebSocket client may send (bursts of twice that).
+    /// Frames per second a WebSocket client may send, of any kind (text,
+    /// binary, ping, pong), in bursts of twice that.
     #[arg(long, env = "WS_RATE_LIMIT", default_value_t = 50)]
     pub ws_rate_limit: u32,
     /// Frames queued per WebSocket client before it is declared lagging.
