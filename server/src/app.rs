@@ -206,7 +206,10 @@ pub async fn run(
         // `/metrics` alone, behind the same connection limits.
         let router = http::metrics_router(state.clone());
         let (connections, stop) = (connections.clone(), stop.clone());
-        println!("tickstream metrics on http://{}/metrics", listener.local_addr()?);
+        println!(
+            "tickstream metrics on http://{}/metrics",
+            listener.local_addr()?
+        );
         tasks.spawn(async move { serve::serve(listener, router, &connections, stop).await });
     }
     let router = http::router(state);

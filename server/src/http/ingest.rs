@@ -12,8 +12,9 @@ use axum::{Json, Router};
 use serde::Serialize;
 use shared::{BatchError, Tick, parse_batch};
 
+use super::client_ip::ClientIp;
 use super::error::ApiError;
-use super::lockout::{ClientAddr, Verdict};
+use super::lockout::Verdict;
 use crate::journal::{Durability, JournalError, now_millis};
 use crate::state::AppState;
 
@@ -34,7 +35,7 @@ struct Accepted {
 
 async fn ingest(
     State(state): State<AppState>,
-    ClientAddr(ip): ClientAddr,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Accepted>, ApiError> {

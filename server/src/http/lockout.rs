@@ -1,4 +1,5 @@
-//! Wrong tokens per address: after `AUTH_MAX_FAILURES` wrong admin or ingest
+//! Wrong tokens per client address ([`crate::http::client_ip::ClientIp`],
+//! so behind `TRUSTED_PROXIES` the forwarded client): after `AUTH_MAX_FAILURES` wrong admin or ingest
 //! tokens within `AUTH_FAILURE_WINDOW`, an address is refused (429) until its
 //! window ends, whatever token it presents. At most `AUTH_FAILURE_ADDRESSES`
 //! addresses are remembered; an IPv6 address counts as its /64, which one
@@ -10,35 +11,11 @@
 //! attacker at all.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::request::Parts;
-
 use crate::config::AccessConfig;
-
-/// The address a request came from: the TCP peer.
-///
-/// The one place the client address is read, so a resolver that trusts
-/// `X-Forwarded-For` from known proxies can take its place.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientAddr(pub IpAddr);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        // Served without connect info (a router driven directly): one
-        // address for all, which only makes the limit stricter.
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
-        Ok(Self(ip))
-    }
-}
 
 /// What a presented token comes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,7 +10,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::lockout::{ClientAddr, Verdict};
+use super::client_ip::ClientIp;
+use super::lockout::Verdict;
 use crate::state::AppState;
 
 /// Bytes of read and write buffer per connection (tungstenite's default is
@@ -32,7 +33,7 @@ struct UpgradeParams {
 
 async fn upgrade(
     State(state): State<AppState>,
-    ClientAddr(ip): ClientAddr,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Query(params): Query<UpgradeParams>,
     ws: WebSocketUpgrade,
