@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use shared::Timeframe;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -15,6 +16,7 @@ use crate::candles::{Seed, Watchers};
 use crate::config::ServeConfig;
 use crate::feeds::FeedWatch;
 use crate::history::{self, CandleCache, History};
+use crate::http::lockout::Lockout;
 use crate::hub::{Hub, HubLimits};
 use crate::journal::{Journal, now_millis};
 use crate::metrics::Metrics;
@@ -73,6 +75,15 @@ pub async fn run(
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
+    // Before anything starts, so a taken address stops start-up cleanly.
+    let metrics_listener = match config.metrics_bind {
+        Some(at) => Some(
+            TcpListener::bind(at)
+                .await
+                .with_context(|| format!("cannot listen on {at} (METRICS_BIND)"))?,
+        ),
+        None => None,
+    };
     if !config.dist.join("index.html").is_file() {
         tracing::warn!(
             "no built client in {}: `/` will answer 503 until `trunk build --release` has run",
@@ -185,6 +196,7 @@ pub async fn run(
         simulator.start(*asset);
     }
     let history = History::new(cache, store, hub.clone());
+    let lockout = Lockout::new(&config.access);
     let state = AppState {
         config: Arc::new(config),
         journal,
@@ -195,8 +207,19 @@ pub async fn run(
         shutdown: stop.clone(),
         metrics: watchers.metrics,
         feeds: watchers.feeds,
+        lockout,
     };
     let connections = state.config.connections.clone();
+    if let Some(listener) = metrics_listener {
+        // `/metrics` alone, behind the same connection limits.
+        let router = http::metrics_router(state.clone());
+        let (connections, stop) = (connections.clone(), stop.clone());
+        println!(
+            "tickstream metrics on http://{}/metrics",
+            listener.local_addr()?
+        );
+        tasks.spawn(async move { serve::serve(listener, router, &connections, stop).await });
+    }
     let router = http::router(state);
     println!("tickstream listening on http://{addr}");
     tracing::info!(%addr, "listening");

@@ -15,12 +15,22 @@ use crate::store::{ReadLimits, StoreTarget};
 /// `limit`, and so the largest `REDIS_HISTORICAL_CACHE_SIZE`.
 pub const MAX_CANDLES: u64 = 5_000;
 
+mod tokens;
+
+pub use tokens::MIN_TOKEN_CHARS;
+use tokens::TokenParser;
+
 /// How the server runs.
 #[derive(Debug, Clone, Args)]
 pub struct ServeConfig {
     /// Address to listen on.
     #[arg(long, env = "BIND", default_value = "0.0.0.0:3001")]
     pub bind: SocketAddr,
+
+    /// A second address serving only `GET /metrics`; when set, `/metrics`
+    /// is no longer served on `BIND`.
+    #[arg(long, env = "METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
 
     /// Folder holding the built client (`trunk build --release` writes it).
     #[arg(long = "dist", env = "DIST_DIR", default_value = "dist")]
@@ -132,19 +142,36 @@ pub struct RedisConfig {
     pub redis_key_prefix: String,
 }
 
-/// Tokens and origins.
+/// Tokens, origins, and how many wrong tokens an address may try.
 #[derive(Debug, Clone, Args)]
 pub struct AccessConfig {
-    /// Bearer token for `POST /api/ticks`; ingest is refused while unset.
-    #[arg(long, env = "INGEST_TOKEN", hide_env_values = true)]
+    /// Bearer token for `POST /api/ticks`, at least 16 characters; ingest is
+    /// refused while unset.
+    #[arg(long, env = "INGEST_TOKEN", hide_env_values = true, value_parser = TokenParser)]
     pub ingest_token: Option<String>,
-    /// Token for the privileged cache events.
-    #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true)]
+    /// Token of privileged WebSocket sessions (the cache events), at least
+    /// 16 characters; no session is privileged while unset.
+    #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true, value_parser = TokenParser)]
     pub admin_token: Option<String>,
     /// Comma-separated origins allowed to open `/ws` (`*`: any). Unset: the
     /// page's own origin and clients that send no Origin.
     #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
+    /// Wrong tokens (admin or ingest) one address may present within
+    /// `AUTH_FAILURE_WINDOW` before it is refused with 429 until the window
+    /// ends.
+    #[arg(long, env = "AUTH_MAX_FAILURES", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub auth_max_failures: u32,
+    /// Seconds over which wrong tokens are counted, from an address's first.
+    #[arg(long, env = "AUTH_FAILURE_WINDOW", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub auth_failure_window: u64,
+    /// Most addresses whose wrong tokens are remembered at once; past it the
+    /// address closest to the end of its window is forgotten first.
+    #[arg(long, env = "AUTH_FAILURE_ADDRESSES", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub auth_failure_addresses: u64,
 }
 
 /// The simulator.
@@ -173,7 +200,8 @@ pub struct LimitsConfig {
     /// Largest WebSocket frame from a client, bytes.
     #[arg(long, env = "MAX_FRAME_BYTES", default_value_t = 256 << 10)]
     pub max_frame_bytes: usize,
-    /// Messages per second a WebSocket client may send (bursts of twice that).
+    /// Frames per second a WebSocket client may send, of any kind (text,
+    /// binary, ping, pong), in bursts of twice that.
     #[arg(long, env = "WS_RATE_LIMIT", default_value_t = 50)]
     pub ws_rate_limit: u32,
     /// Frames queued per WebSocket client before it is declared lagging.

@@ -7,6 +7,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::ServeConfig;
 use crate::feeds::FeedWatch;
 use crate::history::History;
+use crate::http::lockout::Lockout;
 use crate::hub::Hub;
 use crate::journal::Journal;
 use crate::metrics::Metrics;
@@ -34,4 +35,6 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Feed staleness per asset.
     pub feeds: FeedWatch,
+    /// Wrong tokens per client address.
+    pub lockout: Lockout,
 }

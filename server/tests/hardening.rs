@@ -316,7 +316,7 @@ async fn a_hundred_malformed_inputs_get_clear_errors_and_change_nothing() {
             "--ws-rate-limit",
             "100000",
             "--admin-token",
-            "sesame",
+            common::ADMIN,
         ],
     )
     .await;
@@ -447,7 +447,7 @@ async fn origins_and_the_admin_token_are_checked_at_the_upgrade() {
     // Default: the page's own origin and non-browser clients only.
     let own = common::start(
         dist.path(),
-        &["--redis-url", "none", "--admin-token", "sesame"],
+        &["--redis-url", "none", "--admin-token", common::ADMIN],
     )
     .await;
     let host = own.base.clone();
@@ -458,12 +458,13 @@ async fn origins_and_the_admin_token_are_checked_at_the_upgrade() {
         Err(403)
     );
     assert_eq!(upgrade(&own, Some("null"), None).await, Err(403));
-    assert_eq!(upgrade(&own, None, Some("sesame")).await, Ok(()));
+    assert_eq!(upgrade(&own, None, Some(common::ADMIN)).await, Ok(()));
     // (A wrong token is refused in history.rs.)
     assert_eq!(upgrade(&own, None, Some("")).await, Err(401));
-    assert_eq!(upgrade(&own, None, Some("sesam")).await, Err(401));
+    let almost = &common::ADMIN[..common::ADMIN.len() - 1];
+    assert_eq!(upgrade(&own, None, Some(almost)).await, Err(401));
     assert_eq!(
-        upgrade(&own, Some("http://evil.example"), Some("sesame")).await,
+        upgrade(&own, Some("http://evil.example"), Some(common::ADMIN)).await,
         Err(403)
     );
     own.stop().await;

@@ -220,7 +220,8 @@ fn candle(asset: &str, t: i64, o: &str, h: &str, l: &str, c: &str) -> Candle {
 async fn only_the_admin_writes_the_cache_and_bad_candles_change_nothing() {
     let prefix = unique_prefix("admin");
     let dist = tempfile::tempdir().unwrap();
-    let server = common::start_on_redis(dist.path(), &prefix, &["--admin-token", "sesame"]).await;
+    let server =
+        common::start_on_redis(dist.path(), &prefix, &["--admin-token", common::ADMIN]).await;
     let good = vec![
         candle("ADM", 1_705_314_600, "1.1", "1.3", "1.0", "1.2"),
         candle("ADM", 1_705_314_660, "1.2", "1.2", "1.1", "1.15"),
@@ -240,7 +241,7 @@ async fn only_the_admin_writes_the_cache_and_bad_candles_change_nothing() {
     let wrong = tokio_tungstenite::connect_async(format!("{}?token=guess", server.ws)).await;
     assert!(wrong.is_err(), "a wrong token is refused at the upgrade");
 
-    let mut admin = Client::connect(&format!("{}?token=sesame", server.ws)).await;
+    let mut admin = Client::connect(&format!("{}?token={}", server.ws, common::ADMIN)).await;
     admin.send(&request).await;
     match admin.recv().await {
         ServerMessage::HistoricalDataCached(c) => assert_eq!(c.count, 2),

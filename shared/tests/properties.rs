@@ -235,12 +235,22 @@ fn every_event_of_the_design_is_known() {
         "redis_status",
         "error",
     ];
-    assert_eq!(ClientMessage::EVENTS, design_client);
-    // Every event of the design, plus `candle_snapshot` for snapshots and resync.
+    // Every event of the design, plus `authenticate` (the admin token
+    // without a URL) ...
+    assert_eq!(ClientMessage::EVENTS[..design_client.len()], design_client);
+    assert_eq!(
+        ClientMessage::EVENTS[design_client.len()..],
+        ["authenticate"]
+    );
+    // ... and `candle_snapshot` for snapshots and resync, `authenticated`
+    // for its answer.
     for name in design_server {
         assert!(ServerMessage::EVENTS.contains(&name), "{name}");
     }
-    assert_eq!(ServerMessage::EVENTS.len(), design_server.len() + 1);
+    for name in ["candle_snapshot", "authenticated"] {
+        assert!(ServerMessage::EVENTS.contains(&name), "{name}");
+    }
+    assert_eq!(ServerMessage::EVENTS.len(), design_server.len() + 2);
     // Each name parses (a payload error, never "unknown event").
     for name in design_client {
         let err = ClientMessage::from_json(&format!(r#"{{"event":"{name}","data":{{}}}}"#)).err();

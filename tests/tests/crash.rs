@@ -66,7 +66,7 @@ impl Scenario {
                 ("REDIS_URL", self.redis_url),
                 ("REDIS_KEY_PREFIX", &self.prefix),
                 ("DATABASE_URL", &self.db_url),
-                ("INGEST_TOKEN", "crash"),
+                ("INGEST_TOKEN", "crash-ingest-token"),
                 ("REDIS_BATCH_PROCESSING_INTERVAL", "1"),
                 ("PERSISTER_CLAIM_IDLE", "2"),
             ],
@@ -146,7 +146,7 @@ async fn ingest(
             .collect();
         let response = client
             .post(server.url("/api/ticks"))
-            .bearer_auth("crash")
+            .bearer_auth("crash-ingest-token")
             .body(format!("[{}]", body.join(",")))
             .send()
             .await?;

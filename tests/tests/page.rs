@@ -23,7 +23,7 @@ async fn a_started_stream_draws_candles_that_then_move() -> anyhow::Result<()> {
     let database_url = format!("sqlite:{}", store.path().join("ticks.db").display());
     let prefix = format!("e2e-page:{}:{}:", std::process::id(), e2e::server::unique());
     let server = Server::start(&[
-        ("INGEST_TOKEN", "e2e"),
+        ("INGEST_TOKEN", "page-ingest-token-e2e"),
         ("SIMULATOR_RATE", "20"),
         ("REDIS_URL", REDIS),
         ("REDIS_KEY_PREFIX", &prefix),
@@ -38,7 +38,7 @@ async fn a_started_stream_draws_candles_that_then_move() -> anyhow::Result<()> {
     )?;
     let start = seed::simulator_start("EURUSD_otc");
     let ticks = seed::ticks_ending_at("EURUSD_otc", start, 90, 12, now_ms);
-    seed::ingest(&server.url(""), "e2e", &ticks).await?;
+    seed::ingest(&server.url(""), "page-ingest-token-e2e", &ticks).await?;
 
     let browser = Browser::start().await?;
     let c = &browser.client;

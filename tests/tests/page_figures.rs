@@ -42,7 +42,7 @@ async fn first_chart_paint_with_1000_cached_candles() -> anyhow::Result<()> {
         ("REDIS_URL", "redis://127.0.0.1:6379/0"),
         ("REDIS_KEY_PREFIX", &prefix),
         ("REDIS_HISTORICAL_CACHE_SIZE", "1000"),
-        ("INGEST_TOKEN", "figures"),
+        ("INGEST_TOKEN", "figures-ingest-token"),
     ])?;
     let ticks = seed::ticks_ending_at(
         "EURUSD_otc",
@@ -51,7 +51,7 @@ async fn first_chart_paint_with_1000_cached_candles() -> anyhow::Result<()> {
         2,
         now_ms(),
     );
-    seed::ingest(&server.url(""), "figures", &ticks).await?;
+    seed::ingest(&server.url(""), "figures-ingest-token", &ticks).await?;
     // Wait until the cache holds 1000 candles.
     let started = Instant::now();
     loop {

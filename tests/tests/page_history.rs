@@ -41,7 +41,7 @@ async fn scroll_left_scenario(server: &Server) -> anyhow::Result<()> {
         4,
         now_ms,
     );
-    seed::ingest(&server.url(""), "history", &ticks).await?;
+    seed::ingest(&server.url(""), "history-ingest-token", &ticks).await?;
     // Wait until the persister has stored them all.
     let range = format!(
         "/api/candles?asset=EURUSD_otc&timeframe=1M&from=0&to={}&limit=5000",
@@ -139,7 +139,7 @@ async fn scrolling_left_fetches_older_candles_from_the_database() -> anyhow::Res
         ("REDIS_URL", REDIS),
         ("REDIS_KEY_PREFIX", &prefix),
         ("DATABASE_URL", &db_url),
-        ("INGEST_TOKEN", "history"),
+        ("INGEST_TOKEN", "history-ingest-token"),
         ("REDIS_BATCH_PROCESSING_INTERVAL", "1"),
         ("REDIS_HISTORICAL_CACHE_SIZE", "150"),
     ])?;

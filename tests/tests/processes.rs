@@ -62,7 +62,7 @@ async fn a_tick_ingested_on_one_process_reaches_the_other() -> anyhow::Result<()
     let env = [
         ("REDIS_URL", REDIS),
         ("REDIS_KEY_PREFIX", prefix.as_str()),
-        ("INGEST_TOKEN", "two-processes"),
+        ("INGEST_TOKEN", "two-processes-ingest-token"),
     ];
     let a = Server::start(&env)?;
     let b = Server::start(&env)?;
@@ -78,7 +78,7 @@ async fn a_tick_ingested_on_one_process_reaches_the_other() -> anyhow::Result<()
     );
     let answer: serde_json::Value = reqwest::Client::new()
         .post(a.url("/api/ticks"))
-        .bearer_auth("two-processes")
+        .bearer_auth("two-processes-ingest-token")
         .body(body)
         .send()
         .await?

@@ -70,7 +70,7 @@ async fn a_file_replays_into_a_server_and_into_the_journal() -> anyhow::Result<(
     let env = [
         ("REDIS_URL", REDIS),
         ("REDIS_KEY_PREFIX", prefix.as_str()),
-        ("INGEST_TOKEN", "replay"),
+        ("INGEST_TOKEN", "replay-ingest-token"),
     ];
     let server = Server::start(&env)?;
     let dir = std::env::temp_dir().join(format!("replay-{}", e2e::server::unique()));
@@ -96,7 +96,7 @@ async fn a_file_replays_into_a_server_and_into_the_journal() -> anyhow::Result<(
             "--speed",
             "max",
             "--ingest-token",
-            "replay",
+            "replay-ingest-token",
         ],
         &[],
     );

@@ -387,7 +387,8 @@ impl StreamState {
             ServerMessage::RedisSubscribed(_)
             | ServerMessage::RedisUnsubscribed(_)
             | ServerMessage::HistoricalDataCached(_)
-            | ServerMessage::HistoricalDataCacheCleared(_) => {}
+            | ServerMessage::HistoricalDataCacheCleared(_)
+            | ServerMessage::Authenticated(_) => {}
         }
         self.last_message = Some(message);
     }

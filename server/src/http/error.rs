@@ -32,6 +32,12 @@ pub enum ApiError {
     /// The server cannot take it now; retry later.
     #[error("{0}")]
     Unavailable(String),
+    /// Too many wrong tokens came from this address; retry later.
+    #[error("too many wrong tokens from this address; try again in {retry_after_secs} s")]
+    LockedOut {
+        /// Seconds until the address may try again.
+        retry_after_secs: u64,
+    },
 }
 
 impl ApiError {
@@ -45,6 +51,7 @@ impl ApiError {
             Self::BadItem { .. } => "invalid_tick",
             Self::TooLarge(_) => "too_large",
             Self::Unavailable(_) => "unavailable",
+            Self::LockedOut { .. } => "locked_out",
         }
     }
 }
@@ -65,6 +72,7 @@ impl IntoResponse for ApiError {
             Self::BadItem { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::LockedOut { .. } => StatusCode::TOO_MANY_REQUESTS,
         };
         let index = match &self {
             Self::BadItem { index, .. } => Some(*index),
@@ -79,7 +87,18 @@ impl IntoResponse for ApiError {
             }),
         )
             .into_response();
+        let retry_after = match &self {
+            Self::LockedOut { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
         match status {
+            StatusCode::TOO_MANY_REQUESTS => {
+                if let Some(secs) = retry_after {
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, secs.into());
+                }
+            }
             StatusCode::UNAUTHORIZED => {
                 response
                     .headers_mut()

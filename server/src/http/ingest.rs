@@ -12,7 +12,9 @@ use axum::{Json, Router};
 use serde::Serialize;
 use shared::{BatchError, Tick, parse_batch};
 
+use super::client_ip::ClientIp;
 use super::error::ApiError;
+use super::lockout::Verdict;
 use crate::journal::{Durability, JournalError, now_millis};
 use crate::state::AppState;
 
@@ -33,10 +35,11 @@ struct Accepted {
 
 async fn ingest(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Accepted>, ApiError> {
-    let answer = accept(&state, &headers, body).await;
+    let answer = accept(&state, ip, &headers, body).await;
     if let Err(e) = &answer {
         state.metrics.ingest_refused(e.reason());
     }
@@ -45,10 +48,11 @@ async fn ingest(
 
 async fn accept(
     state: &AppState,
+    ip: std::net::IpAddr,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Accepted>, ApiError> {
-    authorize(headers, state.config.access.ingest_token.as_deref())?;
+    authorize(state, ip, headers)?;
     // A body over MAX_INGEST_BYTES gets the same JSON error as the rest.
     let body = body.map_err(|e| match e.status() {
         axum::http::StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge(format!(
@@ -73,12 +77,16 @@ async fn accept(
     }
 }
 
-fn authorize(headers: &HeaderMap, token: Option<&str>) -> Result<(), ApiError> {
-    let Some(token) = token else {
+/// The bearer token must be `INGEST_TOKEN`; a wrong one counts against the
+/// address, which is refused (429) once it has tried too many.
+fn authorize(state: &AppState, ip: std::net::IpAddr, headers: &HeaderMap) -> Result<(), ApiError> {
+    let token = state.config.access.ingest_token.as_deref();
+    if token.is_none() {
         return Err(ApiError::Forbidden(
             "ingest is disabled: start the server with INGEST_TOKEN set",
         ));
-    };
+    }
+    // A missing header guesses nothing and is not counted.
     let given = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -86,16 +94,11 @@ fn authorize(headers: &HeaderMap, token: Option<&str>) -> Result<(), ApiError> {
         .ok_or(ApiError::Unauthorized(
             "missing `Authorization: Bearer <INGEST_TOKEN>`",
         ))?;
-    if constant_time_eq(given.as_bytes(), token.as_bytes()) {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized("wrong ingest token"))
+    match state.lockout.check(ip, given, token) {
+        Verdict::Accepted => Ok(()),
+        Verdict::Wrong => Err(ApiError::Unauthorized("wrong ingest token")),
+        Verdict::LockedOut { retry_after_secs } => Err(ApiError::LockedOut { retry_after_secs }),
     }
-}
-
-/// Compares without an early exit, so timing does not leak the token.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Checks a whole batch; the first bad item refuses all of it.
@@ -147,12 +150,5 @@ mod tests {
         assert!(e.contains("ahead of the server clock"), "{e}");
         let e = err(r#"[{"asset":"A","price":"NaN","timestamp":1705314600000}]"#);
         assert!(e.contains("not a decimal number"), "{e}");
-    }
-
-    #[test]
-    fn tokens_compare_exactly() {
-        assert!(constant_time_eq(b"secret", b"secret"));
-        assert!(!constant_time_eq(b"secret", b"secreT"));
-        assert!(!constant_time_eq(b"secret", b"secret2"));
     }
 }

@@ -17,6 +17,8 @@ use tokio_util::sync::CancellationToken;
 pub const REDIS: &str = "redis://127.0.0.1:6379/0";
 /// The ingest token of test servers.
 pub const TOKEN: &str = "test-ingest-token";
+/// The admin token of test servers that take one (`--admin-token`).
+pub const ADMIN: &str = "test-admin-token-0123";
 
 /// A key prefix no other test run shares.
 pub fn unique_prefix(name: &str) -> String {
@@ -135,6 +137,16 @@ pub struct Client {
 impl Client {
     pub async fn connect(url: &str) -> Self {
         let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        Self { socket }
+    }
+
+    /// A client over a socket opened some other way (from another local
+    /// address, say).
+    pub fn from_socket(
+        socket: tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+    ) -> Self {
         Self { socket }
     }
 

@@ -1,5 +1,7 @@
 //! [`ClientMessage`]: what a browser sends to the server.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
@@ -42,6 +44,25 @@ pub struct CacheRequest {
     pub data: Vec<Candle>,
 }
 
+/// `authenticate {token}`: makes the session privileged when `token` is the
+/// server's `ADMIN_TOKEN`. Only a session's first message may be one, so the
+/// token need not travel in the URL (`/ws?token=`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Authenticate {
+    /// The admin token.
+    pub token: String,
+}
+
+/// Never shows the token, so a logged message cannot leak it.
+impl fmt::Debug for Authenticate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authenticate")
+            .field("token", &"***")
+            .finish()
+    }
+}
+
 /// A message from a browser.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "event", content = "data", rename_all = "snake_case")]
@@ -62,11 +83,13 @@ pub enum ClientMessage {
     ClearCachedHistoricalData(ForSeries),
     /// Ask for Redis and persister status.
     GetRedisStatus,
+    /// Present the admin token (the session's first message only).
+    Authenticate(Authenticate),
 }
 
 impl ClientMessage {
     /// Every event name a client may send.
-    pub const EVENTS: [&'static str; 8] = [
+    pub const EVENTS: [&'static str; 9] = [
         "subscribe_redis_updates",
         "unsubscribe_redis_updates",
         "start_stream",
@@ -75,6 +98,7 @@ impl ClientMessage {
         "cache_historical_data",
         "clear_cached_historical_data",
         "get_redis_status",
+        "authenticate",
     ];
 
     /// Parses one text frame.
@@ -117,6 +141,7 @@ impl ClientMessage {
                 Self::ClearCachedHistoricalData(data("clear_cached_historical_data", raw)?)
             }
             "get_redis_status" => Self::GetRedisStatus,
+            "authenticate" => Self::Authenticate(data("authenticate", raw)?),
             other => {
                 return Err(ProtocolError::UnknownEvent(
                     other.chars().take(64).collect(),
@@ -143,6 +168,7 @@ impl ClientMessage {
             Self::CacheHistoricalData(_) => "cache_historical_data",
             Self::ClearCachedHistoricalData(_) => "clear_cached_historical_data",
             Self::GetRedisStatus => "get_redis_status",
+            Self::Authenticate(_) => "authenticate",
         }
     }
 }

@@ -8,11 +8,11 @@
 mod client;
 mod server;
 
-pub use client::{CacheRequest, ClientMessage, Subscribe};
+pub use client::{Authenticate, CacheRequest, ClientMessage, Subscribe};
 pub use server::{
-    CacheStored, CandleSnapshot, CandleUpdate, ErrorMessage, FeedHealth, HistoricalData,
-    HistorySource, RedisStatus, ServerMessage, SnapshotReason, StreamError, StreamStarted,
-    StreamStopped,
+    Authenticated, CacheStored, CandleSnapshot, CandleUpdate, ErrorMessage, FeedHealth,
+    HistoricalData, HistorySource, RedisStatus, ServerMessage, SnapshotReason, StreamError,
+    StreamStarted, StreamStopped,
 };
 
 use serde::de::DeserializeOwned;

@@ -164,6 +164,12 @@ pub struct ErrorMessage {
     pub message: String,
 }
 
+/// `authenticated {}`: the session's `authenticate` token was right; it may
+/// now write and clear the candle cache.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Authenticated {}
+
 /// A message from the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "event", content = "data", rename_all = "snake_case")]
@@ -192,11 +198,13 @@ pub enum ServerMessage {
     RedisStatus(RedisStatus),
     /// A request was refused.
     Error(ErrorMessage),
+    /// The session is privileged (the answer to `authenticate`).
+    Authenticated(Authenticated),
 }
 
 impl ServerMessage {
     /// Every event name the server may send.
-    pub const EVENTS: [&'static str; 12] = [
+    pub const EVENTS: [&'static str; 13] = [
         "redis_update",
         "candle_snapshot",
         "redis_subscribed",
@@ -209,6 +217,7 @@ impl ServerMessage {
         "historical_data_cache_cleared",
         "redis_status",
         "error",
+        "authenticated",
     ];
 
     /// An `error {message}` frame.
@@ -246,6 +255,7 @@ impl ServerMessage {
             }
             "redis_status" => Self::RedisStatus(data("redis_status", raw)?),
             "error" => Self::Error(data("error", raw)?),
+            "authenticated" => Self::Authenticated(data("authenticated", raw)?),
             other => {
                 return Err(ProtocolError::UnknownEvent(
                     other.chars().take(64).collect(),
@@ -286,6 +296,7 @@ impl ServerMessage {
             Self::HistoricalDataCacheCleared(_) => "historical_data_cache_cleared",
             Self::RedisStatus(_) => "redis_status",
             Self::Error(_) => "error",
+            Self::Authenticated(_) => "authenticated",
         }
     }
 }

@@ -53,6 +53,9 @@ fn every_client_message() -> Vec<ClientMessage> {
             timeframe: Timeframe::D1,
         }),
         ClientMessage::GetRedisStatus,
+        ClientMessage::Authenticate(Authenticate {
+            token: "0123456789abcdef".into(),
+        }),
     ]
 }
 
@@ -124,6 +127,7 @@ fn every_server_message() -> Vec<ServerMessage> {
             .into(),
         }),
         ServerMessage::error("unknown asset"),
+        ServerMessage::Authenticated(Authenticated {}),
     ]
 }
 
@@ -248,6 +252,44 @@ fn malformed_frames_get_errors_that_say_why() {
         ClientMessage::from_slice(&[0xff, 0xfe]),
         Err(ProtocolError::NotText)
     );
+}
+
+#[test]
+fn authenticate_carries_a_token_that_debug_output_hides() {
+    let message =
+        ClientMessage::from_json(r#"{"event":"authenticate","data":{"token":"0123456789abcdef"}}"#)
+            .unwrap();
+    assert_eq!(
+        message,
+        ClientMessage::Authenticate(Authenticate {
+            token: "0123456789abcdef".into()
+        })
+    );
+    let shown = format!("{message:?}");
+    assert!(!shown.contains("0123"), "{shown}");
+    assert!(shown.contains("***"), "{shown}");
+    assert_eq!(
+        ServerMessage::Authenticated(Authenticated {}).to_json(),
+        r#"{"event":"authenticated","data":{}}"#
+    );
+    for (frame, expected) in [
+        (r#"{"event":"authenticate"}"#, "needs a data object"),
+        (
+            r#"{"event":"authenticate","data":{}}"#,
+            "missing field `token`",
+        ),
+        (
+            r#"{"event":"authenticate","data":{"token":7}}"#,
+            "invalid type",
+        ),
+        (
+            r#"{"event":"authenticate","data":{"token":"t","admin":true}}"#,
+            "unknown field `admin`",
+        ),
+    ] {
+        let err = ClientMessage::from_json(frame).unwrap_err().to_string();
+        assert!(err.contains(expected), "{frame}: {err}");
+    }
 }
 
 #[test]

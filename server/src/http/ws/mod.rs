@@ -1,5 +1,5 @@
-//! `GET /ws`: the WebSocket. The handler only checks the origin and upgrades;
-//! [`session::run`] does the rest.
+//! `GET /ws`: the WebSocket. The handler only checks the origin and the admin
+//! token of `?token=`, and upgrades; [`session::run`] does the rest.
 
 mod limiter;
 mod session;
@@ -10,7 +10,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::ingest::constant_time_eq;
+use super::client_ip::ClientIp;
+use super::lockout::Verdict;
 use crate::state::AppState;
 
 /// Bytes of read and write buffer per connection (tungstenite's default is
@@ -23,7 +24,8 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `?token=ADMIN_TOKEN` on the upgrade makes a session privileged: it may
-/// write and clear the candle cache.
+/// write and clear the candle cache. (The `authenticate` message does the
+/// same without putting the token in the URL.)
 #[derive(serde::Deserialize)]
 struct UpgradeParams {
     token: Option<String>,
@@ -31,6 +33,7 @@ struct UpgradeParams {
 
 async fn upgrade(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Query(params): Query<UpgradeParams>,
     ws: WebSocketUpgrade,
@@ -42,14 +45,20 @@ async fn upgrade(
         )
             .into_response();
     }
-    let admin = match (&params.token, &state.config.access.admin_token) {
-        (None, _) => false,
-        (Some(given), Some(expected))
-            if constant_time_eq(given.as_bytes(), expected.as_bytes()) =>
-        {
-            true
+    let admin = match &params.token {
+        None => false,
+        Some(given) => {
+            match state
+                .lockout
+                .check(ip, given, state.config.access.admin_token.as_deref())
+            {
+                Verdict::Accepted => true,
+                Verdict::Wrong => {
+                    return (StatusCode::UNAUTHORIZED, "wrong admin token").into_response();
+                }
+                Verdict::LockedOut { retry_after_secs } => return locked_out(retry_after_secs),
+            }
         }
-        (Some(_), _) => return (StatusCode::UNAUTHORIZED, "wrong admin token").into_response(),
     };
     // Frames up to four times the limit are read and answered with an error;
     // larger ones end the connection.
@@ -59,7 +68,17 @@ async fn upgrade(
         .max_frame_size(hard_cap)
         .read_buffer_size(SOCKET_BUFFER)
         .write_buffer_size(SOCKET_BUFFER)
-        .on_upgrade(move |socket| session::run(socket, state, admin))
+        .on_upgrade(move |socket| session::run(socket, state, admin, ip))
+}
+
+/// 429 for an address with too many wrong tokens.
+fn locked_out(retry_after_secs: u64) -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::RETRY_AFTER, retry_after_secs.to_string())],
+        "too many wrong tokens from this address; try again later (AUTH_MAX_FAILURES)",
+    )
+        .into_response()
 }
 
 /// `ALLOWED_ORIGINS` unset: no Origin (not a browser) or the page's own

@@ -2,6 +2,7 @@
 //! and a reader loop answering the client's messages. One ending ends the
 //! other; shutdown closes the socket with a reason.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -9,13 +10,14 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use shared::protocol::{
-    CacheRequest, CacheStored, ForAsset, ForSeries, HistoricalData, StreamStarted, StreamStopped,
-    wire_time,
+    Authenticate, Authenticated, CacheRequest, CacheStored, ForAsset, ForSeries, HistoricalData,
+    StreamStarted, StreamStopped, wire_time,
 };
 use shared::{Asset, ClientMessage, ServerMessage};
 
 use super::limiter::Limiter;
 use crate::history::CandleCache;
+use crate::http::lockout::Verdict;
 use crate::http::status;
 use crate::hub::{Outbox, SessionId};
 use crate::journal::now_millis;
@@ -29,8 +31,9 @@ const WRITE_BATCH: usize = 64;
 /// is gone, or does not read.
 const MISSED_PONGS: u32 = 2;
 
-/// Serves one connection until either side ends it.
-pub async fn run(socket: WebSocket, state: AppState, admin: bool) {
+/// Serves one connection from `ip` until either side ends it; `admin` when
+/// the upgrade carried the admin token.
+pub async fn run(socket: WebSocket, state: AppState, admin: bool, ip: IpAddr) {
     let (mut sink, mut stream) = socket.split();
     let session = state.hub.new_session();
     let outbox = Arc::new(Outbox::new(state.config.limits.ws_send_queue));
@@ -99,6 +102,8 @@ pub async fn run(socket: WebSocket, state: AppState, admin: bool) {
         limiter: Limiter::new(state.config.limits.ws_rate_limit),
         streaming: None,
         admin,
+        ip,
+        first: true,
     };
     let mut writer_done = false;
     loop {
@@ -157,6 +162,10 @@ struct Reader<'a> {
     streaming: Option<Asset>,
     /// Whether the session presented the admin token.
     admin: bool,
+    /// The client's address, against which wrong tokens count.
+    ip: IpAddr,
+    /// No message has been answered yet: `authenticate` is allowed.
+    first: bool,
 }
 
 impl Reader<'_> {
@@ -164,7 +173,9 @@ impl Reader<'_> {
     fn privileged_cache(&self) -> Option<&CandleCache> {
         if !self.admin {
             self.state.metrics.frame_refused("not_admin");
-            self.refuse("this event needs the admin token: connect to /ws?token=ADMIN_TOKEN");
+            self.refuse(
+                "this event needs the admin token: send {\"event\":\"authenticate\",\"data\":{\"token\":ADMIN_TOKEN}} as the first message",
+            );
             return None;
         }
         let cache = self.state.history.cache();
@@ -188,6 +199,21 @@ impl Reader<'_> {
         } = request;
         if data.is_empty() {
             self.refuse("cache_historical_data needs at least one candle");
+            return;
+        }
+        // A candle from the future would sort after the forming one and
+        // hide it from every reader.
+        let forming = timeframe.bucket_of_millis(now_millis());
+        if let Some((i, c)) = data
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.open_time() > forming)
+        {
+            self.refuse(format!(
+                "candle {i} opens at {}, after the forming {timeframe} candle ({}); nothing was cached",
+                wire_time(c.open_time().saturating_mul(1000)),
+                wire_time(forming * 1000)
+            ));
             return;
         }
         if let Some((i, c)) = data
@@ -232,18 +258,12 @@ impl Reader<'_> {
         self.reply(&ServerMessage::error(message));
     }
 
-    /// Answers one frame; `false` ends the session.
+    /// Answers one frame; `false` ends the session. Every frame but a
+    /// close counts against the rate limit, pings and binary ones included.
     async fn handle(&mut self, message: Message) -> bool {
-        let text = match message {
-            Message::Text(text) => text,
-            Message::Binary(_) => {
-                self.state.metrics.frame_refused("binary");
-                self.refuse("binary frames are not supported: send JSON text frames");
-                return true;
-            }
-            Message::Close(_) => return false,
-            Message::Ping(_) | Message::Pong(_) => return true,
-        };
+        if matches!(message, Message::Close(_)) {
+            return false;
+        }
         if !self.limiter.allow(Instant::now()) {
             let rate = self.state.config.limits.ws_rate_limit;
             self.state.metrics.frame_refused("rate_limited");
@@ -252,6 +272,16 @@ impl Reader<'_> {
             ));
             return true;
         }
+        let text = match message {
+            Message::Text(text) => text,
+            Message::Binary(_) => {
+                self.state.metrics.frame_refused("binary");
+                self.refuse("binary frames are not supported: send JSON text frames");
+                return true;
+            }
+            // Answered by the socket itself (a ping's pong) or nothing to do.
+            Message::Ping(_) | Message::Pong(_) | Message::Close(_) => return true,
+        };
         let max = self.state.config.limits.max_frame_bytes;
         if text.len() > max {
             self.state.metrics.frame_refused("too_large");
@@ -268,7 +298,37 @@ impl Reader<'_> {
                 self.refuse(e.to_string());
             }
         }
+        self.first = false;
         true
+    }
+
+    /// `authenticate {token}`: the session's first message only. A wrong
+    /// token counts against the address like a wrong `?token=`.
+    fn authenticate(&mut self, request: &Authenticate) {
+        if !self.first {
+            self.state.metrics.frame_refused("not_first");
+            self.refuse(
+                "authenticate must be the session's first message: reconnect and send it first",
+            );
+            return;
+        }
+        let expected = self.state.config.access.admin_token.as_deref();
+        match self.state.lockout.check(self.ip, &request.token, expected) {
+            Verdict::Accepted => {
+                self.admin = true;
+                self.reply(&ServerMessage::Authenticated(Authenticated {}));
+            }
+            Verdict::Wrong => {
+                self.state.metrics.frame_refused("wrong_token");
+                self.refuse("wrong admin token; the session goes on without privileges");
+            }
+            Verdict::LockedOut { retry_after_secs } => {
+                self.state.metrics.frame_refused("locked_out");
+                self.refuse(format!(
+                    "too many wrong tokens from this address; try again in {retry_after_secs} s"
+                ));
+            }
+        }
     }
 
     async fn dispatch(&mut self, request: ClientMessage) {
@@ -327,6 +387,7 @@ impl Reader<'_> {
             ClientMessage::GetRedisStatus => {
                 self.reply(&ServerMessage::RedisStatus(status::current(state).await));
             }
+            ClientMessage::Authenticate(request) => self.authenticate(&request),
         }
     }
 }

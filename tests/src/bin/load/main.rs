@@ -54,7 +54,7 @@ enum Scenario {
 }
 
 /// The token load servers take.
-pub const TOKEN: &str = "load-token";
+pub const TOKEN: &str = "load-ingest-token-0123";
 
 /// Starts the server under test with a key prefix of its own.
 pub fn start_server(
