@@ -10,8 +10,10 @@
 //! cargo run --release -p e2e --bin load -- rss
 //! cargo run --release -p e2e --bin load -- persist
 //! cargo run --release -p e2e --bin load -- history
+//! cargo run --release -p e2e --bin load -- abuse
 //! ```
 
+mod abuse;
 mod fanout;
 mod history;
 mod ingest;
@@ -51,6 +53,9 @@ enum Scenario {
     Persist(persist::Args),
     /// Candle history from the cache and from the database.
     History(history::Args),
+    /// The attacks of issue 10 against a steady ingest: its latency and the
+    /// server's memory before, during and after.
+    Abuse(abuse::Args),
 }
 
 /// The token load servers take.
@@ -102,5 +107,6 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Rss(args) => rss::run(cli.bin.as_ref(), &cli.redis, args).await,
         Scenario::Persist(args) => persist::run(cli.bin.as_ref(), &cli.redis, args).await,
         Scenario::History(args) => history::run(cli.bin.as_ref(), &cli.redis, args).await,
+        Scenario::Abuse(args) => abuse::run(cli.bin.as_ref(), &cli.redis, args).await,
     }
 }
