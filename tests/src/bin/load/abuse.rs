@@ -188,22 +188,53 @@ pub async fn run(bin: Option<&PathBuf>, redis: &str, args: Args) -> anyhow::Resu
     let stop_at = Instant::now() + attack;
     let tally = Arc::new(Tally::default());
     let mut attackers = Vec::new();
-    attackers.push(tokio::spawn(start_stream_flood(ws.clone(), stop_at, tally.clone())));
+    attackers.push(tokio::spawn(start_stream_flood(
+        ws.clone(),
+        stop_at,
+        tally.clone(),
+    )));
     for _ in 0..20 {
-        attackers.push(tokio::spawn(resubscriber(ws.clone(), stop_at, tally.clone())));
+        attackers.push(tokio::spawn(resubscriber(
+            ws.clone(),
+            stop_at,
+            tally.clone(),
+        )));
     }
     for i in 0..4 {
-        attackers.push(tokio::spawn(made_up_assets(ws.clone(), i, stop_at, tally.clone())));
+        attackers.push(tokio::spawn(made_up_assets(
+            ws.clone(),
+            i,
+            stop_at,
+            tally.clone(),
+        )));
     }
     for _ in 0..5 {
-        attackers.push(tokio::spawn(frame_flood(ws.clone(), stop_at, tally.clone())));
+        attackers.push(tokio::spawn(frame_flood(
+            ws.clone(),
+            stop_at,
+            tally.clone(),
+        )));
     }
-    attackers.push(tokio::spawn(idle_sockets(addr, 300, stop_at, tally.clone())));
+    attackers.push(tokio::spawn(idle_sockets(
+        addr,
+        300,
+        stop_at,
+        tally.clone(),
+    )));
     for _ in 0..12 {
-        attackers.push(tokio::spawn(wide_history(base.clone(), stop_at, tally.clone())));
+        attackers.push(tokio::spawn(wide_history(
+            base.clone(),
+            stop_at,
+            tally.clone(),
+        )));
     }
     for _ in 0..2 {
-        attackers.push(tokio::spawn(token_guesses(base.clone(), ws.clone(), stop_at, tally.clone())));
+        attackers.push(tokio::spawn(token_guesses(
+            base.clone(),
+            ws.clone(),
+            stop_at,
+            tally.clone(),
+        )));
     }
     for a in attackers {
         let _ = a.await;
@@ -246,7 +277,10 @@ pub async fn run(bin: Option<&PathBuf>, redis: &str, args: Args) -> anyhow::Resu
     );
     println!(
         "abuse: RSS quiet {rss_quiet:.1} MB, peak under attack {rss_peak:.1} MB, at the end {rss_end:.1} MB; back within 10% of quiet {}",
-        back.map_or_else(|| "never".to_owned(), |s| format!("{s:.1} s after the attack"))
+        back.map_or_else(
+            || "never".to_owned(),
+            |s| format!("{s:.1} s after the attack")
+        )
     );
     println!(
         "abuse: attackers opened {} sessions ({} refused), sent {} HTTP requests ({} answered 429, {} answered 503)",
@@ -260,8 +294,7 @@ pub async fn run(bin: Option<&PathBuf>, redis: &str, args: Args) -> anyhow::Resu
     cleanup(redis, &prefix).await
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
 
 async fn open(ws: &str, tally: &Tally) -> Option<Socket> {
     let connect = tokio_tungstenite::connect_async(ws);
@@ -293,7 +326,10 @@ async fn start_stream_flood(ws: String, stop_at: Instant, tally: Arc<Tally>) {
         };
         let fake = format!("FLOOD{n}");
         let _ = socket
-            .send(event("start_stream", &format!(r#"{{"asset":"{}"}}"#, ASSETS[0])))
+            .send(event(
+                "start_stream",
+                &format!(r#"{{"asset":"{}"}}"#, ASSETS[0]),
+            ))
             .await;
         let _ = socket
             .send(event("start_stream", &format!(r#"{{"asset":"{fake}"}}"#)))
