@@ -8,17 +8,17 @@
 //! missed, or a snapshot when that is no longer held. A session that falls
 //! too far behind gets snapshots in place of the updates it could not take.
 //!
-//! Snapshots are queued as markers and built when the session's writer takes
-//! them ([`snapshot`]): the hub's lock is held only to copy the candles, and
-//! a session holds no candles while it is not reading. Only ticks create
-//! series: subscribing to an asset without any leaves nothing behind once
-//! the session has gone.
+//! Snapshots are taken under the hub's lock without copying the candles and
+//! serialised when sent ([`snapshot`]); a session queues at most one per
+//! series, and past its byte bound only a marker taken when sent. Only
+//! ticks create series: subscribing to an asset without any leaves nothing
+//! behind once the session has gone.
 
 mod outbox;
 mod series;
 mod snapshot;
 
-pub use outbox::{CandleKey, Outbox, OutboxLimits, Pushed, SeriesKey, SnapshotSource};
+pub use outbox::{CandleKey, Captured, Outbox, OutboxLimits, Pushed, SeriesKey, SnapshotSource};
 
 use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -28,7 +28,7 @@ use rustc_hash::FxHashMap;
 use series::Series;
 use shared::protocol::{ForAsset, SnapshotReason, Subscribe};
 use shared::{Asset, CandleEvent, ServerMessage, Timeframe};
-use snapshot::Snapshots;
+use snapshot::{Snapshots, capture};
 
 /// A session's id within the hub.
 pub type SessionId = u64;
@@ -223,13 +223,13 @@ impl Hub {
             }
             for (session, outbox) in lagging {
                 self.stats.lagged.fetch_add(1, Ordering::Relaxed);
-                Self::resync(state, session, &outbox);
+                self.resync(state, session, &outbox);
             }
         }
     }
 
     /// Queues fresh snapshots of every series a lagging session follows.
-    fn resync(state: &State, session: SessionId, outbox: &Outbox) {
+    fn resync(&self, state: &State, session: SessionId, outbox: &Outbox) {
         let Some(assets) = state.follows.get(&session) else {
             return;
         };
@@ -240,7 +240,12 @@ impl Hub {
                 .and_then(|subs| subs.iter().find(|s| s.session == session))
                 .map(|s| s.timeframe);
             for tf in timeframe.map(timeframes).unwrap_or_default() {
-                outbox.push_pending_snapshot((*asset, tf), SnapshotReason::Lagged);
+                outbox.push_series_snapshot(capture(
+                    state,
+                    (*asset, tf),
+                    SnapshotReason::Lagged,
+                    self.epoch,
+                ));
             }
         }
     }
@@ -248,14 +253,15 @@ impl Hub {
     /// Subscribes a session: `redis_subscribed`, then per timeframe either the
     /// missed updates (resume) or a snapshot, then live updates.
     ///
-    /// Exact: the snapshot is a marker built when sent (see [`Outbox`]), and
-    /// while it waits the series' updates are left out of the queue, so the
-    /// client gets every update after the snapshot's `seq` once and none
-    /// before. A repeated subscribe while a series' snapshot still waits
-    /// keeps that one (it will be as fresh), so it costs one
-    /// `redis_subscribed`; once sent, a subscribe gets a new snapshot, as a
-    /// client starting over expects. A resume while a snapshot waits gets
-    /// that snapshot rather than missed updates older than it.
+    /// Exact: the snapshot is taken under the lock that numbers updates, and
+    /// the series' later updates queue behind it (or, for a marker taken
+    /// when sent, are left out until then; see [`Outbox`]), so the client
+    /// gets every update after the snapshot's `seq` once and none before.
+    /// A repeated subscribe while a series' snapshot still waits keeps that
+    /// one and the updates behind it, so it costs one `redis_subscribed`;
+    /// once sent, a subscribe gets a new snapshot, as a client starting over
+    /// expects. A resume while a snapshot waits gets that snapshot and the
+    /// updates behind it rather than missed updates again.
     ///
     /// # Errors
     ///
@@ -297,7 +303,12 @@ impl Hub {
                 (Some(_), Some(last), Some(epoch)) if epoch == self.epoch => Some(last),
                 (Some(_), Some(_), _) => None,
                 _ => {
-                    outbox.push_pending_snapshot((asset, tf), SnapshotReason::Subscribed);
+                    outbox.push_series_snapshot(capture(
+                        state,
+                        (asset, tf),
+                        SnapshotReason::Subscribed,
+                        self.epoch,
+                    ));
                     continue;
                 }
             };
@@ -317,7 +328,12 @@ impl Hub {
                     }
                 }
                 None => {
-                    outbox.push_pending_snapshot((asset, tf), SnapshotReason::ResumeTooOld);
+                    outbox.push_series_snapshot(capture(
+                        state,
+                        (asset, tf),
+                        SnapshotReason::ResumeTooOld,
+                        self.epoch,
+                    ));
                 }
             }
         }

@@ -6,12 +6,17 @@
 //! update is dropped and the push reports it: the hub then queues fresh
 //! snapshots instead, so the client is told, never silently short of data.
 //!
-//! A snapshot the hub queues is a marker, built from the series when the
-//! writer takes it (see [`SnapshotSource`]): a session that never reads holds
-//! no candles, however often it subscribes, and a repeated subscribe finds
-//! the marker already there. While a series' snapshot waits, its updates are
-//! left out: the snapshot will hold them.
+//! A snapshot is queued at most once per series: a repeated subscribe while
+//! one waits keeps it (it and the updates queued behind it are exact). It is
+//! taken under the hub's lock without copying ([`Captured`] shares the
+//! series' candles) and serialised when sent. One that would not fit within
+//! the byte bound is queued as a marker instead, built from the series when
+//! the writer takes it ([`SnapshotSource`]); while a marker waits, the
+//! series' updates are left out: the snapshot will hold them. So a session
+//! that never reads holds about the byte bound at most, however often it
+//! subscribes.
 
+mod captured;
 mod queue;
 #[cfg(test)]
 mod tests_bytes;
@@ -20,7 +25,8 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::Utf8Bytes;
-use queue::{Queue, Slot};
+pub use captured::Captured;
+use queue::{Queue, Slot, Waiting};
 use shared::protocol::SnapshotReason;
 use shared::{Asset, Timeframe};
 use tokio::sync::Notify;
@@ -49,16 +55,16 @@ pub enum Pushed {
 
 /// Builds the snapshot a queued marker stands for, as the writer takes it.
 pub trait SnapshotSource: Send + Sync + std::fmt::Debug {
-    /// The `candle_snapshot` frame of `series`, or `None` when there is no
-    /// longer anything to build it from. While the series cannot change, it
-    /// calls [`Outbox::snapshot_taken`], so that every later update is
-    /// queued after the snapshot and every earlier one is inside it.
+    /// The snapshot of `series` now, or `None` when there is no longer
+    /// anything to take it from. While the series cannot change, it calls
+    /// [`Outbox::snapshot_taken`], so that every later update is queued
+    /// after the snapshot and every earlier one is inside it.
     fn snapshot(
         &self,
         series: SeriesKey,
         reason: SnapshotReason,
         outbox: &Outbox,
-    ) -> Option<Utf8Bytes>;
+    ) -> Option<Captured>;
 }
 
 /// How much one session's queue may hold.
@@ -127,7 +133,7 @@ impl Outbox {
         if q.closed {
             return Pushed::Closed;
         }
-        if q.awaiting.contains(&(key.0, key.1)) {
+        if q.snapshots.get(&(key.0, key.1)) == Some(&Waiting::Marker) {
             // The series' snapshot, built when sent, will hold it.
             return Pushed::Queued;
         }
@@ -176,27 +182,37 @@ impl Outbox {
         self.push_locked(q, Slot::Snapshot(frame))
     }
 
-    /// Queues a snapshot of `series`, built from the [`SnapshotSource`]
-    /// when the writer takes it. A series whose snapshot already waits
-    /// keeps that one: it will be as fresh as this one.
-    pub fn push_pending_snapshot(&self, series: SeriesKey, reason: SnapshotReason) -> Pushed {
+    /// Queues the snapshot `captured` under the hub's lock, unless one of
+    /// its series is already queued: then that one is sent (with the updates
+    /// queued behind it, it is as exact). One that would pass the byte bound
+    /// is queued as a marker, built from the [`SnapshotSource`] when sent.
+    pub fn push_series_snapshot(&self, captured: Captured) -> Pushed {
         let mut q = self.lock();
-        if !q.closed && !q.awaiting.insert(series) {
+        if q.closed {
+            return Pushed::Closed;
+        }
+        let series = captured.series;
+        if q.snapshots.contains_key(&series) {
             return Pushed::Queued;
         }
-        self.push_locked(q, Slot::Pending(series, reason))
+        if q.bytes().saturating_add(captured.bytes()) <= self.max_bytes {
+            q.snapshots.insert(series, Waiting::Captured);
+            return self.push_locked(q, Slot::Captured(Box::new(captured)));
+        }
+        q.snapshots.insert(series, Waiting::Marker);
+        self.push_locked(q, Slot::Pending(series, captured.reason))
     }
 
-    /// Whether a snapshot of `series` is queued or being built.
+    /// Whether a snapshot of `series` is queued (or being built).
     #[must_use]
     pub fn awaits_snapshot(&self, series: SeriesKey) -> bool {
-        self.lock().awaiting.contains(&series)
+        self.lock().snapshots.contains_key(&series)
     }
 
-    /// Called by the [`SnapshotSource`] once it has read `series`: its
-    /// updates are queued again from now on.
+    /// Called by the [`SnapshotSource`] once it has read `series` for a
+    /// marker: its updates are queued again from now on.
     pub fn snapshot_taken(&self, series: SeriesKey) {
-        self.lock().awaiting.remove(&series);
+        self.lock().snapshots.remove(&series);
     }
 
     fn push_slot(&self, slot: Slot) -> Pushed {
@@ -254,6 +270,13 @@ impl Outbox {
                             sources.extend(source);
                             out.push(f);
                         }
+                        Slot::Captured(captured) => {
+                            q.snapshots.remove(&captured.series);
+                            // Serialised without holding the queue.
+                            drop(q);
+                            out.push(captured.frame());
+                            q = self.lock();
+                        }
                         Slot::Pending(series, reason) => {
                             // The source takes the hub's lock, which is
                             // always taken before this one: let go first.
@@ -262,13 +285,11 @@ impl Outbox {
                                 .source
                                 .as_ref()
                                 .and_then(|s| s.snapshot(series, reason, self));
+                            out.extend(built.as_ref().map(Captured::frame));
                             q = self.lock();
-                            match built {
-                                Some(frame) => out.push(frame),
+                            if built.is_none() {
                                 // Nothing to build from: no longer awaited.
-                                None => {
-                                    q.awaiting.remove(&series);
-                                }
+                                q.snapshots.remove(&series);
                             }
                         }
                     }

@@ -1,18 +1,34 @@
-//! [`Snapshots`]: builds a session's queued snapshot markers from the hub's
-//! series as its writer takes them.
-//!
-//! Under the hub's lock it only copies the series' candles and `seq` and
-//! tells the outbox the snapshot is taken (from then on the series' updates
-//! queue after it); the frame is serialised after the lock is let go. A
-//! series without candles gets an empty snapshot and is not created.
+//! Snapshots of the hub's series: [`capture`] takes one under the hub's lock
+//! (sharing the candles, not copying them), and [`Snapshots`] takes a
+//! session's queued marker as its writer reaches it. Either way the frame is
+//! serialised after the lock is let go, and a series without candles gets
+//! an empty snapshot without being created.
 
-use std::sync::{Mutex, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
-use axum::extract::ws::Utf8Bytes;
-use shared::ServerMessage;
-use shared::protocol::{CandleSnapshot, SnapshotReason};
+use shared::protocol::SnapshotReason;
 
-use super::{Outbox, SeriesKey, SnapshotSource, State, lock};
+use super::{Captured, Outbox, SeriesKey, SnapshotSource, State, lock};
+
+/// The state of `series` now, as a snapshot numbered in `epoch`.
+pub(super) fn capture(
+    state: &State,
+    series: SeriesKey,
+    reason: SnapshotReason,
+    epoch: u64,
+) -> Captured {
+    let (seq, candles) = state
+        .series
+        .get(&series)
+        .map_or((0, Arc::default()), |s| (s.seq, s.candles.clone()));
+    Captured {
+        series,
+        seq,
+        epoch,
+        reason,
+        candles,
+    }
+}
 
 /// The hub's series, as a session's outbox sees them.
 #[derive(Debug)]
@@ -32,32 +48,14 @@ impl Snapshots {
 impl SnapshotSource for Snapshots {
     fn snapshot(
         &self,
-        (asset, timeframe): SeriesKey,
+        series: SeriesKey,
         reason: SnapshotReason,
         outbox: &Outbox,
-    ) -> Option<Utf8Bytes> {
+    ) -> Option<Captured> {
         let state = self.state.upgrade()?;
-        let (seq, data) = {
-            let guard = lock(&state);
-            let copy = guard
-                .series
-                .get(&(asset, timeframe))
-                .map(|s| (s.seq, s.candles.iter().copied().collect()))
-                .unwrap_or_default();
-            outbox.snapshot_taken((asset, timeframe));
-            copy
-        };
-        Some(
-            ServerMessage::CandleSnapshot(CandleSnapshot {
-                asset,
-                timeframe,
-                seq,
-                epoch: self.epoch,
-                reason,
-                data,
-            })
-            .to_json()
-            .into(),
-        )
+        let guard = lock(&state);
+        let captured = capture(&guard, series, reason, self.epoch);
+        outbox.snapshot_taken(series);
+        Some(captured)
     }
 }

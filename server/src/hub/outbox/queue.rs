@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::extract::ws::Utf8Bytes;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use shared::protocol::SnapshotReason;
 
-use super::{CandleKey, SeriesKey};
+use super::{CandleKey, Captured, SeriesKey};
 
 #[derive(Debug)]
 pub(super) enum Slot {
@@ -18,6 +18,8 @@ pub(super) enum Slot {
     Frame(Utf8Bytes),
     /// A ready snapshot of a series; a lag drops it.
     Snapshot(Utf8Bytes),
+    /// A snapshot taken when queued, serialised when sent; a lag drops it.
+    Captured(Box<Captured>),
     /// A live update, which a newer one of the same candle may replace,
     /// with the source timestamp (Unix ms) of the newest tick behind it.
     Update(CandleKey, Utf8Bytes, Option<i64>),
@@ -31,9 +33,20 @@ impl Slot {
     pub fn bytes(&self) -> usize {
         match self {
             Self::Frame(f) | Self::Snapshot(f) | Self::Update(_, f, _) => f.len(),
+            Self::Captured(c) => c.bytes(),
             Self::Pending(..) => 0,
         }
     }
+}
+
+/// How a series' queued snapshot waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Waiting {
+    /// Taken when queued: the series' later updates queue behind it.
+    Captured,
+    /// A marker, taken when sent: the series' updates are left out until
+    /// then, the snapshot will hold them.
+    Marker,
 }
 
 #[derive(Debug)]
@@ -43,9 +56,8 @@ pub(super) struct Queue {
     pub base: u64,
     /// Absolute index of the unsent update of each candle.
     pub pending: FxHashMap<CandleKey, u64>,
-    /// Series whose snapshot is queued or being built: their updates are
-    /// left out, the snapshot will hold them.
-    pub awaiting: FxHashSet<SeriesKey>,
+    /// Series whose snapshot is queued (or, for a marker, being built).
+    pub snapshots: FxHashMap<SeriesKey, Waiting>,
     pub closed: bool,
     /// Updates dropped by overflows, for metrics.
     pub dropped: u64,
@@ -61,7 +73,7 @@ impl Queue {
             slots: VecDeque::new(),
             base: 0,
             pending: FxHashMap::default(),
-            awaiting: FxHashSet::default(),
+            snapshots: FxHashMap::default(),
             closed: false,
             dropped: 0,
             bytes: 0,
@@ -123,8 +135,8 @@ impl Queue {
         true
     }
 
-    /// Drops every update and ready snapshot (replies and pending snapshots
-    /// stay); returns how many went.
+    /// Drops every update and ready or captured snapshot (replies and
+    /// markers stay); returns how many went.
     pub fn drop_stale(&mut self) -> u64 {
         let before = self.slots.len();
         let held = self.bytes;
@@ -133,6 +145,7 @@ impl Queue {
         let kept: usize = self.slots.iter().map(Slot::bytes).sum();
         self.sub(held - kept);
         self.pending.clear();
+        self.snapshots.retain(|_, w| *w == Waiting::Marker);
         // Indices moved: start a fresh numbering.
         self.base += before as u64;
         (before - self.slots.len()) as u64
@@ -142,7 +155,7 @@ impl Queue {
     pub fn clear(&mut self) {
         self.slots.clear();
         self.pending.clear();
-        self.awaiting.clear();
+        self.snapshots.clear();
         let held = self.bytes;
         self.sub(held);
     }

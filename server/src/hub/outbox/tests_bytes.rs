@@ -3,11 +3,10 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use axum::extract::ws::Utf8Bytes;
 use shared::protocol::SnapshotReason;
 use shared::{Asset, Timeframe};
 
-use super::{CandleKey, Outbox, OutboxLimits, Pushed, SeriesKey, SnapshotSource};
+use super::{CandleKey, Captured, Outbox, OutboxLimits, Pushed, SeriesKey, SnapshotSource};
 
 fn key(t: i64) -> CandleKey {
     (Asset::new("A"), Timeframe::M1, t)
@@ -78,7 +77,7 @@ async fn replies_past_twice_the_byte_bound_close_the_session() {
     assert_eq!(outbox.next().await, None);
 }
 
-/// Builds "seq {n}" snapshots, counting the builds.
+/// Takes snapshots numbered 1, 2, ... (of no candles), counting them.
 #[derive(Debug, Default)]
 struct Counting {
     built: AtomicUsize,
@@ -88,64 +87,103 @@ impl SnapshotSource for Counting {
     fn snapshot(
         &self,
         series: SeriesKey,
-        _reason: SnapshotReason,
+        reason: SnapshotReason,
         outbox: &Outbox,
-    ) -> Option<Utf8Bytes> {
+    ) -> Option<Captured> {
         let n = self.built.fetch_add(1, Ordering::Relaxed) + 1;
         outbox.snapshot_taken(series);
-        Some(format!("snapshot {n}").into())
+        Some(captured(series, n as u64, reason))
+    }
+}
+
+fn captured(series: SeriesKey, seq: u64, reason: SnapshotReason) -> Captured {
+    Captured {
+        series,
+        seq,
+        epoch: 0,
+        reason,
+        candles: Arc::default(),
+    }
+}
+
+fn with_source(frames: usize, bytes: usize) -> (Outbox, Arc<Counting>) {
+    let source = Arc::new(Counting::default());
+    let outbox = Outbox::bounded(
+        OutboxLimits { frames, bytes },
+        Arc::default(),
+        Some(source.clone()),
+    );
+    (outbox, source)
+}
+
+fn seq_of(frame: &str) -> u64 {
+    match shared::ServerMessage::from_json(frame).unwrap() {
+        shared::ServerMessage::CandleSnapshot(s) => s.seq,
+        other => panic!("not a snapshot: {other:?}"),
     }
 }
 
 #[tokio::test]
-async fn a_waiting_snapshot_is_built_when_sent_once_however_often_asked() {
-    let source = Arc::new(Counting::default());
-    let outbox = Outbox::bounded(
-        OutboxLimits {
-            frames: 100,
-            bytes: 1_000,
-        },
-        Arc::default(),
-        Some(source.clone()),
-    );
+async fn a_snapshot_is_queued_once_per_series_with_the_updates_behind_it() {
+    let (outbox, _) = with_source(100, 10_000);
+    let series = (Asset::new("A"), Timeframe::M1);
+    outbox.push_update(key(0), "before".into(), None);
+    outbox.push_series_snapshot(captured(series, 5, SnapshotReason::Subscribed));
+    outbox.push_update(key(60), "after".into(), None);
+    // Subscribing again while it waits: the one queued and the update
+    // behind it are as exact, nothing more is queued.
+    outbox.push_series_snapshot(captured(series, 6, SnapshotReason::Subscribed));
+    assert_eq!(outbox.len(), 3);
+    assert!(outbox.bytes() > 128);
+    assert_eq!(outbox.next().await.as_deref(), Some("before"));
+    assert_eq!(seq_of(&outbox.next().await.unwrap()), 5);
+    assert_eq!(outbox.next().await.as_deref(), Some("after"));
+    // Once sent, a new subscribe gets a new one.
+    outbox.push_series_snapshot(captured(series, 7, SnapshotReason::Subscribed));
+    assert_eq!(seq_of(&outbox.next().await.unwrap()), 7);
+    assert_eq!(outbox.bytes(), 0);
+}
+
+#[tokio::test]
+async fn past_the_byte_bound_a_snapshot_waits_as_a_marker_taken_when_sent() {
+    // An empty snapshot counts 128 bytes: over a 100-byte bound.
+    let (outbox, source) = with_source(100, 100);
     let series = (Asset::new("A"), Timeframe::M1);
     outbox.push_update(key(0), "before".into(), None);
     for _ in 0..5 {
-        outbox.push_pending_snapshot(series, SnapshotReason::Subscribed);
+        outbox.push_series_snapshot(captured(series, 99, SnapshotReason::Subscribed));
     }
-    // Updates of the series while its snapshot waits are inside it.
+    // Updates of the series while its marker waits are inside it.
     outbox.push_update(key(60), "inside".into(), None);
     assert_eq!((outbox.len(), outbox.bytes()), (2, 6));
     assert!(outbox.awaits_snapshot(series));
     assert_eq!(outbox.next().await.as_deref(), Some("before"));
-    assert_eq!(outbox.next().await.as_deref(), Some("snapshot 1"));
+    assert_eq!(seq_of(&outbox.next().await.unwrap()), 1);
     assert!(!outbox.awaits_snapshot(series));
-    // From then on they queue after it, and a new subscribe gets a new one.
+    // From then on they queue after it.
     outbox.push_update(key(60), "after".into(), None);
-    outbox.push_pending_snapshot(series, SnapshotReason::Subscribed);
     assert_eq!(outbox.next().await.as_deref(), Some("after"));
-    assert_eq!(outbox.next().await.as_deref(), Some("snapshot 2"));
-    assert_eq!(source.built.load(Ordering::Relaxed), 2);
+    assert_eq!(source.built.load(Ordering::Relaxed), 1);
 }
 
 #[tokio::test]
-async fn a_lag_keeps_replies_and_waiting_snapshots() {
-    let source = Arc::new(Counting::default());
-    let outbox = Outbox::bounded(
-        OutboxLimits {
-            frames: 3,
-            bytes: 1_000,
-        },
-        Arc::default(),
-        Some(source),
+async fn a_lag_keeps_replies_and_markers_and_drops_captured_snapshots() {
+    let (outbox, _) = with_source(4, 150);
+    let (series, other) = (
+        (Asset::new("A"), Timeframe::M1),
+        (Asset::new("B"), Timeframe::M1),
     );
     outbox.push_frame("reply".into());
-    outbox.push_pending_snapshot((Asset::new("B"), Timeframe::M1), SnapshotReason::Subscribed);
-    outbox.push_update(key(0), "u0".into(), None);
+    // 5 + 128 fits: captured. The next one would not: a marker.
+    outbox.push_series_snapshot(captured(other, 3, SnapshotReason::Subscribed));
+    outbox.push_series_snapshot(captured(series, 3, SnapshotReason::Subscribed));
+    outbox.push_update((other.0, other.1, 0), "u0".into(), None);
     assert_eq!(
-        outbox.push_update(key(60), "u1".into(), None),
-        Pushed::Lagged { dropped: 2 }
+        outbox.push_update((other.0, other.1, 60), "u1".into(), None),
+        Pushed::Lagged { dropped: 3 }
     );
+    assert!(!outbox.awaits_snapshot(other));
+    assert!(outbox.awaits_snapshot(series));
     assert_eq!(outbox.next().await.as_deref(), Some("reply"));
-    assert_eq!(outbox.next().await.as_deref(), Some("snapshot 1"));
+    assert_eq!(seq_of(&outbox.next().await.unwrap()), 1);
 }
