@@ -43,13 +43,23 @@ async fn seed_big(server: &common::Running, asset: &str) {
     server.ingest(&ticks_json(asset, &refs)).await;
     // Wait until the hub holds them.
     let mut probe = Client::connect(&server.ws).await;
-    loop {
-        probe.subscribe(asset, Some(Timeframe::D1)).await;
-        if probe.snapshot().await.data.len() == 200 {
-            break;
+    within(async {
+        loop {
+            probe.subscribe(asset, Some(Timeframe::D1)).await;
+            if probe.snapshot().await.data.len() == 200 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
+}
+
+/// `wait` done within 10 seconds.
+async fn within<T>(wait: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(10), wait)
+        .await
+        .expect("not within 10 s")
 }
 
 /// `live.assets` of `/api/status`.
@@ -256,9 +266,12 @@ async fn made_up_assets_leave_nothing_and_deliver_once_they_tick() {
         .ingest(&ticks_json("REAL", &[("1.5", future_minute())]))
         .await;
     let assets_now = || listed(&server.base);
-    while assets_now().await.as_array().unwrap().is_empty() {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    within(async {
+        while assets_now().await.as_array().unwrap().is_empty() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
     let series = metric(&server, "tickstream_live_series").await;
     let assets = assets_now().await;
     assert_eq!(assets, serde_json::json!(["REAL"]));
@@ -315,14 +328,16 @@ async fn status_and_metrics_list_the_busiest_assets_and_count_the_rest() {
             .collect();
         server.ingest(&format!("[{}]", items.join(","))).await;
     }
-    let live = loop {
-        let status = common::status(&server.base).await;
-        let live = status["live"].clone();
-        if live["assets_more"] == 50 {
-            break live;
+    let live = within(async {
+        loop {
+            let live = common::status(&server.base).await["live"].clone();
+            if live["assets_more"] == 50 {
+                return live;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    })
+    .await;
     let names: Vec<&str> = live["assets"]
         .as_array()
         .unwrap()
