@@ -11,9 +11,6 @@ use common::{Client, cleanup, future_minute, ticks_json, unique_prefix};
 use shared::protocol::{SnapshotReason, Subscribe};
 use shared::{Asset, ClientMessage, ServerMessage, Timeframe};
 
-/// The default `WS_SEND_QUEUE_BYTES`.
-const QUEUE_BYTES: u64 = 4 << 20;
-
 /// A figure of `GET /metrics`, by its full name.
 async fn metric(server: &common::Running, name: &str) -> u64 {
     let (code, text) = server.get("/metrics").await;
@@ -80,7 +77,21 @@ fn subscribe(asset: &str) -> ClientMessage {
 async fn clients_that_never_read_and_resubscribe_hold_at_most_the_byte_bound() {
     let dist = tempfile::tempdir().unwrap();
     let prefix = unique_prefix("neverread");
-    let server = common::start_on_redis(dist.path(), &prefix, &["--ws-rate-limit", "100000"]).await;
+    // A 64 KiB bound, and a frame bound out of its way.
+    let bound: u64 = 64 << 10;
+    let server = common::start_on_redis(
+        dist.path(),
+        &prefix,
+        &[
+            "--ws-rate-limit",
+            "100000",
+            "--ws-send-queue",
+            "100000",
+            "--ws-send-queue-bytes",
+            "65536",
+        ],
+    )
+    .await;
     seed_big(&server, "BIG").await;
     let before = rss();
 
@@ -100,13 +111,24 @@ async fn clients_that_never_read_and_resubscribe_hold_at_most_the_byte_bound() {
             most = most.max(metric(&server, "tickstream_ws_queued_bytes").await);
         }
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    most = most.max(metric(&server, "tickstream_ws_queued_bytes").await);
+    // Then 2,500 candle updates each, a minute apart: far more than 64 KiB.
+    let t0 = future_minute() - 2 * 86_400_000 + 60_000;
+    for batch in 0..5 {
+        let ticks: Vec<(String, i64)> = (0..500)
+            .map(|i| ("1.5".to_owned(), t0 + (batch * 500 + i) * 60_000))
+            .collect();
+        let refs: Vec<(&str, i64)> = ticks.iter().map(|(p, t)| (p.as_str(), *t)).collect();
+        server.ingest(&ticks_json("BIG", &refs)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        most = most.max(metric(&server, "tickstream_ws_queued_bytes").await);
+    }
     let grown = rss().saturating_sub(before);
+    // Replies may reach twice the bound before a session is closed.
     assert!(
-        most <= 5 * QUEUE_BYTES,
-        "{most} bytes queued for 5 clients, bound {QUEUE_BYTES} each"
+        most <= 5 * 2 * bound,
+        "{most} bytes queued for 5 clients, bound {bound} each"
     );
+    assert!(metric(&server, "tickstream_ws_lagged_total").await > 0);
     // Secondary: the process did not take hundreds of megabytes (queued,
     // the snapshots alone would be 5 x 2,100 x 38 KB, about 400 MB).
     assert!(grown < 150 << 20, "resident memory grew by {grown} bytes");
