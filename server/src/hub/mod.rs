@@ -14,10 +14,12 @@
 //! ticks create series: subscribing to an asset without any leaves nothing
 //! behind once the session has gone.
 
+mod listing;
 mod outbox;
 mod series;
 mod snapshot;
 
+pub use listing::ListedAssets;
 pub use outbox::{CandleKey, Captured, Outbox, OutboxLimits, Pushed, SeriesKey, SnapshotSource};
 
 use std::hash::{BuildHasher, RandomState};
@@ -50,15 +52,6 @@ pub enum SubscribeError {
         /// The asset refused.
         asset: Asset,
     },
-}
-
-/// The assets with candles, the busiest by name and the rest as a count.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ListedAssets {
-    /// At most the limit asked for, the busiest, sorted by name.
-    pub names: Vec<Asset>,
-    /// Assets with candles left out of `names`.
-    pub more: usize,
 }
 
 /// Hub sizes.
@@ -360,22 +353,6 @@ impl Hub {
         for asset in state.follows.remove(&session).unwrap_or_default() {
             leave(state, session, asset);
         }
-    }
-
-    /// The assets with candles in this process: at most `limit` of them by
-    /// name, the busiest (most candle updates), and how many more there are.
-    #[must_use]
-    pub fn assets(&self, limit: usize) -> ListedAssets {
-        let mut activity: FxHashMap<Asset, u64> = FxHashMap::default();
-        for ((asset, _), series) in &self.lock().series {
-            *activity.entry(*asset).or_default() += series.seq;
-        }
-        let mut ranked: Vec<(Asset, u64)> = activity.into_iter().collect();
-        ranked.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let more = ranked.len().saturating_sub(limit);
-        let mut names: Vec<Asset> = ranked.into_iter().take(limit).map(|(a, _)| a).collect();
-        names.sort_unstable();
-        ListedAssets { names, more }
     }
 
     /// Series held (an (asset, timeframe) each), for status and tests.
