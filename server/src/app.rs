@@ -101,6 +101,7 @@ pub async fn run(
     let hub = Hub::new(HubLimits {
         history: usize::try_from(config.redis.redis_historical_cache_size).unwrap_or(200),
         replay: RESUME_WINDOW,
+        subscriptions: config.limits.ws_max_subscriptions,
     });
     let cache = journal.uses_redis().then(|| {
         CandleCache::new(

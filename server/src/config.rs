@@ -207,6 +207,16 @@ pub struct LimitsConfig {
     /// Frames queued per WebSocket client before it is declared lagging.
     #[arg(long, env = "WS_SEND_QUEUE", default_value_t = 1024)]
     pub ws_send_queue: usize,
+    /// Bytes of frames queued per WebSocket client before it is declared
+    /// lagging (replies past twice that close the session).
+    #[arg(long, env = "WS_SEND_QUEUE_BYTES", default_value_t = 4 << 20,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1024..))]
+    pub ws_send_queue_bytes: usize,
+    /// Assets one WebSocket client may follow at once; past it a subscribe
+    /// is answered with `error`.
+    #[arg(long, env = "WS_MAX_SUBSCRIPTIONS", default_value_t = 64,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
+    pub ws_max_subscriptions: usize,
     /// Ticks held in-process while Redis is away, before ingest refuses more.
     #[arg(long, env = "LOCAL_JOURNAL_CAPACITY", default_value_t = 1_000_000)]
     pub local_journal_capacity: usize,

@@ -18,6 +18,8 @@ use rustc_hash::FxHashMap;
 use shared::protocol::FeedHealth;
 use shared::{Asset, Tick};
 
+use crate::hub::LISTED_ASSETS;
+
 /// Weight of the newest gap in the learned mean.
 const ALPHA: f64 = 0.2;
 /// A gap counts for at most this many times the current mean.
@@ -68,6 +70,8 @@ struct Feed {
     stale: bool,
     /// Ticks in a row within the threshold since the feed went stale.
     recovering: u32,
+    /// Ticks recorded, to list the busiest feeds first.
+    ticks: u64,
 }
 
 /// A change of a feed's flag, for the log.
@@ -119,10 +123,12 @@ impl FeedBook {
                     usual_ms: None,
                     stale: false,
                     recovering: 0,
+                    ticks: 1,
                 },
             );
             return None;
         };
+        feed.ticks += 1;
         if ts > feed.last_tick_ms {
             let gap = (ts - feed.last_tick_ms) as f64;
             feed.usual_ms = Some(match feed.usual_ms {
@@ -188,11 +194,28 @@ impl FeedBook {
         changes
     }
 
-    /// Every feed as `redis_status.feeds` shows it.
+    /// The feeds listed one by one: at most `limit`, the stale ones first,
+    /// then the busiest; and how many are left out.
+    fn listed(&self, limit: usize) -> (Vec<(&Asset, &Feed)>, usize) {
+        let mut feeds: Vec<(&Asset, &Feed)> = self.feeds.iter().collect();
+        feeds.sort_unstable_by(|(a, x), (b, y)| {
+            y.stale
+                .cmp(&x.stale)
+                .then(y.ticks.cmp(&x.ticks))
+                .then(a.cmp(b))
+        });
+        let more = feeds.len().saturating_sub(limit);
+        feeds.truncate(limit);
+        (feeds, more)
+    }
+
+    /// At most [`LISTED_ASSETS`] feeds (the stale ones, then the busiest)
+    /// as `redis_status.feeds` shows them.
     #[must_use]
     pub fn health(&self) -> BTreeMap<Asset, FeedHealth> {
-        self.feeds
-            .iter()
+        self.listed(LISTED_ASSETS)
+            .0
+            .into_iter()
             .map(|(asset, f)| {
                 (
                     *asset,
@@ -206,19 +229,23 @@ impl FeedBook {
             .collect()
     }
 
-    /// Per asset: whether stale, ms since the last tick was journaled, and
-    /// the usual interval (ms), for the metrics.
+    /// Per listed feed (as [`FeedBook::health`] picks them, sorted by
+    /// asset): whether stale, ms since the last tick was journaled, and the
+    /// usual interval (ms), for the metrics; and how many feeds are left out.
     #[must_use]
-    pub fn figures(&self, now_ms: i64) -> Vec<(Asset, bool, i64, Option<f64>)> {
-        let mut out: Vec<_> = self
-            .feeds
-            .iter()
+    pub fn figures(&self, now_ms: i64) -> (Vec<FeedFigures>, usize) {
+        let (listed, more) = self.listed(LISTED_ASSETS);
+        let mut out: Vec<FeedFigures> = listed
+            .into_iter()
             .map(|(a, f)| (*a, f.stale, (now_ms - f.last_arrival_ms).max(0), f.usual_ms))
             .collect();
         out.sort_by_key(|(a, ..)| *a);
-        out
+        (out, more)
     }
 }
+
+/// One feed for the metrics: asset, stale, ms silent, usual interval (ms).
+pub type FeedFigures = (Asset, bool, i64, Option<f64>);
 
 /// How long `feed` may be silent before it is stale (ms).
 fn threshold(rules: &FeedRules, feed: &Feed) -> i64 {
@@ -271,16 +298,18 @@ impl FeedWatch {
         }
     }
 
-    /// Every feed's health, checked at `now_ms` first.
+    /// The health of the feeds listed (the stale ones,
+    /// then the busiest), checked at `now_ms` first.
     #[must_use]
     pub fn health(&self, now_ms: i64) -> BTreeMap<Asset, FeedHealth> {
         self.check(now_ms);
         self.lock().health()
     }
 
-    /// The metrics figures, checked at `now_ms` first.
+    /// The metrics figures of the same feeds, checked at `now_ms` first,
+    /// and how many feeds are left out.
     #[must_use]
-    pub fn figures(&self, now_ms: i64) -> Vec<(Asset, bool, i64, Option<f64>)> {
+    pub fn figures(&self, now_ms: i64) -> (Vec<FeedFigures>, usize) {
         self.check(now_ms);
         self.lock().figures(now_ms)
     }
@@ -407,5 +436,31 @@ mod tests {
         b.record(&tick("A", T0), T0 + 2_100);
         b.record(&tick("A", T0 + 2_000), T0 + 2_100);
         assert_eq!(b.health()[&Asset::new("A")].usual_interval_ms, Some(500));
+    }
+
+    #[test]
+    fn only_the_stale_and_the_busiest_feeds_are_listed() {
+        let mut b = book(1);
+        let extra = 50;
+        for i in 0..LISTED_ASSETS + extra {
+            // Asset i gets i + 1 ticks: the busiest have the highest numbers.
+            feed_every(&mut b, &format!("A{i}"), T0, 1_000, i as i64 + 1);
+        }
+        let health = b.health();
+        assert_eq!(health.len(), LISTED_ASSETS);
+        assert!(health.contains_key(&Asset::new(&format!("A{}", LISTED_ASSETS + extra - 1))));
+        assert!(!health.contains_key(&Asset::new("A0")));
+        let (figures, more) = b.figures(T0);
+        assert_eq!((figures.len(), more), (LISTED_ASSETS, extra));
+
+        // A stale quiet feed is listed ahead of busier live ones.
+        let now = T0 + (LISTED_ASSETS + extra) as i64 * 1_000;
+        b.check(now);
+        for i in 1..LISTED_ASSETS + extra {
+            let name = format!("A{i}");
+            b.record(&tick(&name, now), now);
+            b.record(&tick(&name, now + 100), now + 100);
+        }
+        assert!(b.health()[&Asset::new("A0")].stale);
     }
 }

@@ -6,6 +6,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use shared::protocol::{RedisStatus, wire_time};
 
+use crate::hub::LISTED_ASSETS;
 use crate::journal::now_millis;
 use crate::state::AppState;
 
@@ -56,9 +57,12 @@ pub async fn current(state: &AppState) -> RedisStatus {
         ] {
             live.insert(name.into(), counter.load(Ordering::Relaxed).into());
         }
-        // The assets with candles, for the page's asset picker.
-        let assets: Vec<String> = state.hub.assets().iter().map(ToString::to_string).collect();
+        // The busiest assets with candles, for the page's asset picker, and
+        // how many more there are: bounded however many assets tick.
+        let listed = state.hub.assets(LISTED_ASSETS);
+        let assets: Vec<String> = listed.names.iter().map(ToString::to_string).collect();
         live.insert("assets".into(), assets.into());
+        live.insert("assets_more".into(), listed.more.into());
     }
     RedisStatus {
         connected: state.journal.connected(),

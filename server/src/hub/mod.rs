@@ -7,24 +7,52 @@
 //! live updates; resuming with the last sequence seen sends exactly what was
 //! missed, or a snapshot when that is no longer held. A session that falls
 //! too far behind gets snapshots in place of the updates it could not take.
+//!
+//! Snapshots are taken under the hub's lock without copying the candles and
+//! serialised when sent ([`snapshot`]); a session queues at most one per
+//! series, and past its byte bound only a marker taken when sent. Only
+//! ticks create series: subscribing to an asset without any leaves nothing
+//! behind once the session has gone.
 
+mod listing;
 mod outbox;
 mod series;
+mod snapshot;
 
-pub use outbox::{CandleKey, Outbox, Pushed};
+pub use listing::ListedAssets;
+pub use outbox::{CandleKey, Captured, Outbox, OutboxLimits, Pushed, SeriesKey, SnapshotSource};
 
 use std::hash::{BuildHasher, RandomState};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use axum::extract::ws::Utf8Bytes;
 use rustc_hash::FxHashMap;
 use series::Series;
-use shared::protocol::{CandleSnapshot, ForAsset, SnapshotReason, Subscribe};
+use shared::protocol::{ForAsset, SnapshotReason, Subscribe};
 use shared::{Asset, CandleEvent, ServerMessage, Timeframe};
+use snapshot::{Snapshots, capture};
 
 /// A session's id within the hub.
 pub type SessionId = u64;
+
+/// Most assets the status and the metrics name one by one (the busiest);
+/// the rest are only counted, so neither grows with the number of assets.
+pub const LISTED_ASSETS: usize = 100;
+
+/// A subscription the hub refused; the session goes on.
+#[derive(Debug, thiserror::Error)]
+pub enum SubscribeError {
+    /// The session already follows as many assets as it may.
+    #[error(
+        "at most {limit} assets per session (WS_MAX_SUBSCRIPTIONS): unsubscribe from one first; {asset} was not subscribed"
+    )]
+    TooMany {
+        /// The limit.
+        limit: usize,
+        /// The asset refused.
+        asset: Asset,
+    },
+}
 
 /// Hub sizes.
 #[derive(Debug, Clone, Copy)]
@@ -33,6 +61,8 @@ pub struct HubLimits {
     pub history: usize,
     /// Update frames per series held for resuming clients.
     pub replay: usize,
+    /// Assets one session may follow at once.
+    pub subscriptions: usize,
 }
 
 /// Counters for status and metrics.
@@ -48,6 +78,8 @@ pub struct HubStats {
     pub revisions: AtomicU64,
     /// Frames dropped from lagging sessions' queues.
     pub dropped: AtomicU64,
+    /// Bytes of frame text queued to all sessions right now.
+    pub queued_bytes: Arc<AtomicUsize>,
 }
 
 struct Subscriber {
@@ -58,8 +90,17 @@ struct Subscriber {
 
 #[derive(Default)]
 struct State {
-    series: FxHashMap<(Asset, Timeframe), Series>,
+    /// Created by ticks only, never by a subscription.
+    series: FxHashMap<SeriesKey, Series>,
     subscribers: FxHashMap<Asset, Vec<Subscriber>>,
+    /// The assets each session follows, to bound them and to find them.
+    follows: FxHashMap<SessionId, Vec<Asset>>,
+}
+
+fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The fan-out; cheap to clone.
@@ -87,14 +128,24 @@ impl Hub {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.state)
     }
 
     /// A fresh session id.
     pub fn new_session(&self) -> SessionId {
         self.next_session.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// A session's send queue within `limits`: its bytes count into
+    /// [`HubStats::queued_bytes`] and its snapshots are built from this hub.
+    #[must_use]
+    pub fn outbox(&self, limits: OutboxLimits) -> Arc<Outbox> {
+        let source = Snapshots::new(Arc::downgrade(&self.state), self.epoch);
+        Arc::new(Outbox::bounded(
+            limits,
+            self.stats.queued_bytes.clone(),
+            Some(Arc::new(source)),
+        ))
     }
 
     /// The counters.
@@ -170,52 +221,65 @@ impl Hub {
         }
     }
 
-    /// Sends fresh snapshots of every series a lagging session follows.
-    fn resync(&self, state: &mut State, session: SessionId, outbox: &Outbox) {
-        let follows: Vec<(Asset, Option<Timeframe>)> = state
-            .subscribers
-            .iter()
-            .flat_map(|(asset, subs)| {
-                subs.iter()
-                    .filter(|s| s.session == session)
-                    .map(|s| (*asset, s.timeframe))
-            })
-            .collect();
-        for (asset, timeframe) in follows {
-            for tf in timeframes(timeframe) {
-                let frame = self.snapshot(state, asset, tf, SnapshotReason::Lagged);
-                outbox.push_snapshot(frame);
+    /// Queues fresh snapshots of every series a lagging session follows.
+    fn resync(&self, state: &State, session: SessionId, outbox: &Outbox) {
+        let Some(assets) = state.follows.get(&session) else {
+            return;
+        };
+        for asset in assets {
+            let timeframe = state
+                .subscribers
+                .get(asset)
+                .and_then(|subs| subs.iter().find(|s| s.session == session))
+                .map(|s| s.timeframe);
+            for tf in timeframe.map(timeframes).unwrap_or_default() {
+                outbox.push_series_snapshot(capture(
+                    state,
+                    (*asset, tf),
+                    SnapshotReason::Lagged,
+                    self.epoch,
+                ));
             }
         }
     }
 
-    fn snapshot(
-        &self,
-        state: &mut State,
-        asset: Asset,
-        timeframe: Timeframe,
-        reason: SnapshotReason,
-    ) -> Utf8Bytes {
-        let series = state.series.entry((asset, timeframe)).or_default();
-        ServerMessage::CandleSnapshot(CandleSnapshot {
-            asset,
-            timeframe,
-            seq: series.seq,
-            epoch: self.epoch,
-            reason,
-            data: series.candles.iter().copied().collect(),
-        })
-        .to_json()
-        .into()
-    }
-
     /// Subscribes a session: `redis_subscribed`, then per timeframe either the
-    /// missed updates (resume) or a snapshot, then live updates. Done under
-    /// one lock, so nothing is missed or sent twice.
-    pub fn subscribe(&self, session: SessionId, outbox: &Arc<Outbox>, request: &Subscribe) {
+    /// missed updates (resume) or a snapshot, then live updates.
+    ///
+    /// Exact: the snapshot is taken under the lock that numbers updates, and
+    /// the series' later updates queue behind it (or, for a marker taken
+    /// when sent, are left out until then; see [`Outbox`]), so the client
+    /// gets every update after the snapshot's `seq` once and none before.
+    /// A repeated subscribe while a series' snapshot still waits keeps that
+    /// one and the updates behind it, so it costs one `redis_subscribed`;
+    /// once sent, a subscribe gets a new snapshot, as a client starting over
+    /// expects. A resume while a snapshot waits gets that snapshot and the
+    /// updates behind it rather than missed updates again.
+    ///
+    /// # Errors
+    ///
+    /// [`SubscribeError::TooMany`] when the session already follows
+    /// [`HubLimits::subscriptions`] other assets; nothing changes.
+    pub fn subscribe(
+        &self,
+        session: SessionId,
+        outbox: &Arc<Outbox>,
+        request: &Subscribe,
+    ) -> Result<(), SubscribeError> {
         let mut guard = self.lock();
         let state = &mut *guard;
-        let subs = state.subscribers.entry(request.asset).or_default();
+        let asset = request.asset;
+        let follows = state.follows.entry(session).or_default();
+        if !follows.contains(&asset) {
+            if follows.len() >= self.limits.subscriptions {
+                return Err(SubscribeError::TooMany {
+                    limit: self.limits.subscriptions,
+                    asset,
+                });
+            }
+            follows.push(asset);
+        }
+        let subs = state.subscribers.entry(asset).or_default();
         subs.retain(|s| s.session != session);
         subs.push(Subscriber {
             session,
@@ -223,26 +287,31 @@ impl Hub {
             outbox: outbox.clone(),
         });
         outbox.push_frame(
-            ServerMessage::RedisSubscribed(ForAsset {
-                asset: request.asset,
-            })
-            .to_json()
-            .into(),
+            ServerMessage::RedisSubscribed(ForAsset { asset })
+                .to_json()
+                .into(),
         );
         for tf in timeframes(request.timeframe) {
             let resume = match (request.timeframe, request.last_seq, request.epoch) {
                 (Some(_), Some(last), Some(epoch)) if epoch == self.epoch => Some(last),
                 (Some(_), Some(_), _) => None,
                 _ => {
-                    let frame = self.snapshot(state, request.asset, tf, SnapshotReason::Subscribed);
-                    outbox.push_snapshot(frame);
+                    outbox.push_series_snapshot(capture(
+                        state,
+                        (asset, tf),
+                        SnapshotReason::Subscribed,
+                        self.epoch,
+                    ));
                     continue;
                 }
             };
+            if outbox.awaits_snapshot((asset, tf)) {
+                continue;
+            }
             let missed = resume.and_then(|last| {
                 state
                     .series
-                    .get(&(request.asset, tf))
+                    .get(&(asset, tf))
                     .map_or(Some(Vec::new()), |s| s.since(last))
             });
             match missed {
@@ -252,41 +321,44 @@ impl Hub {
                     }
                 }
                 None => {
-                    let frame =
-                        self.snapshot(state, request.asset, tf, SnapshotReason::ResumeTooOld);
-                    outbox.push_snapshot(frame);
+                    outbox.push_series_snapshot(capture(
+                        state,
+                        (asset, tf),
+                        SnapshotReason::ResumeTooOld,
+                        self.epoch,
+                    ));
                 }
             }
         }
+        Ok(())
     }
 
     /// Ends a session's subscription to an asset.
     pub fn unsubscribe(&self, session: SessionId, asset: Asset) {
-        let mut state = self.lock();
-        if let Some(subs) = state.subscribers.get_mut(&asset) {
-            subs.retain(|s| s.session != session);
-            if subs.is_empty() {
-                state.subscribers.remove(&asset);
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        if let Some(follows) = state.follows.get_mut(&session) {
+            follows.retain(|a| *a != asset);
+            if follows.is_empty() {
+                state.follows.remove(&session);
             }
         }
+        leave(state, session, asset);
     }
 
     /// Forgets a session entirely.
     pub fn remove_session(&self, session: SessionId) {
-        let mut state = self.lock();
-        state.subscribers.retain(|_, subs| {
-            subs.retain(|s| s.session != session);
-            !subs.is_empty()
-        });
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        for asset in state.follows.remove(&session).unwrap_or_default() {
+            leave(state, session, asset);
+        }
     }
 
-    /// The assets with candles in this process, sorted.
+    /// Series held (an (asset, timeframe) each), for status and tests.
     #[must_use]
-    pub fn assets(&self) -> Vec<Asset> {
-        let mut assets: Vec<Asset> = self.lock().series.keys().map(|(a, _)| *a).collect();
-        assets.sort_unstable();
-        assets.dedup();
-        assets
+    pub fn series_count(&self) -> usize {
+        self.lock().series.len()
     }
 
     /// The recent candles of a series, oldest first.
@@ -297,6 +369,16 @@ impl Hub {
             .get(&(asset, timeframe))
             .map(|s| s.candles.iter().copied().collect())
             .unwrap_or_default()
+    }
+}
+
+/// Removes `session` from the subscribers of `asset`.
+fn leave(state: &mut State, session: SessionId, asset: Asset) {
+    if let Some(subs) = state.subscribers.get_mut(&asset) {
+        subs.retain(|s| s.session != session);
+        if subs.is_empty() {
+            state.subscribers.remove(&asset);
+        }
     }
 }
 

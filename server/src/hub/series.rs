@@ -2,6 +2,7 @@
 //! candles for snapshots, and its recent update frames for resuming clients.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
 use shared::protocol::CandleUpdate;
@@ -20,8 +21,9 @@ pub fn update_frame(data: Candle, seq: u64) -> Utf8Bytes {
 pub struct Series {
     /// Number of the newest update.
     pub seq: u64,
-    /// Recent candles by open time, the forming one last.
-    pub candles: VecDeque<Candle>,
+    /// Recent candles by open time, the forming one last; shared with the
+    /// snapshots queued to sessions, copied on the next change while shared.
+    pub candles: Arc<VecDeque<Candle>>,
     /// Recent updates with their numbers, oldest first, for resuming
     /// clients (serialised only when one asks).
     pub recent: VecDeque<(u64, Candle)>,
@@ -32,12 +34,13 @@ impl Series {
     /// inserts it in order, keeping at most `keep` candles.
     pub fn apply(&mut self, candle: Candle, keep: usize) {
         let t = candle.open_time();
-        match self.candles.binary_search_by_key(&t, Candle::open_time) {
-            Ok(i) => self.candles[i] = candle,
-            Err(i) => self.candles.insert(i, candle),
+        let candles = Arc::make_mut(&mut self.candles);
+        match candles.binary_search_by_key(&t, Candle::open_time) {
+            Ok(i) => candles[i] = candle,
+            Err(i) => candles.insert(i, candle),
         }
-        while self.candles.len() > keep {
-            self.candles.pop_front();
+        while candles.len() > keep {
+            candles.pop_front();
         }
     }
 

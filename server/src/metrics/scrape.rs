@@ -209,6 +209,16 @@ fn register_delivery(r: &mut Registry, state: &AppState) {
         counter(hub.dropped.load(Ordering::Relaxed)),
     );
     r.register(
+        "ws_queued_bytes",
+        "Bytes of frames queued to all WebSocket sessions, not yet written",
+        gauge(as_i64(hub.queued_bytes.load(Ordering::Relaxed) as u64)),
+    );
+    r.register(
+        "live_series",
+        "Candle series (asset, timeframe) held for live updates; only ticks create them",
+        gauge(as_i64(state.hub.series_count() as u64)),
+    );
+    r.register(
         "ws_frames_refused",
         "Client frames answered with an error, by reason",
         state.metrics.frames_refused.clone(),
@@ -219,7 +229,8 @@ fn register_feeds(r: &mut Registry, state: &AppState) {
     let stale: Family<AssetLabel, Gauge> = Family::default();
     let silence: Family<AssetLabel, Gauge<f64, std::sync::atomic::AtomicU64>> = Family::default();
     let usual: Family<AssetLabel, Gauge<f64, std::sync::atomic::AtomicU64>> = Family::default();
-    for (asset, is_stale, silent_ms, usual_ms) in state.feeds.figures(now_millis()) {
+    let (figures, more) = state.feeds.figures(now_millis());
+    for (asset, is_stale, silent_ms, usual_ms) in figures {
         let label = [("asset", asset.to_string())];
         stale.get_or_create(&label).set(i64::from(is_stale));
         silence.get_or_create(&label).set(silent_ms as f64 / 1000.0);
@@ -241,5 +252,10 @@ fn register_feeds(r: &mut Registry, state: &AppState) {
         "feed_usual_interval_seconds",
         "The asset's learned usual gap between ticks",
         usual,
+    );
+    r.register(
+        "feeds_unlisted",
+        "Feeds left out of the per-asset feed metrics (only the stale ones and the busiest are listed)",
+        gauge(as_i64(more as u64)),
     );
 }

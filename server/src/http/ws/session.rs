@@ -19,7 +19,7 @@ use super::limiter::Limiter;
 use crate::history::CandleCache;
 use crate::http::lockout::Verdict;
 use crate::http::status;
-use crate::hub::{Outbox, SessionId};
+use crate::hub::{Outbox, OutboxLimits, SessionId};
 use crate::journal::now_millis;
 use crate::state::AppState;
 
@@ -36,7 +36,10 @@ const MISSED_PONGS: u32 = 2;
 pub async fn run(socket: WebSocket, state: AppState, admin: bool, ip: IpAddr) {
     let (mut sink, mut stream) = socket.split();
     let session = state.hub.new_session();
-    let outbox = Arc::new(Outbox::new(state.config.limits.ws_send_queue));
+    let outbox = state.hub.outbox(OutboxLimits {
+        frames: state.config.limits.ws_send_queue,
+        bytes: state.config.limits.ws_send_queue_bytes,
+    });
     let shutdown = state.shutdown.clone();
 
     let _counted = Counted::new(state.metrics.ws_clients.clone());
@@ -335,7 +338,10 @@ impl Reader<'_> {
         let state = self.state;
         match request {
             ClientMessage::SubscribeRedisUpdates(subscribe) => {
-                state.hub.subscribe(self.session, self.outbox, &subscribe);
+                if let Err(e) = state.hub.subscribe(self.session, self.outbox, &subscribe) {
+                    state.metrics.frame_refused("too_many_subscriptions");
+                    self.refuse(e.to_string());
+                }
             }
             ClientMessage::UnsubscribeRedisUpdates(ForAsset { asset }) => {
                 state.hub.unsubscribe(self.session, asset);
