@@ -59,6 +59,14 @@ pub async fn current(state: &AppState) -> RedisStatus {
         // The assets with candles, for the page's asset picker.
         let assets: Vec<String> = state.hub.assets().iter().map(ToString::to_string).collect();
         live.insert("assets".into(), assets.into());
+        // Those whose ticks are simulated; every other asset is real.
+        let simulated: Vec<String> = state
+            .simulator
+            .simulated()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        live.insert("simulated".into(), simulated.into());
     }
     RedisStatus {
         connected: state.journal.connected(),

@@ -127,7 +127,10 @@ impl Outbox {
     }
 
     /// Queues a snapshot (dropped, like updates, when the session lags).
+    /// Updates queued before it are not replaced by later ones, which must
+    /// arrive after it.
     pub fn push_snapshot(&self, frame: Utf8Bytes) -> Pushed {
+        self.lock().pending.clear();
         self.push_slot(Slot::Snapshot(frame))
     }
 

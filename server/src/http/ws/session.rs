@@ -8,16 +8,17 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use shared::protocol::{
-    CacheRequest, CacheStored, ForAsset, ForSeries, HistoricalData, StreamStarted, StreamStopped,
-    wire_time,
+    CacheRequest, CacheStored, ForAsset, ForSeries, HistoricalData, StreamError, StreamStarted,
+    StreamStopped, Subscribe, wire_time,
 };
-use shared::{Asset, ClientMessage, ServerMessage};
+use shared::{ClientMessage, ServerMessage};
 
 use super::limiter::Limiter;
 use crate::history::CandleCache;
 use crate::http::status;
 use crate::hub::{Outbox, SessionId};
 use crate::journal::now_millis;
+use crate::simulator::Claim;
 use crate::state::AppState;
 
 /// A send that takes longer than this ends the session: the client is gone.
@@ -129,8 +130,9 @@ struct Reader<'a> {
     session: SessionId,
     outbox: &'a Arc<Outbox>,
     limiter: Limiter,
-    /// The asset whose simulation this session started.
-    streaming: Option<Asset>,
+    /// The on-demand simulation this session holds; let go (after the
+    /// linger) when the session ends.
+    streaming: Option<Claim>,
     /// Whether the session presented the admin token.
     admin: bool,
 }
@@ -255,19 +257,45 @@ impl Reader<'_> {
             }
             ClientMessage::UnsubscribeRedisUpdates(ForAsset { asset }) => {
                 state.hub.unsubscribe(self.session, asset);
+                // Leaving the asset lets go of its simulation.
+                if self.streaming.as_ref().is_some_and(|c| c.asset() == asset) {
+                    self.streaming = None;
+                }
                 self.reply(&ServerMessage::RedisUnsubscribed(ForAsset { asset }));
             }
             ClientMessage::StartStream(ForAsset { asset }) => {
-                state.simulator.start(asset);
-                self.streaming = Some(asset);
-                self.reply(&ServerMessage::StreamStarted(StreamStarted {
-                    asset,
-                    timestamp: wire_time(now_millis()),
-                }));
+                // The asset's live stream, simulated only if it may be (one
+                // simulation a session: a new one lets go of the previous).
+                match state.simulator.stream(asset).await {
+                    Ok(claim) => {
+                        self.streaming = claim;
+                        if !state.hub.follows(self.session, asset) {
+                            state.hub.subscribe(
+                                self.session,
+                                self.outbox,
+                                &Subscribe {
+                                    asset,
+                                    timeframe: None,
+                                    last_seq: None,
+                                    epoch: None,
+                                },
+                            );
+                        }
+                        self.reply(&ServerMessage::StreamStarted(StreamStarted {
+                            asset,
+                            timestamp: wire_time(now_millis()),
+                        }));
+                    }
+                    Err(refused) => self.reply(&ServerMessage::StreamError(StreamError {
+                        error: refused.to_string(),
+                        timestamp: wire_time(now_millis()),
+                    })),
+                }
             }
             ClientMessage::StopStream => {
-                if let Some(asset) = self.streaming.take() {
-                    state.simulator.stop(asset);
+                // Only this session's hold; never the operator's feeds.
+                if let Some(claim) = self.streaming.take() {
+                    claim.stop();
                 }
                 self.reply(&ServerMessage::StreamStopped(StreamStopped {
                     timestamp: wire_time(now_millis()),
