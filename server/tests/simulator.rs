@@ -349,9 +349,9 @@ async fn a_simulation_ends_after_its_last_session_leaves() {
         !stays_still(&prefix, "LINGER1").await,
         "it stopped too soon"
     );
-    // The last one goes: it ends within the linger (1 s here).
+    // The last one goes: it ends after the linger (1 s here).
     drop(b);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     assert!(stays_still(&prefix, "LINGER1").await, "it goes on");
 
     // stop_stream by the only holder ends it at once.
@@ -359,7 +359,7 @@ async fn a_simulation_ends_after_its_last_session_leaves() {
     start_stream(&mut c, "LINGER2").await.unwrap();
     update_of(&mut c, "LINGER2", None).await;
     stop_stream(&mut c).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(stays_still(&prefix, "LINGER2").await, "it goes on");
     server.stop().await;
     cleanup(&prefix).await;
@@ -423,7 +423,7 @@ async fn a_real_tick_ends_the_simulation_and_its_simulated_candles() {
     .await;
     update_of(&mut a, "TURNS", Some("500")).await;
     // The simulation ended: no simulated tick after a moment.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(stays_still(&prefix, "TURNS").await, "still simulated");
     assert!(simulated(&server).await.is_empty());
     // Only the real tick is in the candles.
