@@ -149,6 +149,12 @@ impl Simulator {
         if let Some(claim) = inner.join(asset) {
             return Ok(Some(claim));
         }
+        // Refused before asking the store anything.
+        if lock(&inner.running).len() >= inner.max_assets {
+            return Err(StreamRefused::Full {
+                max: inner.max_assets,
+            });
+        }
         if let Some(store) = &inner.store {
             match tokio::time::timeout(STORE_CHECK, store.has_ticks(asset)).await {
                 Ok(Ok(false)) => {}
