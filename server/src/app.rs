@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use shared::Timeframe;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -23,7 +22,7 @@ use crate::persister::{Persister, PersisterSettings};
 use crate::simulator::{AssetKinds, Simulator};
 use crate::state::AppState;
 use crate::store::TickStore;
-use crate::{candles, http};
+use crate::{candles, http, serve};
 
 /// Updates per series held for resuming clients (about 33 KB a series, so
 /// 100 assets in 7 timeframes hold at most ~23 MB). A client away for longer
@@ -67,7 +66,7 @@ async fn today_from(store: Option<&TickStore>) -> Seed {
 ///
 /// # Errors
 ///
-/// When the listener fails.
+/// When the listener has no local address or the store's URL is unusable.
 pub async fn run(
     listener: TcpListener,
     config: ServeConfig,
@@ -191,18 +190,11 @@ pub async fn run(
         metrics: watchers.metrics,
         feeds: watchers.feeds,
     };
+    let connections = state.config.connections.clone();
     let router = http::router(state);
     println!("tickstream listening on http://{addr}");
     tracing::info!(%addr, "listening");
-    // Small frames go out at once: no Nagle delay on live updates.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("cannot set TCP_NODELAY: {e}");
-        }
-    });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(stop.clone().cancelled_owned())
-        .await?;
+    serve::serve(listener, router, &connections, stop.clone()).await;
     tasks.close();
     if tokio::time::timeout(DRAIN, tasks.wait()).await.is_err() {
         tracing::warn!("background tasks did not finish within {DRAIN:?}");

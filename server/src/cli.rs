@@ -30,8 +30,9 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the server (the default).
-    Serve(ServeConfig),
+    /// Run the server (the default). Boxed: the settings outweigh the
+    /// other commands' many times.
+    Serve(Box<ServeConfig>),
     /// Feed a tick file into a running server or the Redis journal.
     Replay(ReplayArgs),
     /// Check Redis, pub/sub, the cache, the persister and the database;
@@ -49,7 +50,7 @@ impl Cli {
     /// When the server cannot start (address in use, say) or fails.
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
-            Some(Command::Serve(config)) => serve(config).await,
+            Some(Command::Serve(config)) => serve(*config).await,
             Some(Command::Replay(args)) => replay::run(args).await,
             Some(Command::Health(args)) => {
                 if health::run(args).await {

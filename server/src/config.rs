@@ -39,6 +39,10 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub redis: RedisConfig,
 
+    /// Client connections: timeouts, caps, proxies.
+    #[command(flatten)]
+    pub connections: crate::serve::ConnectionsConfig,
+
     /// Who may do what.
     #[command(flatten)]
     pub access: AccessConfig,

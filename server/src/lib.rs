@@ -22,7 +22,9 @@
 //! - [`replay`]: tick files into a server or the journal.
 //! - [`ops`]: the operator commands `health` and `monitor`.
 //! - [`http`]: the routes, one module per concern (ingest, candles, status,
-//!   WebSocket, page).
+//!   WebSocket, page), and [`http::client_ip::ClientIp`].
+//! - [`serve`]: connections: hyper with header-read and idle timeouts, the
+//!   connection caps, graceful shutdown.
 //! - [`state`]: [`state::AppState`], what handlers share.
 //! - [`shutdown`]: SIGINT and SIGTERM as a cancellation.
 //! - [`telemetry`]: logging set-up.
@@ -40,6 +42,7 @@ pub mod metrics;
 pub mod ops;
 pub mod persister;
 pub mod replay;
+pub mod serve;
 pub mod shutdown;
 pub mod simulator;
 pub mod state;

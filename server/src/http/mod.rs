@@ -2,6 +2,7 @@
 //! merges them; everything else falls through to the built client.
 
 mod candles;
+pub mod client_ip;
 mod error;
 mod health;
 mod ingest;

@@ -3,6 +3,7 @@
 //! other; shutdown closes the socket with a reason.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
@@ -25,6 +26,9 @@ use crate::state::AppState;
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most frames written with one flush.
 const WRITE_BATCH: usize = 64;
+/// Pings in a row left unanswered when the session is closed: the client
+/// is gone, or does not read.
+const MISSED_PONGS: u32 = 2;
 
 /// Serves one connection until either side ends it.
 pub async fn run(socket: WebSocket, state: AppState, admin: bool) {
@@ -36,11 +40,28 @@ pub async fn run(socket: WebSocket, state: AppState, admin: bool) {
     let _counted = Counted::new(state.metrics.ws_clients.clone());
     let writer_outbox = outbox.clone();
     let to_socket = state.metrics.to_socket.clone();
+    // Pings sent since the last pong: the writer counts up, the reader resets.
+    let unanswered = Arc::new(AtomicU32::new(0));
+    let pinged = unanswered.clone();
+    let every = state.config.connections.ws_ping_interval;
     let mut writer = tokio::spawn(async move {
         let mut frames = Vec::with_capacity(WRITE_BATCH);
         let mut sources = Vec::with_capacity(WRITE_BATCH);
+        let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                _ = ping.tick() => {
+                    if pinged.fetch_add(1, Ordering::Relaxed) >= MISSED_PONGS {
+                        let close = CloseFrame { code: 1001, reason: "no answer to pings".into() };
+                        let _ = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Close(Some(close)))).await;
+                        break;
+                    }
+                    let sent = tokio::time::timeout(SEND_TIMEOUT, sink.send(Message::Ping(Default::default()))).await;
+                    if !matches!(sent, Ok(Ok(()))) {
+                        break;
+                    }
+                }
                 open = writer_outbox.next_batch(&mut frames, &mut sources, WRITE_BATCH) => {
                     if !open {
                         break;
@@ -89,6 +110,9 @@ pub async fn run(socket: WebSocket, state: AppState, admin: bool) {
             }
             message = stream.next() => match message {
                 Some(Ok(message)) => {
+                    if matches!(message, Message::Pong(_)) {
+                        unanswered.store(0, Ordering::Relaxed);
+                    }
                     if !reader.handle(message).await {
                         break;
                     }

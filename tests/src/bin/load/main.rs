@@ -71,6 +71,10 @@ pub fn start_server(
         ("REDIS_KEY_PREFIX", prefix.as_str()),
         ("INGEST_TOKEN", TOKEN),
         ("WS_SEND_QUEUE", "4096"),
+        // Every client of a scenario comes from 127.0.0.1: room for
+        // thousands of subscribers from one address.
+        ("MAX_CONNECTIONS", "10000"),
+        ("MAX_CONNECTIONS_PER_IP", "10000"),
     ];
     env.extend_from_slice(extra);
     let server = Server::spawn(&bin, &env)?;

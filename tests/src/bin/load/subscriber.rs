@@ -44,19 +44,21 @@ pub fn tick_number(frame: &[u8]) -> Option<usize> {
 
 /// Reads the text frames arriving on a subscribed socket with a minimal
 /// parser, calling `on_frame` with each payload: the server's frames are
-/// unmasked, so a frame is a 2 to 10 byte header and its payload. Keeps the
-/// load generator cheap, so the figures are the server's.
+/// unmasked, so a frame is a 2 to 10 byte header and its payload. Answers
+/// the server's pings, which close a session that leaves them unanswered.
+/// Keeps the load generator cheap, so the figures are the server's.
 pub async fn raw_frames(
     socket: tokio_tungstenite::WebSocketStream<
         tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
     >,
     mut on_frame: impl FnMut(&[u8]),
 ) {
-    use tokio::io::AsyncReadExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let tokio_tungstenite::MaybeTlsStream::Plain(mut tcp) = socket.into_inner() else {
         return;
     };
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
+    let mut pongs: Vec<u8> = Vec::new();
     loop {
         if buf.capacity() - buf.len() < 4096 {
             buf.reserve(1 << 16);
@@ -67,13 +69,29 @@ pub async fn raw_frames(
         }
         let mut at = 0;
         while let Some((opcode, start, end)) = frame_at(&buf[at..]) {
-            if opcode == 1 {
-                on_frame(&buf[at + start..at + end]);
+            match opcode {
+                1 => on_frame(&buf[at + start..at + end]),
+                9 => pong(&buf[at + start..at + end], &mut pongs),
+                _ => {}
             }
             at += end;
         }
         buf.drain(..at);
+        if !pongs.is_empty() {
+            if tcp.write_all(&pongs).await.is_err() {
+                return;
+            }
+            pongs.clear();
+        }
     }
+}
+
+/// Appends the pong answering a ping with `payload` (at most 125 bytes, as
+/// every control frame): a client frame is masked, here with a zero key.
+fn pong(payload: &[u8], out: &mut Vec<u8>) {
+    let len = payload.len().min(125);
+    out.extend_from_slice(&[0x8A, 0x80 | len as u8, 0, 0, 0, 0]);
+    out.extend_from_slice(&payload[..len]);
 }
 
 /// The opcode and payload bounds of the complete frame at the start of
