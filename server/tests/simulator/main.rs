@@ -17,7 +17,7 @@ use common::{
 use shared::{Asset, ServerMessage, Timeframe};
 use support::{
     RATE, entries, journaled, now_ms, on_demand, rows_written, simulated, start_stream,
-    stays_still, stop_stream, stored_rows, update_of,
+    stays_still, stop_stream, stored_rows, update_of, within,
 };
 
 #[tokio::test]
@@ -267,7 +267,7 @@ async fn a_real_tick_ends_the_simulation_and_its_simulated_candles() {
         .ingest(&ticks_json("TURNS", &[("500", now_ms())]))
         .await;
     // The session is told its candles are void, then gets the real one.
-    a.until(|m| match m {
+    within(&mut a, |m| match m {
         ServerMessage::CandleSnapshot(s)
             if s.asset.as_str() == "TURNS" && s.timeframe == Timeframe::M1 =>
         {

@@ -38,6 +38,17 @@ pub async fn on_demand(dist: &Path, prefix: &str, args: &[&str]) -> Running {
     start_on_redis(dist, prefix, &all).await
 }
 
+/// How long a reply or an update may take; live updates that keep coming
+/// must not keep a failing test waiting for ever.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Reads until a message matches, for at most [`WAIT`].
+pub async fn within<T>(client: &mut Client, pick: impl FnMut(ServerMessage) -> Option<T>) -> T {
+    tokio::time::timeout(WAIT, client.until(pick))
+        .await
+        .expect("no such message within 10 s")
+}
+
 /// Sends `start_stream {asset}` and reads until it is answered.
 pub async fn start_stream(client: &mut Client, asset: &str) -> Result<StreamStarted, StreamError> {
     client
@@ -45,37 +56,36 @@ pub async fn start_stream(client: &mut Client, asset: &str) -> Result<StreamStar
             r#"{{"event":"start_stream","data":{{"asset":"{asset}"}}}}"#
         ))
         .await;
-    client
-        .until(|m| match m {
-            ServerMessage::StreamStarted(s) => Some(Ok(s)),
-            ServerMessage::StreamError(e) => Some(Err(e)),
-            _ => None,
-        })
-        .await
+    within(client, |m| match m {
+        ServerMessage::StreamStarted(s) => Some(Ok(s)),
+        ServerMessage::StreamError(e) => Some(Err(e)),
+        _ => None,
+    })
+    .await
 }
 
 /// Sends `stop_stream` and reads until `stream_stopped`.
 pub async fn stop_stream(client: &mut Client) {
     client.send_text(r#"{"event":"stop_stream"}"#).await;
-    client
-        .until(|m| matches!(m, ServerMessage::StreamStopped(_)).then_some(()))
-        .await;
+    within(client, |m| {
+        matches!(m, ServerMessage::StreamStopped(_)).then_some(())
+    })
+    .await;
 }
 
 /// Reads until an update of `asset` whose close is `close` (any close when
 /// `None`), returning that close.
 pub async fn update_of(client: &mut Client, asset: &str, close: Option<&str>) -> String {
-    client
-        .until(|m| match m {
-            ServerMessage::RedisUpdate(u)
-                if u.data.asset().as_str() == asset
-                    && close.is_none_or(|c| u.data.close().to_string() == c) =>
-            {
-                Some(u.data.close().to_string())
-            }
-            _ => None,
-        })
-        .await
+    within(client, |m| match m {
+        ServerMessage::RedisUpdate(u)
+            if u.data.asset().as_str() == asset
+                && close.is_none_or(|c| u.data.close().to_string() == c) =>
+        {
+            Some(u.data.close().to_string())
+        }
+        _ => None,
+    })
+    .await
 }
 
 /// Every journal entry under `prefix` with its id, in order.
