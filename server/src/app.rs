@@ -21,7 +21,7 @@ use crate::hub::{Hub, HubLimits};
 use crate::journal::{Journal, now_millis};
 use crate::metrics::Metrics;
 use crate::persister::{Persister, PersisterSettings};
-use crate::simulator::Simulator;
+use crate::simulator::{AssetKinds, Simulator};
 use crate::state::AppState;
 use crate::store::TickStore;
 use crate::{candles, http, serve};
@@ -143,6 +143,7 @@ pub async fn run(
     let watchers = Watchers {
         feeds: FeedWatch::new(config.feeds),
         metrics: Metrics::default(),
+        kinds: AssetKinds::default(),
     };
     tasks.spawn(candles::run(
         feed,
@@ -188,13 +189,14 @@ pub async fn run(
     };
     let simulator = Simulator::new(
         journal.clone(),
-        config.simulator.simulator_rate,
-        config.simulator.simulator_seed,
+        &config.simulator,
+        watchers.kinds.clone(),
+        store.clone(),
         stop.clone(),
         tasks.clone(),
     );
     for asset in &config.simulator.simulate {
-        simulator.start(*asset);
+        simulator.start_operator_feed(*asset);
     }
     let history = History::new(cache, store, hub.clone());
     let lockout = Lockout::new(&config.access);

@@ -1,6 +1,12 @@
 //! The candle builder: runs the shared [`Aggregator`] over the journal feed,
 //! closes candles on a timer so a quiet market still closes them, and hands
 //! every change to the hub.
+//!
+//! It also keeps each asset either real or simulated ([`Sorter`]): the first
+//! real tick of a simulated asset drops its simulated candles (here and in
+//! the hub, whose subscribers get an empty snapshot), simulated ticks of a
+//! real asset are left out, and a simulation silent for a minute leaves
+//! nothing. Simulated candles never go to the candle cache.
 
 use std::time::Duration;
 
@@ -16,6 +22,8 @@ use crate::history;
 use crate::hub::Hub;
 use crate::journal::{Feed, now_millis};
 use crate::metrics::{Metrics, since_source};
+use crate::simulator::AssetKinds;
+use crate::simulator::kinds::{Sorter, Verdict};
 
 /// How far behind its asset's newest tick a tick may arrive and still count.
 pub const GRACE_MS: i64 = 2_000;
@@ -32,6 +40,8 @@ pub struct Watchers {
     pub feeds: FeedWatch,
     /// The tick-to-candle and tick-to-socket latencies.
     pub metrics: Metrics,
+    /// Which assets are real and which simulated.
+    pub kinds: AssetKinds,
 }
 
 /// Today's ticks read from the database at start-up: the journal is trimmed
@@ -68,7 +78,9 @@ pub async fn run(
     });
     let mut events = Vec::with_capacity(1024);
     let mut seen = HashSet::new();
+    let mut sorter = Sorter::new(watchers.kinds.clone());
     for tick in &seed.ticks {
+        sorter.sort(tick.asset, false, seed.read_at_ms);
         aggregator.ingest(tick, &mut events);
     }
     keep_latest_per_candle(&mut events, &mut seen);
@@ -88,7 +100,9 @@ pub async fn run(
             batch = feed.recv() => {
                 let Some(batch) = batch else { break };
                 let now = now_millis();
-                watchers.feeds.record(&batch.ticks, batch.at_ms.min(now));
+                if !batch.simulated {
+                    watchers.feeds.record(&batch.ticks, batch.at_ms.min(now));
+                }
                 let live = now - batch.at_ms <= LIVE_MS;
                 if live {
                     watchers
@@ -101,6 +115,15 @@ pub async fn run(
                     if seeded.as_mut().is_some_and(|s| s.ticks.remove(tick)) {
                         continue;
                     }
+                    match sorter.sort(tick.asset, batch.simulated, batch.at_ms) {
+                        Verdict::Place => {}
+                        Verdict::Drop => continue,
+                        Verdict::StartOver => {
+                            tracing::info!(asset = %tick.asset, "real ticks arrived: simulated candles dropped");
+                            aggregator.forget(tick.asset);
+                            hub.reset(tick.asset);
+                        }
+                    }
                     aggregator.ingest(tick, &mut events);
                 }
                 // Entries journaled after the seed was read cannot be in it.
@@ -112,6 +135,11 @@ pub async fn run(
                     .flatten();
             }
             _ = timer.tick() => {
+                // An ended simulation leaves nothing behind.
+                for asset in sorter.quiet(now_millis()) {
+                    aggregator.forget(asset);
+                    hub.reset(asset);
+                }
                 // Close a bucket once the grace window after its end has passed.
                 if let Ok(now) = TimestampMs::new_checked(now_millis() - GRACE_MS) {
                     aggregator.advance_to(now, &mut events);
@@ -124,7 +152,9 @@ pub async fn run(
         hub.publish_from(&events, newest);
         if let Some(closed) = &closed {
             for key in history::closed_series(&events) {
-                let _ = closed.try_send(key);
+                if !sorter.is_simulated(key.0) {
+                    let _ = closed.try_send(key);
+                }
             }
         }
         events.clear();

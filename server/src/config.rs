@@ -186,6 +186,22 @@ pub struct SimulatorConfig {
     /// Seed of the random walks: the same seed gives the same prices.
     #[arg(long, env = "SIMULATOR_SEED", default_value_t = 42)]
     pub simulator_seed: u64,
+    /// Whether `start_stream` may simulate an asset that never had a real
+    /// tick (its ticks are shown, never stored). Off: it only subscribes.
+    #[arg(long, env = "SIMULATOR_ON_DEMAND", default_value_t = false,
+          num_args = 0..=1, default_missing_value = "true",
+          action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub simulator_on_demand: bool,
+    /// On-demand simulations running at once in this process, at most.
+    #[arg(long, env = "SIMULATOR_MAX_ASSETS", default_value_t = 8,
+          value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub simulator_max_assets: u16,
+    /// Milliseconds an on-demand simulation goes on after its last session
+    /// left (a reload keeps its walk); at most 10 s.
+    #[arg(long, env = "SIMULATOR_LINGER_MS", default_value_t = 5_000, hide = true,
+          value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub simulator_linger_ms: u64,
 }
 
 /// Limits.
@@ -416,6 +432,30 @@ mod tests {
         assert!(err.contains("SIMULATE") && err.contains("invalid"), "{err}");
         let err = parse(&["--redis-key-prefix", "a b"]).unwrap_err();
         assert!(err.contains("REDIS_KEY_PREFIX"), "{err}");
+        let err = parse(&["--simulator-on-demand", "maybe"]).unwrap_err();
+        assert!(err.contains("SIMULATOR_ON_DEMAND"), "{err}");
+        let err = parse(&["--simulator-max-assets", "0"]).unwrap_err();
+        assert!(err.contains("SIMULATOR_MAX_ASSETS"), "{err}");
+    }
+
+    #[test]
+    fn the_simulator_answers_on_demand_only_when_asked() {
+        let c = parse(&[]).unwrap();
+        assert!(!c.simulator.simulator_on_demand);
+        assert_eq!(c.simulator.simulator_max_assets, 8);
+        assert!(c.simulator.simulator_linger_ms <= 10_000);
+        for (args, on) in [
+            (&["--simulator-on-demand"][..], true),
+            (&["--simulator-on-demand=false"][..], false),
+            (&["--simulator-on-demand", "true"][..], true),
+            (&["--simulator-on-demand", "0"][..], false),
+        ] {
+            assert_eq!(
+                parse(args).unwrap().simulator.simulator_on_demand,
+                on,
+                "{args:?}"
+            );
+        }
     }
 
     #[test]

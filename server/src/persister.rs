@@ -15,6 +15,8 @@
 //! - Entries left pending by a crashed process are claimed by a live one
 //!   after `PERSISTER_CLAIM_IDLE` seconds.
 //! - Shutdown writes what is buffered first.
+//! - Entries of on-demand simulations hold no ticks here: they are
+//!   acknowledged with the batch they came in and nothing of them is stored.
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
@@ -235,6 +237,19 @@ impl Persister {
         first_retry: Duration,
         stop: &CancellationToken,
     ) {
+        if batch.ticks.is_empty() {
+            // Only simulated entries: nothing to store, only to acknowledge.
+            match group.ack(&batch.ids).await {
+                Ok(_) => {
+                    batch.clear();
+                    if let Err(e) = group.trim_acknowledged().await {
+                        tracing::debug!("trimming the journal failed: {e}");
+                    }
+                }
+                Err(e) => tracing::debug!("acknowledging simulated entries failed: {e}"),
+            }
+            return;
+        }
         let mut delay = first_retry;
         let started = Instant::now();
         loop {

@@ -374,7 +374,13 @@ async fn start_and_stop_stream_drive_the_simulator() {
     let dist = tempfile::tempdir().unwrap();
     let server = start(
         dist.path(),
-        &["--redis-url", "none", "--simulator-rate", "50"],
+        &[
+            "--redis-url",
+            "none",
+            "--simulator-rate",
+            "50",
+            "--simulator-on-demand",
+        ],
     )
     .await;
     let mut client = Client::connect(&server.ws).await;

@@ -1,6 +1,7 @@
 //! Price history for the page's tests and figures: a random walk of ticks
 //! over the last minutes that ends where the server's simulator starts, so
-//! the live candles continue the history without a jump.
+//! the live candles continue the history without a jump; and a live feed of
+//! real ticks that goes on from there.
 
 use serde_json::{Value, json};
 use shared::{Asset, Price};
@@ -67,4 +68,38 @@ pub async fn ingest(base: &str, token: &str, ticks: &[Value]) -> anyhow::Result<
         );
     }
     Ok(())
+}
+
+/// A live feed of real ticks of `asset`, as an operator's source sends them
+/// to `base`: one every `every`, stamped now, walking on from
+/// [`simulator_start`] as the simulator would, until the task is aborted or
+/// the server refuses.
+#[must_use]
+pub fn live_feed(
+    base: &str,
+    token: &str,
+    asset: &str,
+    every: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    let (base, token, asset) = (base.to_owned(), token.to_owned(), Asset::new(asset));
+    tokio::spawn(async move {
+        let mut walk = server::simulator::Walk::new(asset, 42);
+        // The history ends at the first price.
+        walk.next_price();
+        let mut timer = tokio::time::interval(every);
+        loop {
+            timer.tick().await;
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis());
+            let tick = json!({
+                "asset": asset.as_str(),
+                "price": walk.next_price().to_string(),
+                "timestamp": u64::try_from(now_ms).unwrap_or(u64::MAX),
+            });
+            if ingest(&base, &token, &[tick]).await.is_err() {
+                break;
+            }
+        }
+    })
 }

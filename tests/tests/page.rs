@@ -1,6 +1,8 @@
-//! The page as a user gets it: the real server binary (with its simulator)
-//! serves the release build, headless Chromium renders it, a stream is
-//! started from the page, and candles are drawn and then updated live.
+//! The page as a user gets it: the real server binary serves the release
+//! build, headless Chromium renders it, a stream is started from the page,
+//! and candles are drawn and then updated live by a real feed. (The asset
+//! has real ticks, so Start stream subscribes without simulating it, even
+//! with on-demand simulation on as `scripts/run` has it.)
 
 use std::time::Duration;
 
@@ -24,13 +26,13 @@ async fn a_started_stream_draws_candles_that_then_move() -> anyhow::Result<()> {
     let prefix = format!("e2e-page:{}:{}:", std::process::id(), e2e::server::unique());
     let server = Server::start(&[
         ("INGEST_TOKEN", "page-ingest-token-e2e"),
-        ("SIMULATOR_RATE", "20"),
+        ("SIMULATOR_ON_DEMAND", "true"),
         ("REDIS_URL", REDIS),
         ("REDIS_KEY_PREFIX", &prefix),
         ("DATABASE_URL", &database_url),
         ("REDIS_BATCH_PROCESSING_INTERVAL", "1"),
     ])?;
-    // An hour and a half of history that ends where the simulator starts.
+    // An hour and a half of history, and a live feed that goes on from it.
     let now_ms = i64::try_from(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)?
@@ -90,6 +92,12 @@ async fn a_started_stream_draws_candles_that_then_move() -> anyhow::Result<()> {
     );
 
     c.find(Locator::Css("#start-stream")).await?.click().await?;
+    let feed = seed::live_feed(
+        &server.url(""),
+        "page-ingest-token-e2e",
+        "EURUSD_otc",
+        Duration::from_millis(50),
+    );
     wait_for(
         c,
         "feed live",
@@ -163,6 +171,7 @@ async fn a_started_stream_draws_candles_that_then_move() -> anyhow::Result<()> {
         |v| v == false,
     )
     .await?;
+    feed.abort();
     browser.close().await;
     drop(server);
     forget_keys(REDIS, &prefix).await

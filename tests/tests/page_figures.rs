@@ -121,7 +121,8 @@ async fn js_heap_over_ten_minutes_at_100_updates_a_second() -> anyhow::Result<()
         .ok()
         .and_then(|m| m.parse().ok())
         .unwrap_or(10);
-    let server = Server::start(&[("SIMULATOR_RATE", "100")])?;
+    // The page's Start stream simulates the asset (it has no real ticks).
+    let server = Server::start(&[("SIMULATOR_RATE", "100"), ("SIMULATOR_ON_DEMAND", "true")])?;
     let browser =
         Browser::start_with_args(&["--enable-precise-memory-info", "--js-flags=--expose-gc"])
             .await?;

@@ -63,6 +63,14 @@ pub async fn current(state: &AppState) -> RedisStatus {
         let assets: Vec<String> = listed.names.iter().map(ToString::to_string).collect();
         live.insert("assets".into(), assets.into());
         live.insert("assets_more".into(), listed.more.into());
+        // Those whose ticks are simulated; every other asset is real.
+        let simulated: Vec<String> = state
+            .simulator
+            .simulated()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        live.insert("simulated".into(), simulated.into());
     }
     RedisStatus {
         connected: state.journal.connected(),

@@ -346,6 +346,40 @@ impl Hub {
         leave(state, session, asset);
     }
 
+    /// Whether `session` follows `asset` (in any timeframe).
+    #[must_use]
+    pub fn follows(&self, session: SessionId, asset: Asset) -> bool {
+        self.lock()
+            .subscribers
+            .get(&asset)
+            .is_some_and(|subs| subs.iter().any(|s| s.session == session))
+    }
+
+    /// Drops every series of `asset` (its candles are void: simulated ones
+    /// when real ticks arrive, or a simulation that ended) and sends its
+    /// subscribers an empty snapshot; their updates then start again at 1.
+    pub fn reset(&self, asset: Asset) {
+        let mut state = self.lock();
+        state.series.retain(|(a, _), _| *a != asset);
+        let Some(subscribers) = state.subscribers.get(&asset) else {
+            return;
+        };
+        for sub in subscribers {
+            for timeframe in timeframes(sub.timeframe) {
+                let frame = ServerMessage::CandleSnapshot(CandleSnapshot {
+                    asset,
+                    timeframe,
+                    seq: 0,
+                    epoch: self.epoch,
+                    reason: SnapshotReason::Subscribed,
+                    data: Vec::new(),
+                })
+                .to_json();
+                sub.outbox.push_snapshot(frame.into());
+            }
+        }
+    }
+
     /// Forgets a session entirely.
     pub fn remove_session(&self, session: SessionId) {
         let mut guard = self.lock();

@@ -172,9 +172,11 @@ impl Outbox {
 
     /// Queues a ready snapshot (dropped, like updates, when the session
     /// lags; one that would pass the byte bound drops the queued updates and
-    /// snapshots first).
+    /// snapshots first). Updates queued before it are not replaced by later
+    /// ones, which must arrive after it.
     pub fn push_snapshot(&self, frame: Utf8Bytes) -> Pushed {
         let mut q = self.lock();
+        q.pending.clear();
         if !q.closed && q.bytes().saturating_add(frame.len()) > self.max_bytes {
             let dropped = q.drop_stale();
             q.dropped += dropped;

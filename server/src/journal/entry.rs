@@ -6,7 +6,9 @@
 //! first tick; the others follow in order) and `ticks`, one
 //! `asset,price,timestamp_ms` line per tick with the price's exact text.
 //! A batch per entry keeps Redis work per tick small; the lines keep prices
-//! exact and cost little to read.
+//! exact and cost little to read. A batch of an on-demand simulation also
+//! carries `sim` = `1`: every process shows it, and the persister
+//! acknowledges it without storing it. An entry without `sim` is real.
 
 use redis::Value;
 use shared::{Asset, Price, Tick, TimestampMs};
@@ -20,20 +22,32 @@ pub struct Entry {
     pub origin: u64,
     /// That process's append number of the first tick.
     pub oseq: u64,
+    /// Whether the ticks come from an on-demand simulation (never stored).
+    pub simulated: bool,
 }
 
-/// The field-value pairs of the `XADD` of a batch.
-pub fn fields(ticks: &[Tick], origin: u64, first_oseq: u64) -> [(&'static str, String); 3] {
+/// The field-value pairs of the `XADD` of a batch; `simulated` marks a batch
+/// of an on-demand simulation.
+pub fn fields(
+    ticks: &[Tick],
+    origin: u64,
+    first_oseq: u64,
+    simulated: bool,
+) -> Vec<(&'static str, String)> {
     let mut lines = String::with_capacity(ticks.len() * 40);
     for t in ticks {
         use std::fmt::Write;
         let _ = writeln!(lines, "{},{},{}", t.asset, t.price, t.timestamp.millis());
     }
-    [
+    let mut fields = vec![
         ("origin", origin.to_string()),
         ("oseq", first_oseq.to_string()),
         ("ticks", lines),
-    ]
+    ];
+    if simulated {
+        fields.push(("sim", "1".to_owned()));
+    }
+    fields
 }
 
 /// Parses an `XREAD`/`XREADGROUP` reply into (entry id, entry) pairs.
@@ -89,7 +103,7 @@ fn number(v: &[u8]) -> Option<u64> {
 }
 
 fn parse_fields(kv: &[Value]) -> Option<Entry> {
-    let (mut origin, mut oseq, mut ticks) = (None, None, None);
+    let (mut origin, mut oseq, mut ticks, mut simulated) = (None, None, None, false);
     for pair in kv.chunks(2) {
         let [k, v] = pair else { return None };
         let (k, v) = (bytes(k)?, bytes(v)?);
@@ -97,6 +111,7 @@ fn parse_fields(kv: &[Value]) -> Option<Entry> {
             b"origin" => origin = number(v),
             b"oseq" => oseq = number(v),
             b"ticks" => ticks = parse_lines(std::str::from_utf8(v).ok()?),
+            b"sim" => simulated = v == b"1",
             _ => {}
         }
     }
@@ -104,6 +119,7 @@ fn parse_fields(kv: &[Value]) -> Option<Entry> {
         ticks: ticks?,
         origin: origin.unwrap_or(0),
         oseq: oseq.unwrap_or(0),
+        simulated,
     })
 }
 
@@ -144,31 +160,36 @@ mod tests {
                 TimestampMs::new(1_705_314_600_001),
             ),
         ];
-        let kv: Vec<Value> = fields(&ticks, 7, 9)
-            .iter()
-            .flat_map(|(k, v)| [bulk(k), bulk(v)])
-            .collect();
+        let kv = |simulated| -> Vec<Value> {
+            fields(&ticks, 7, 9, simulated)
+                .iter()
+                .flat_map(|(k, v)| [bulk(k), bulk(v)])
+                .collect()
+        };
         let reply = Value::Array(vec![Value::Array(vec![
             bulk("journal"),
             Value::Array(vec![
-                Value::Array(vec![bulk("1-0"), Value::Array(kv)]),
+                Value::Array(vec![bulk("1-0"), Value::Array(kv(false))]),
                 Value::Array(vec![
                     bulk("1-1"),
                     Value::Array(vec![bulk("ticks"), bulk("bad name,1,1")]),
                 ]),
+                Value::Array(vec![bulk("1-2"), Value::Array(kv(true))]),
             ]),
         ])]);
         let (entries, skipped) = parse_xread(&reply);
+        let entry = |simulated| Entry {
+            ticks: ticks.clone(),
+            origin: 7,
+            oseq: 9,
+            simulated,
+        };
         assert_eq!(
             entries,
-            vec![(
-                "1-0".to_owned(),
-                Entry {
-                    ticks,
-                    origin: 7,
-                    oseq: 9
-                }
-            )]
+            vec![
+                ("1-0".to_owned(), entry(false)),
+                ("1-2".to_owned(), entry(true))
+            ]
         );
         assert_eq!(skipped, 1);
     }

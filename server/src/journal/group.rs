@@ -2,7 +2,9 @@
 //! journaled batch) are read
 //! through a Redis consumer group, acknowledged only once stored, claimed
 //! from a crashed consumer after they sat idle, and the stream is trimmed only
-//! below what the group has acknowledged.
+//! below what the group has acknowledged. An entry of an on-demand
+//! simulation comes back with no ticks: it is acknowledged with the next
+//! batch and never stored.
 
 use redis::Value;
 use redis::aio::MultiplexedConnection;
@@ -59,7 +61,7 @@ impl ConsumerGroup {
     }
 
     /// Reads up to `count` entries never delivered to the group, waiting up
-    /// to `block_ms` for the first.
+    /// to `block_ms` for the first; a simulated entry holds no ticks.
     ///
     /// # Errors
     ///
@@ -240,5 +242,8 @@ fn batches(entries: Vec<(EntryId, Entry)>, skipped: usize) -> Vec<(EntryId, Vec<
     if skipped > 0 {
         tracing::warn!("{skipped} journal entries could not be read");
     }
-    entries.into_iter().map(|(id, e)| (id, e.ticks)).collect()
+    entries
+        .into_iter()
+        .map(|(id, e)| (id, if e.simulated { Vec::new() } else { e.ticks }))
+        .collect()
 }

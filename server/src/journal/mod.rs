@@ -16,6 +16,12 @@
 //! With no Redis configured at all (`REDIS_URL=none`) and a tick store, the
 //! store is the journal: each batch is committed to it before ingest answers
 //! ([`direct`]).
+//!
+//! Ticks of an on-demand simulation ([`Journal::append_simulated`]) are
+//! marked in their entry, so every process shows them and no persister
+//! stores them; they skip the capped tick list, the in-process backlog and
+//! the store-as-journal, and while Redis is away they reach only this
+//! process's candles.
 
 mod direct;
 pub mod entry;
@@ -53,6 +59,8 @@ pub struct Journaled {
     pub at_ms: i64,
     /// The ticks, in journal order.
     pub ticks: Vec<Tick>,
+    /// Whether they come from an on-demand simulation.
+    pub simulated: bool,
 }
 
 /// The longest pause between reconnection attempts.
@@ -309,19 +317,37 @@ impl Journal {
         }
         let journal = self.clone();
         let ticks = ticks.to_vec();
-        tokio::spawn(async move { journal.append_now(&ticks).await })
+        tokio::spawn(async move { journal.append_now(&ticks, false).await })
             .await
             .unwrap_or(Err(JournalError::Closed))
     }
 
-    async fn append_now(&self, ticks: &[Tick]) -> Result<Durability, JournalError> {
+    /// Journals ticks of an on-demand simulation: in the Redis stream marked
+    /// as simulated (the persister acknowledges them without storing them),
+    /// or, without Redis, to this process's candles only. Never stored.
+    ///
+    /// # Errors
+    ///
+    /// [`JournalError::Closed`] during shutdown.
+    pub async fn append_simulated(&self, ticks: &[Tick]) -> Result<Durability, JournalError> {
+        self.append_now(ticks, true).await
+    }
+
+    async fn append_now(
+        &self,
+        ticks: &[Tick],
+        simulated: bool,
+    ) -> Result<Durability, JournalError> {
         let inner = &self.inner;
         let mut state = inner.state.lock().await;
         let first = state.next_oseq;
         let batch: Vec<(u64, Tick)> = (first..).zip(ticks.iter().copied()).collect();
         if let Some(mut conn) = state.conn.clone() {
-            let written =
-                tokio::time::timeout(inner.config.timeout(), write(&mut conn, inner, &batch)).await;
+            let written = tokio::time::timeout(
+                inner.config.timeout(),
+                write(&mut conn, inner, &batch, simulated),
+            )
+            .await;
             match written {
                 Ok(Ok(())) => {
                     state.next_oseq += ticks.len() as u64;
@@ -336,7 +362,9 @@ impl Journal {
             self.spawn_reconnect();
         }
         let mut durability = Durability::Local;
-        if let Some(direct) = inner.direct.get() {
+        if simulated {
+            // Never kept: only this process's candles show it.
+        } else if let Some(direct) = inner.direct.get() {
             direct.keep(ticks).await?;
             durability = Durability::Store;
         } else if inner.client.is_some() {
@@ -357,6 +385,7 @@ impl Journal {
             .send(Journaled {
                 at_ms: now_millis(),
                 ticks: ticks.to_vec(),
+                simulated,
             })
             .await
             .map_err(|_| JournalError::Closed)?;
@@ -498,8 +527,11 @@ impl Journal {
             let mut flushed = true;
             while state.backlog.len() > 0 {
                 let chunk = state.backlog.front(FLUSH_CHUNK);
-                match tokio::time::timeout(inner.config.timeout(), write(&mut conn, inner, &chunk))
-                    .await
+                match tokio::time::timeout(
+                    inner.config.timeout(),
+                    write(&mut conn, inner, &chunk, false),
+                )
+                .await
                 {
                     Ok(Ok(())) => state.backlog.drop_front(chunk.len()),
                     _ => {
@@ -582,11 +614,23 @@ impl Journal {
                         .next()
                         .and_then(|ms| ms.parse().ok())
                         .unwrap_or(0);
-                    let ticks = self.not_yet_delivered(&entries);
-                    if !ticks.is_empty()
-                        && inner.feed.send(Journaled { at_ms, ticks }).await.is_err()
-                    {
-                        return;
+                    // Real and simulated entries go out in runs, in order.
+                    for run in entries.chunk_by(|(_, a), (_, b)| a.simulated == b.simulated) {
+                        let simulated = run[0].1.simulated;
+                        let ticks = self.not_yet_delivered(run);
+                        if !ticks.is_empty()
+                            && inner
+                                .feed
+                                .send(Journaled {
+                                    at_ms,
+                                    ticks,
+                                    simulated,
+                                })
+                                .await
+                                .is_err()
+                        {
+                            return;
+                        }
                     }
                 }
                 Err(e) => {
@@ -642,10 +686,14 @@ async fn connect(
 /// Writes a batch in one `MULTI`/`EXEC`: one stream entry for it, then per
 /// asset one `LPUSH` of its ticks onto the capped list, one `LTRIM`, and one
 /// pub/sub message holding the batch's ticks of that asset as a JSON array.
+///
+/// A simulated batch is marked in its entry and skips the capped list: a
+/// simulation leaves no key behind.
 async fn write(
     conn: &mut MultiplexedConnection,
     inner: &Inner,
     batch: &[(u64, Tick)],
+    simulated: bool,
 ) -> redis::RedisResult<()> {
     let keys = &inner.keys;
     let journal = keys.journal();
@@ -658,7 +706,7 @@ async fn write(
     pipe.cmd("XADD")
         .arg(&journal)
         .arg("*")
-        .arg(&entry::fields(&ticks, inner.origin, *first_oseq)[..])
+        .arg(&entry::fields(&ticks, inner.origin, *first_oseq, simulated)[..])
         .ignore();
     let mut by_asset: Vec<(Asset, Vec<String>)> = Vec::new();
     for tick in &ticks {
@@ -671,8 +719,10 @@ async fn write(
     let keep = inner.config.redis_max_tick_buffer_size.saturating_sub(1);
     for (asset, ticks) in by_asset {
         let list = keys.ticks(asset);
-        pipe.cmd("LPUSH").arg(&list).arg(&ticks).ignore();
-        pipe.cmd("LTRIM").arg(&list).arg(0).arg(keep).ignore();
+        if !simulated {
+            pipe.cmd("LPUSH").arg(&list).arg(&ticks).ignore();
+            pipe.cmd("LTRIM").arg(&list).arg(0).arg(keep).ignore();
+        }
         pipe.cmd("PUBLISH")
             .arg(&list)
             .arg(format!("[{}]", ticks.join(",")))

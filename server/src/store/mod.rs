@@ -320,6 +320,18 @@ impl TickStore {
         }
     }
 
+    /// Whether any tick of `asset` is stored (through the pair index).
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn has_ticks(&self, asset: Asset) -> Result<bool, StoreError> {
+        match self {
+            Self::Postgres(s) => s.has_ticks(asset).await,
+            Self::Sqlite(s) => s.has_ticks(asset).await,
+        }
+    }
+
     /// The newest `limit` candles of the series, from its newest tick back
     /// `limit` buckets, not the whole history; the bucket holding `now_s` is
     /// forming.

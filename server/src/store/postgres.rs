@@ -234,6 +234,20 @@ impl PgStore {
             .collect())
     }
 
+    /// Whether any tick of `asset` is stored: one probe of the pair index.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn has_ticks(&self, asset: Asset) -> Result<bool, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM historical_ticks WHERE pair = $1)")
+                .bind(asset.as_str())
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     /// The newest tick time of `asset` in `from_ms..until_ms`, Unix
     /// milliseconds, through the `(pair, timestamp DESC)` index.
     ///

@@ -268,6 +268,20 @@ impl SqliteStore {
             .collect())
     }
 
+    /// Whether any tick of `asset` is stored: one probe of the pair index.
+    ///
+    /// # Errors
+    ///
+    /// A database error.
+    pub async fn has_ticks(&self, asset: Asset) -> Result<bool, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM historical_ticks WHERE pair = ?)")
+                .bind(asset.as_str())
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     /// The newest tick time of `asset` in `from_ms..until_ms`, Unix
     /// milliseconds.
     ///

@@ -214,6 +214,20 @@ impl Aggregator {
         self.last_ticks().filter(move |(_, t)| t.millis() < limit)
     }
 
+    /// Drops everything held about `asset`, as if it had never ticked: its
+    /// next tick starts new candles. Returns whether anything was held.
+    pub fn forget(&mut self, asset: Asset) -> bool {
+        let Some(i) = self.index.remove(&asset) else {
+            return false;
+        };
+        self.assets.swap_remove(i);
+        if let Some(moved) = self.assets.get(i) {
+            self.index.insert(moved.asset, i);
+        }
+        self.last = None;
+        true
+    }
+
     /// Counters since creation.
     #[must_use]
     pub const fn stats(&self) -> AggregatorStats {

@@ -201,3 +201,31 @@ fn duplicate_timeframes_in_the_config_are_ignored() {
     });
     assert_eq!(agg.timeframes(), &[Timeframe::M1, Timeframe::H1]);
 }
+
+#[test]
+fn a_forgotten_asset_starts_over_and_the_others_keep_their_candles() {
+    let mut agg = one_minute(0);
+    agg.ingest_all(&[
+        tick("SIM", "1.5", T0 + 1_000),
+        tick("EURUSD", "1.0823", T0 + 1_000),
+        tick("BTCUSD", "65000", T0 + 1_000),
+    ]);
+    assert!(agg.forget(Asset::new("SIM")));
+    assert!(!agg.forget(Asset::new("SIM")));
+    assert_eq!(agg.forming(Asset::new("SIM"), Timeframe::M1), None);
+    assert_eq!(agg.last_tick(Asset::new("SIM")), None);
+    // The asset moved into the freed place is still found.
+    let btc = agg.forming(Asset::new("BTCUSD"), Timeframe::M1).unwrap();
+    assert_eq!(btc.close().to_string(), "65000");
+    // An earlier tick than the forgotten newest one is not late any more.
+    let events = agg.ingest_all(&[tick("SIM", "500", T0 + 500)]);
+    assert!(
+        matches!(events[..], [CandleEvent::Updated(c)] if c.volume() == 1 && c.open().to_string() == "500")
+    );
+    assert_eq!(
+        agg.forming(Asset::new("EURUSD"), Timeframe::M1)
+            .unwrap()
+            .volume(),
+        1
+    );
+}

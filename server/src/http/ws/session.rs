@@ -11,9 +11,9 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use shared::protocol::{
     Authenticate, Authenticated, CacheRequest, CacheStored, ForAsset, ForSeries, HistoricalData,
-    StreamStarted, StreamStopped, wire_time,
+    StreamError, StreamStarted, StreamStopped, Subscribe, wire_time,
 };
-use shared::{Asset, ClientMessage, ServerMessage};
+use shared::{ClientMessage, ServerMessage};
 
 use super::limiter::Limiter;
 use crate::history::CandleCache;
@@ -21,6 +21,7 @@ use crate::http::lockout::Verdict;
 use crate::http::status;
 use crate::hub::{Outbox, OutboxLimits, SessionId};
 use crate::journal::now_millis;
+use crate::simulator::Claim;
 use crate::state::AppState;
 
 /// A send that takes longer than this ends the session: the client is gone.
@@ -161,8 +162,9 @@ struct Reader<'a> {
     session: SessionId,
     outbox: &'a Arc<Outbox>,
     limiter: Limiter,
-    /// The asset whose simulation this session started.
-    streaming: Option<Asset>,
+    /// The on-demand simulation this session holds; let go (after the
+    /// linger) when the session ends.
+    streaming: Option<Claim>,
     /// Whether the session presented the admin token.
     admin: bool,
     /// The client's address, against which wrong tokens count.
@@ -257,6 +259,13 @@ impl Reader<'_> {
         self.outbox.push_frame(Utf8Bytes::from(message.to_json()));
     }
 
+    fn stream_error(&self, error: String) {
+        self.reply(&ServerMessage::StreamError(StreamError {
+            error,
+            timestamp: wire_time(now_millis()),
+        }));
+    }
+
     fn refuse(&self, message: impl Into<String>) {
         self.reply(&ServerMessage::error(message));
     }
@@ -345,19 +354,46 @@ impl Reader<'_> {
             }
             ClientMessage::UnsubscribeRedisUpdates(ForAsset { asset }) => {
                 state.hub.unsubscribe(self.session, asset);
+                // Leaving the asset lets go of its simulation.
+                if self.streaming.as_ref().is_some_and(|c| c.asset() == asset) {
+                    self.streaming = None;
+                }
                 self.reply(&ServerMessage::RedisUnsubscribed(ForAsset { asset }));
             }
             ClientMessage::StartStream(ForAsset { asset }) => {
-                state.simulator.start(asset);
-                self.streaming = Some(asset);
-                self.reply(&ServerMessage::StreamStarted(StreamStarted {
-                    asset,
-                    timestamp: wire_time(now_millis()),
-                }));
+                // The asset's live stream first: a session at its subscription
+                // limit starts nothing.
+                if !state.hub.follows(self.session, asset) {
+                    let every_timeframe = Subscribe {
+                        asset,
+                        timeframe: None,
+                        last_seq: None,
+                        epoch: None,
+                    };
+                    if let Err(e) = state.hub.subscribe(self.session, self.outbox, &every_timeframe)
+                    {
+                        state.metrics.frame_refused("too_many_subscriptions");
+                        self.stream_error(e.to_string());
+                        return;
+                    }
+                }
+                // Simulated only if it may be (one simulation a session: a
+                // new one lets go of the previous).
+                match state.simulator.stream(asset).await {
+                    Ok(claim) => {
+                        self.streaming = claim;
+                        self.reply(&ServerMessage::StreamStarted(StreamStarted {
+                            asset,
+                            timestamp: wire_time(now_millis()),
+                        }));
+                    }
+                    Err(refused) => self.stream_error(refused.to_string()),
+                }
             }
             ClientMessage::StopStream => {
-                if let Some(asset) = self.streaming.take() {
-                    state.simulator.stop(asset);
+                // Only this session's hold; never the operator's feeds.
+                if let Some(claim) = self.streaming.take() {
+                    claim.stop();
                 }
                 self.reply(&ServerMessage::StreamStopped(StreamStopped {
                     timestamp: wire_time(now_millis()),
