@@ -370,7 +370,9 @@ impl Reader<'_> {
                         last_seq: None,
                         epoch: None,
                     };
-                    if let Err(e) = state.hub.subscribe(self.session, self.outbox, &every_timeframe)
+                    if let Err(e) = state
+                        .hub
+                        .subscribe(self.session, self.outbox, &every_timeframe)
                     {
                         state.metrics.frame_refused("too_many_subscriptions");
                         self.stream_error(e.to_string());
