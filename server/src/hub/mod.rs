@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 
 use rustc_hash::FxHashMap;
 use series::Series;
-use shared::protocol::{ForAsset, SnapshotReason, Subscribe};
+use shared::protocol::{CandleSnapshot, ForAsset, SnapshotReason, Subscribe};
 use shared::{Asset, CandleEvent, ServerMessage, Timeframe};
 use snapshot::{Snapshots, capture};
 

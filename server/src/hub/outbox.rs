@@ -31,6 +31,11 @@ use shared::protocol::SnapshotReason;
 use shared::{Asset, Timeframe};
 use tokio::sync::Notify;
 
+/// Most bytes one [`Outbox::next_batch`] takes out of the queue (at least
+/// one frame): what a writer holds outside the queue's byte count stays
+/// small while a client that does not read blocks its write.
+const BATCH_BYTES: usize = 256 * 1024;
+
 /// Which candle an update is for: (asset, timeframe, open time).
 pub type CandleKey = (Asset, Timeframe, i64);
 
@@ -245,7 +250,8 @@ impl Outbox {
     /// Waits for frames to send and moves up to `max` of them into `out`,
     /// and the source timestamps of the updates among them into `sources`;
     /// `false` once closed. Taking several at once lets the sender write them
-    /// with one flush. Snapshot markers are built here, in queue order.
+    /// with one flush, up to [`BATCH_BYTES`]. Snapshot markers are built
+    /// here, in queue order.
     pub async fn next_batch(
         &self,
         out: &mut Vec<Utf8Bytes>,
@@ -256,7 +262,9 @@ impl Outbox {
             let notified = self.notify.notified();
             {
                 let mut q = self.lock();
-                while out.len() < max {
+                while out.len() < max
+                    && out.iter().map(|f| f.as_str().len()).sum::<usize>() < BATCH_BYTES
+                {
                     if q.closed {
                         return false;
                     }
