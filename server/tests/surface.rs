@@ -320,3 +320,38 @@ async fn a_taken_metrics_bind_stops_start_up_naming_it() {
     assert!(err.contains("METRICS_BIND") && err.contains(&addr), "{err}");
     drop(taken);
 }
+
+/// A flood far past the rate limit is not read for ever: the session ends
+/// (and a client that pings without reading cannot pile pongs up in the
+/// server), while everyone else is still served.
+#[tokio::test]
+async fn a_frame_flood_ends_the_session_and_no_one_else_notices() {
+    use futures_util::{SinkExt, StreamExt};
+    let dist = tempfile::tempdir().unwrap();
+    let server = common::start(dist.path(), &["--redis-url", "none"]).await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(server.ws.as_str())
+        .await
+        .unwrap();
+    let mut sent = 0;
+    for _ in 0..5000 {
+        if socket
+            .send(Message::Ping(vec![1u8; 64].into()))
+            .await
+            .is_err()
+        {
+            break;
+        }
+        sent += 1;
+    }
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(_)) = socket.next().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the session outlived a flood of {sent} pings");
+    let mut other = Client::connect(&server.ws).await;
+    other.send(&ClientMessage::GetRedisStatus).await;
+    other
+        .until(|m| matches!(m, ServerMessage::RedisStatus(_)).then_some(()))
+        .await;
+    server.stop().await;
+}

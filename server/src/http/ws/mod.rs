@@ -18,6 +18,10 @@ use crate::state::AppState;
 /// 128 KiB each).
 const SOCKET_BUFFER: usize = 8 * 1024;
 
+/// Bytes a candle takes at most in a frame (about 250 with the longest
+/// asset and prices), with room to spare.
+const CANDLE_BYTES: usize = 512;
+
 /// The WebSocket route.
 pub fn router() -> Router<AppState> {
     Router::new().route("/ws", get(upgrade))
@@ -63,11 +67,18 @@ async fn upgrade(
     // Frames up to four times the limit are read and answered with an error;
     // larger ones end the connection.
     let hard_cap = state.config.limits.max_frame_bytes.saturating_mul(4);
+    // The write buffer holds at most one frame past its flush size: the
+    // largest, a snapshot, plus room. Without a bound, the pongs of a client
+    // that pings without reading pile up in it (340 MB from five such
+    // clients in `load abuse`); past it the session ends.
+    let history = usize::try_from(state.config.redis.redis_historical_cache_size).unwrap_or(200);
+    let max_write = SOCKET_BUFFER * 8 + history.saturating_mul(CANDLE_BYTES);
     // Small socket buffers: a thousand idle clients must not cost 256 KB each.
     ws.max_message_size(hard_cap)
         .max_frame_size(hard_cap)
         .read_buffer_size(SOCKET_BUFFER)
         .write_buffer_size(SOCKET_BUFFER)
+        .max_write_buffer_size(max_write)
         .on_upgrade(move |socket| session::run(socket, state, admin, ip))
 }
 

@@ -26,6 +26,9 @@ use crate::state::AppState;
 
 /// A send that takes longer than this ends the session: the client is gone.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// Frames refused in a row by the rate limit after which the session is
+/// closed: far past any burst, so only a flood ends a session.
+const FLOOD_FRAMES: u32 = 1000;
 /// Most frames written with one flush.
 const WRITE_BATCH: usize = 64;
 /// Pings in a row left unanswered when the session is closed: the client
@@ -104,6 +107,7 @@ pub async fn run(socket: WebSocket, state: AppState, admin: bool, ip: IpAddr) {
         session,
         outbox: &outbox,
         limiter: Limiter::new(state.config.limits.ws_rate_limit),
+        refused_in_a_row: 0,
         streaming: None,
         admin,
         ip,
@@ -162,6 +166,8 @@ struct Reader<'a> {
     session: SessionId,
     outbox: &'a Arc<Outbox>,
     limiter: Limiter,
+    /// Frames refused by the rate limit since the last one it allowed.
+    refused_in_a_row: u32,
     /// The on-demand simulation this session holds; let go (after the
     /// linger) when the session ends.
     streaming: Option<Claim>,
@@ -277,6 +283,12 @@ impl Reader<'_> {
             return false;
         }
         if !self.limiter.allow(Instant::now()) {
+            self.refused_in_a_row += 1;
+            if self.refused_in_a_row > FLOOD_FRAMES {
+                // A flood, not a burst: reading it would cost everyone.
+                tracing::debug!(session = self.session, "rate limit flooded: session closed");
+                return false;
+            }
             let rate = self.state.config.limits.ws_rate_limit;
             self.state.metrics.frame_refused("rate_limited");
             self.refuse(format!(
@@ -284,6 +296,7 @@ impl Reader<'_> {
             ));
             return true;
         }
+        self.refused_in_a_row = 0;
         let text = match message {
             Message::Text(text) => text,
             Message::Binary(_) => {

@@ -36,6 +36,10 @@ pub struct Args {
     /// Ticks per ingest request.
     #[arg(long, default_value_t = 50)]
     batch: usize,
+    /// The attacks to run, comma-separated (default: all): `start-stream`,
+    /// `resubscribe`, `made-up`, `frames`, `idle`, `history`, `tokens`.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
 }
 
 /// The admin token of the server under attack (the attackers never know it).
@@ -187,54 +191,69 @@ pub async fn run(bin: Option<&PathBuf>, redis: &str, args: Args) -> anyhow::Resu
     tokio::time::sleep(quiet).await;
     let stop_at = Instant::now() + attack;
     let tally = Arc::new(Tally::default());
+    let runs = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
     let mut attackers = Vec::new();
-    attackers.push(tokio::spawn(start_stream_flood(
-        ws.clone(),
-        stop_at,
-        tally.clone(),
-    )));
-    for _ in 0..20 {
-        attackers.push(tokio::spawn(resubscriber(
+    if runs("start-stream") {
+        attackers.push(tokio::spawn(start_stream_flood(
             ws.clone(),
             stop_at,
             tally.clone(),
         )));
     }
-    for i in 0..4 {
-        attackers.push(tokio::spawn(made_up_assets(
-            ws.clone(),
-            i,
+    if runs("resubscribe") {
+        for _ in 0..20 {
+            attackers.push(tokio::spawn(resubscriber(
+                ws.clone(),
+                stop_at,
+                tally.clone(),
+            )));
+        }
+    }
+    if runs("made-up") {
+        for i in 0..4 {
+            attackers.push(tokio::spawn(made_up_assets(
+                ws.clone(),
+                i,
+                stop_at,
+                tally.clone(),
+            )));
+        }
+    }
+    if runs("frames") {
+        for _ in 0..5 {
+            attackers.push(tokio::spawn(frame_flood(
+                ws.clone(),
+                stop_at,
+                tally.clone(),
+            )));
+        }
+    }
+    if runs("idle") {
+        attackers.push(tokio::spawn(idle_sockets(
+            addr,
+            300,
             stop_at,
             tally.clone(),
         )));
     }
-    for _ in 0..5 {
-        attackers.push(tokio::spawn(frame_flood(
-            ws.clone(),
-            stop_at,
-            tally.clone(),
-        )));
+    if runs("history") {
+        for _ in 0..12 {
+            attackers.push(tokio::spawn(wide_history(
+                base.clone(),
+                stop_at,
+                tally.clone(),
+            )));
+        }
     }
-    attackers.push(tokio::spawn(idle_sockets(
-        addr,
-        300,
-        stop_at,
-        tally.clone(),
-    )));
-    for _ in 0..12 {
-        attackers.push(tokio::spawn(wide_history(
-            base.clone(),
-            stop_at,
-            tally.clone(),
-        )));
-    }
-    for _ in 0..2 {
-        attackers.push(tokio::spawn(token_guesses(
-            base.clone(),
-            ws.clone(),
-            stop_at,
-            tally.clone(),
-        )));
+    if runs("tokens") {
+        for _ in 0..2 {
+            attackers.push(tokio::spawn(token_guesses(
+                base.clone(),
+                ws.clone(),
+                stop_at,
+                tally.clone(),
+            )));
+        }
     }
     for a in attackers {
         let _ = a.await;
@@ -383,17 +402,20 @@ async fn made_up_assets(ws: String, worker: usize, stop_at: Instant, tally: Arc<
     }
 }
 
-/// A session sending binary and ping frames as fast as the socket takes
-/// them.
+/// Sessions sending binary and ping frames as fast as the socket takes
+/// them, and coming back when closed.
 async fn frame_flood(ws: String, stop_at: Instant, tally: Arc<Tally>) {
-    let Some(mut socket) = open(&ws, &tally).await else {
-        return;
-    };
     while Instant::now() < stop_at {
-        let sent = socket.send(Message::binary(vec![0u8; 512])).await;
-        let pinged = socket.send(Message::Ping(vec![1u8; 64].into())).await;
-        if sent.is_err() || pinged.is_err() {
-            break;
+        let Some(mut socket) = open(&ws, &tally).await else {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        };
+        while Instant::now() < stop_at {
+            let sent = socket.send(Message::binary(vec![0u8; 512])).await;
+            let pinged = socket.send(Message::Ping(vec![1u8; 64].into())).await;
+            if sent.is_err() || pinged.is_err() {
+                break;
+            }
         }
     }
 }
