@@ -347,7 +347,10 @@ async fn a_frame_flood_ends_the_session_and_no_one_else_notices() {
         while let Some(Ok(_)) = socket.next().await {}
     })
     .await;
-    assert!(ended.is_ok(), "the session outlived a flood of {sent} pings");
+    assert!(
+        ended.is_ok(),
+        "the session outlived a flood of {sent} pings"
+    );
     let mut other = Client::connect(&server.ws).await;
     other.send(&ClientMessage::GetRedisStatus).await;
     other
