@@ -26,9 +26,12 @@ use crate::state::AppState;
 
 /// A send that takes longer than this ends the session: the client is gone.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-/// Frames refused in a row by the rate limit after which the session is
-/// closed: far past any burst, so only a flood ends a session.
+/// Frames refused by the rate limit within [`FLOOD_WINDOW`] after which the
+/// session is closed: far past any burst, so only a flood ends a session,
+/// however slowly the server gets through it.
 const FLOOD_FRAMES: u32 = 1000;
+/// The window [`FLOOD_FRAMES`] is counted in.
+const FLOOD_WINDOW: Duration = Duration::from_secs(10);
 /// Most frames written with one flush.
 const WRITE_BATCH: usize = 64;
 /// Pings in a row left unanswered when the session is closed: the client
@@ -107,7 +110,7 @@ pub async fn run(socket: WebSocket, state: AppState, admin: bool, ip: IpAddr) {
         session,
         outbox: &outbox,
         limiter: Limiter::new(state.config.limits.ws_rate_limit),
-        refused_in_a_row: 0,
+        flood: (Instant::now(), 0),
         streaming: None,
         admin,
         ip,
@@ -166,8 +169,9 @@ struct Reader<'a> {
     session: SessionId,
     outbox: &'a Arc<Outbox>,
     limiter: Limiter,
-    /// Frames refused by the rate limit since the last one it allowed.
-    refused_in_a_row: u32,
+    /// When the current flood window began, and the frames the rate limit
+    /// refused in it.
+    flood: (Instant, u32),
     /// The on-demand simulation this session holds; let go (after the
     /// linger) when the session ends.
     streaming: Option<Claim>,
@@ -282,9 +286,13 @@ impl Reader<'_> {
         if matches!(message, Message::Close(_)) {
             return false;
         }
-        if !self.limiter.allow(Instant::now()) {
-            self.refused_in_a_row += 1;
-            if self.refused_in_a_row > FLOOD_FRAMES {
+        let now = Instant::now();
+        if !self.limiter.allow(now) {
+            if now.saturating_duration_since(self.flood.0) > FLOOD_WINDOW {
+                self.flood = (now, 0);
+            }
+            self.flood.1 += 1;
+            if self.flood.1 > FLOOD_FRAMES {
                 // A flood, not a burst: reading it would cost everyone.
                 tracing::debug!(session = self.session, "rate limit flooded: session closed");
                 return false;
@@ -296,7 +304,6 @@ impl Reader<'_> {
             ));
             return true;
         }
-        self.refused_in_a_row = 0;
         let text = match message {
             Message::Text(text) => text,
             Message::Binary(_) => {
