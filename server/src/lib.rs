@@ -11,6 +11,7 @@
 //!   to stop. Tests bind `127.0.0.1:0` and drive the real server through it.
 //! - [`journal`]: accepted ticks in the Redis stream (in-process while Redis
 //!   is away), tailed by every process; the persister's consumer group.
+//! - [`clock`]: the wall clock in tick units.
 //! - [`candles`]: the shared aggregator over the journal, with a close timer.
 //! - [`feeds`]: each asset's usual tick interval and whether its feed is stale.
 //! - [`metrics`]: Prometheus instruments and the `/metrics` scrape.
@@ -32,6 +33,7 @@
 pub mod app;
 pub mod candles;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod feeds;
 pub mod history;

@@ -262,15 +262,15 @@ impl Outbox {
             let notified = self.notify.notified();
             {
                 let mut q = self.lock();
-                while out.len() < max
-                    && out.iter().map(|f| f.as_str().len()).sum::<usize>() < BATCH_BYTES
-                {
+                let mut taken: usize = out.iter().map(|f| f.as_str().len()).sum();
+                while out.len() < max && taken < BATCH_BYTES {
                     if q.closed {
                         return false;
                     }
                     let Some(slot) = q.pop() else {
                         break;
                     };
+                    let before = out.len();
                     match slot {
                         Slot::Frame(f) | Slot::Snapshot(f) => out.push(f),
                         Slot::Update(key, f, source) => {
@@ -303,6 +303,10 @@ impl Outbox {
                             }
                         }
                     }
+                    taken += out[before..]
+                        .iter()
+                        .map(|f| f.as_str().len())
+                        .sum::<usize>();
                 }
                 if q.closed {
                     return false;

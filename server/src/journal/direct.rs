@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use shared::Tick;
 
 use super::JournalError;
-use crate::persister::Persister;
+use crate::persister::status::Persister;
 use crate::store::TickStore;
 
 /// The store that journals batches, and the status that shows its writes.

@@ -23,6 +23,8 @@
 //! the store-as-journal, and while Redis is away they reach only this
 //! process's candles.
 
+pub use crate::clock::{now, now_millis};
+
 mod direct;
 pub mod entry;
 pub mod group;
@@ -36,14 +38,14 @@ use std::time::Duration;
 
 use redis::AsyncConnectionConfig;
 use redis::aio::MultiplexedConnection;
-use shared::{Asset, Tick, Timeframe, TimestampMs};
+use shared::{Asset, Tick, Timeframe};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::RedisConfig;
 use crate::metrics::JournalMetrics;
-use crate::persister::Persister;
+use crate::persister::status::Persister;
 use crate::store::TickStore;
 use direct::DirectStore;
 use local::Backlog;
@@ -729,18 +731,4 @@ async fn write(
             .ignore();
     }
     pipe.query_async::<()>(conn).await
-}
-
-/// Now, Unix epoch milliseconds.
-#[must_use]
-pub fn now_millis() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// Now, as a tick timestamp.
-#[must_use]
-pub fn now() -> TimestampMs {
-    TimestampMs::new_checked(now_millis()).unwrap_or(TimestampMs::MAX)
 }
