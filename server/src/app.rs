@@ -20,6 +20,7 @@ use crate::http::lockout::Lockout;
 use crate::hub::{Hub, HubLimits};
 use crate::journal::{Journal, now_millis};
 use crate::metrics::Metrics;
+use crate::ops::redis_fit;
 use crate::persister::{Persister, PersisterSettings};
 use crate::simulator::{AssetKinds, Simulator};
 use crate::state::AppState;
@@ -90,6 +91,9 @@ pub async fn run(
             config.dist.display()
         );
     }
+    // A Redis that may evict the journal, or lacks what it needs, stops
+    // start-up before anything runs on it.
+    redis_fit::check_before_serving(&config.redis).await?;
     let tasks = TaskTracker::new();
     let (journal, feed) = Journal::open(
         &config.redis,

@@ -75,6 +75,12 @@ async fn health_is_ok_against_a_server_with_redis_and_a_database() {
             "{name} not OK:\n{text}"
         );
     }
+    // The machine's Redis keeps nothing on disk: a warning, not a failure.
+    assert!(
+        text.lines()
+            .any(|l| l.contains("redis_fit") && (l.starts_with("OK") || l.starts_with("WARNING"))),
+        "{text}"
+    );
     assert!(text.ends_with("healthy\n"), "{text}");
     server.stop().await;
     common::cleanup(&prefix).await;
@@ -99,7 +105,7 @@ fn health_fails_with_reasons_and_exit_code_one() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON report");
     assert_eq!(report["healthy"], false);
     let checks = report["checks"].as_array().unwrap();
-    assert_eq!(checks.len(), 5);
+    assert_eq!(checks.len(), 6);
     for c in checks {
         assert_eq!(c["status"], "FAILED", "{c}");
         assert!(!c["detail"].as_str().unwrap().is_empty(), "{c}");
@@ -111,7 +117,7 @@ fn health_fails_with_reasons_and_exit_code_one() {
             .contains("127.0.0.1:9")
     );
     assert!(
-        checks[3]["detail"]
+        checks[4]["detail"]
             .as_str()
             .unwrap()
             .contains("unreachable")
@@ -129,14 +135,14 @@ fn health_fails_with_reasons_and_exit_code_one() {
     let text = stdout(&out);
     assert_eq!(
         text.lines().filter(|l| l.starts_with("FAILED")).count(),
-        4,
+        5,
         "{text}"
     );
     assert!(
         text.lines()
             .any(|l| l.starts_with("SKIPPED") && l.contains("database"))
     );
-    assert!(text.contains("UNHEALTHY: 4 of 5 checks failed"), "{text}");
+    assert!(text.contains("UNHEALTHY: 5 of 6 checks failed"), "{text}");
 }
 
 #[test]
@@ -267,7 +273,12 @@ async fn health_checks_the_embedded_store_without_creating_it() {
         &url,
     ]);
     let text = stdout(&out);
-    for name in ["redis_connection", "pubsub_round_trip", "cache_set_get"] {
+    for name in [
+        "redis_connection",
+        "redis_fit",
+        "pubsub_round_trip",
+        "cache_set_get",
+    ] {
         assert!(
             text.lines()
                 .any(|l| l.starts_with("SKIPPED") && l.contains(name)),

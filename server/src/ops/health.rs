@@ -1,8 +1,9 @@
-//! `tickstream health`: checks the Redis connection, a pub/sub round trip,
+//! `tickstream health`: checks the Redis connection, that the Redis fits a
+//! journal (version, eviction policy, append-only), a pub/sub round trip,
 //! a cache set and get, that the running server's persister runs (read from
-//! its `/api/status`), and that the database answers. Prints each as OK or
-//! FAILED with the reason (SKIPPED when not configured); exits 0 when
-//! healthy, 1 otherwise; `--json` for machines.
+//! its `/api/status`), and that the database answers. Prints each as OK,
+//! WARNING or FAILED with the reason (SKIPPED when not configured); exits 0
+//! when healthy (warnings allowed), 1 otherwise; `--json` for machines.
 
 use std::time::Instant;
 
@@ -11,6 +12,7 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use sqlx::Connection;
 
+use super::redis_fit;
 use super::{STEP_TIMEOUT, cache_round_trip, connect, ms_since, redact, unique_suffix};
 use crate::config::RedisConfig;
 use crate::store::{DEFAULT_SQLITE_PATH, StoreTarget};
@@ -39,6 +41,9 @@ pub struct HealthArgs {
 pub enum Outcome {
     /// It works.
     Ok,
+    /// It works, with a risk the detail names; does not make the report
+    /// unhealthy.
+    Warning,
     /// It does not; the detail says why.
     Failed,
     /// Not configured, so not checked; does not make the report unhealthy.
@@ -96,6 +101,7 @@ impl Report {
         for c in &self.checks {
             let status = match c.status {
                 Outcome::Ok => "OK",
+                Outcome::Warning => "WARNING",
                 Outcome::Failed => "FAILED",
                 Outcome::Skipped => "SKIPPED",
             };
@@ -148,15 +154,20 @@ async fn redis_checks(config: &RedisConfig) -> Vec<Check> {
     if config.url().is_none() {
         // `REDIS_URL=none`: a server runs in-process, which is a setup it
         // supports, not a failure.
-        return ["redis_connection", "pubsub_round_trip", "cache_set_get"]
-            .into_iter()
-            .map(|name| Check {
-                name,
-                status: Outcome::Skipped,
-                detail: "REDIS_URL is none: no Redis to check".to_owned(),
-                ms: None,
-            })
-            .collect();
+        return [
+            "redis_connection",
+            "redis_fit",
+            "pubsub_round_trip",
+            "cache_set_get",
+        ]
+        .into_iter()
+        .map(|name| Check {
+            name,
+            status: Outcome::Skipped,
+            detail: "REDIS_URL is none: no Redis to check".to_owned(),
+            ms: None,
+        })
+        .collect();
     }
     let shown = config.url().map(|u| redact(&u)).unwrap_or_default();
     let started = Instant::now();
@@ -165,6 +176,7 @@ async fn redis_checks(config: &RedisConfig) -> Vec<Check> {
         Err(e) => {
             return vec![
                 Check::failed("redis_connection", format!("{shown}: {e}")),
+                Check::failed("redis_fit", "no Redis connection"),
                 Check::failed("pubsub_round_trip", "no Redis connection"),
                 Check::failed("cache_set_get", "no Redis connection"),
             ];
@@ -179,6 +191,7 @@ async fn redis_checks(config: &RedisConfig) -> Vec<Check> {
         ),
         Err(e) => Check::failed("redis_connection", format!("{shown}: PING failed: {e}")),
     };
+    let fit = fit(&mut conn).await;
     let suffix = unique_suffix();
     let pubsub =
         pubsub_round_trip(&client, &mut conn, &config.key(&format!("health:{suffix}"))).await;
@@ -186,7 +199,42 @@ async fn redis_checks(config: &RedisConfig) -> Vec<Check> {
         Ok(ms) => Check::ok("cache_set_get", "SET, GET and DEL of a test key", ms),
         Err(e) => Check::failed("cache_set_get", e),
     };
-    vec![connection, pubsub, cache]
+    vec![connection, fit, pubsub, cache]
+}
+
+/// Whether the Redis can hold the journal: FAILED on a refusal, WARNING
+/// on warnings, each naming the setting and the fix.
+async fn fit(conn: &mut redis::aio::MultiplexedConnection) -> Check {
+    const NAME: &str = "redis_fit";
+    let started = Instant::now();
+    let facts = match tokio::time::timeout(STEP_TIMEOUT, redis_fit::inspect(conn)).await {
+        Ok(Ok(facts)) => facts,
+        Ok(Err(e)) => return Check::failed(NAME, format!("INFO failed: {e}")),
+        Err(_) => return Check::failed(NAME, "no answer to INFO within 5 s"),
+    };
+    let ms = ms_since(started);
+    let verdict = redis_fit::judge(&facts);
+    let version = facts.version.as_deref().unwrap_or("?");
+    let policy = facts.policy.as_deref().unwrap_or("?");
+    if verdict.findings.is_empty() {
+        return Check::ok(
+            NAME,
+            format!("Redis {version}, maxmemory-policy {policy}, append-only on"),
+            ms,
+        );
+    }
+    // Refusals first, then warnings.
+    let texts: Vec<&str> = verdict.findings.iter().map(|f| f.text.as_str()).collect();
+    Check {
+        name: NAME,
+        status: if verdict.refused() {
+            Outcome::Failed
+        } else {
+            Outcome::Warning
+        },
+        detail: format!("Redis {version}: {}", texts.join("; ")),
+        ms: Some(ms),
+    }
 }
 
 /// Subscribes to a fresh channel, publishes to it and waits for the message.

@@ -4,9 +4,12 @@
 //!
 //! - [`health`]: one pass of checks, OK or FAILED each with the reason.
 //! - [`monitor`]: Redis figures sampled on an interval, with warnings.
+//! - [`redis_fit`]: whether a Redis can hold the journal (version, eviction,
+//!   append-only), for `health` and `serve` start-up.
 
 pub mod health;
 pub mod monitor;
+pub mod redis_fit;
 
 use std::time::{Duration, Instant};
 
