@@ -2,6 +2,9 @@
 //! volume (tick count) histogram on its own price scale, drawn from a
 //! [`CandleBuffer`] a [`Redraw`] at a time.
 
+use std::cell::Cell;
+use std::rc::Rc;
+
 use js_sys::{Function, Object, Reflect};
 use serde::Serialize;
 use shared::Timeframe;
@@ -17,6 +20,10 @@ use crate::model::{CandleBuffer, Redraw};
 
 /// Bars kept in view when a new series opens.
 const BARS_IN_VIEW: f64 = 120.0;
+
+/// The DOM events with which the user starts moving the view (drag, pinch,
+/// wheel); after one, view changes are theirs.
+const USER_INPUT: [&str; 3] = ["pointerdown", "touchstart", "wheel"];
 
 /// Why a chart could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +54,11 @@ pub struct Chart {
     formatters: Formatters,
     crosshair: Option<Closure<dyn Fn(JsValue)>>,
     range: Option<Closure<dyn Fn(JsValue)>>,
+    /// Whether the user has moved the view of this series (set by
+    /// [`USER_INPUT`] on the container, cleared when a series opens).
+    user_moved: Rc<Cell<bool>>,
+    /// The container and the listener that sets `user_moved`.
+    input: (HtmlElement, Closure<dyn Fn()>),
 }
 
 /// Serialises for the library: maps as plain objects.
@@ -126,6 +138,17 @@ impl Chart {
                 "scaleMargins": { "top": 0.8, "bottom": 0 },
             })));
         let formatters = Self::formatters(&api, format);
+        let user_moved = Rc::new(Cell::new(false));
+        let moved = user_moved.clone();
+        let listener = Closure::<dyn Fn()>::new(move || moved.set(true));
+        for event in USER_INPUT {
+            // Capture: seen before the library handles (and maybe stops) it.
+            let _ = container.add_event_listener_with_callback_and_bool(
+                event,
+                listener.as_ref().unchecked_ref(),
+                true,
+            );
+        }
         Ok(Self {
             api,
             candles,
@@ -135,6 +158,8 @@ impl Chart {
             formatters,
             crosshair: None,
             range: None,
+            user_moved,
+            input: (container.clone(), listener),
         })
     }
 
@@ -183,8 +208,18 @@ impl Chart {
 
     /// Calls `handler` with the logical index at the left edge of the view
     /// whenever the user pans or zooms (below 0 is left of the oldest bar).
+    ///
+    /// Changes the page makes before the user touched the series' view are
+    /// not passed on: while the first data is set, the library reports its
+    /// default view (6 px a bar from the right; on a 1,200 px chart holding
+    /// 150 bars it starts 45 bars left of the oldest) before the page's first
+    /// view is applied, which would read as a scroll to the left edge.
     pub fn on_visible_range(&mut self, handler: impl Fn(f64) + 'static) {
+        let user_moved = self.user_moved.clone();
         let closure = Closure::<dyn Fn(JsValue)>::new(move |range: JsValue| {
+            if !user_moved.get() {
+                return;
+            }
             if let Some(from) = Reflect::get(&range, &"from".into())
                 .ok()
                 .and_then(|f| f.as_f64())
@@ -270,6 +305,10 @@ impl Chart {
         let time_scale = self.api.time_scale();
         // The first candles of a chart are shown like a new series.
         let fit = fit || self.drawn.is_empty();
+        if fit {
+            // A series opens: its view is the page's until the user moves it.
+            self.user_moved.set(false);
+        }
         let kept = if fit { None } else { self.view_anchor() };
         self.candles.set_data(&to_js(&bar_points));
         self.volume.set_data(&to_js(&volume_points));
@@ -338,6 +377,14 @@ impl Chart {
             self.api
                 .time_scale()
                 .unsubscribe_visible_logical_range_change(c.as_ref().unchecked_ref::<Function>());
+        }
+        let (container, listener) = &self.input;
+        for event in USER_INPUT {
+            let _ = container.remove_event_listener_with_callback_and_bool(
+                event,
+                listener.as_ref().unchecked_ref(),
+                true,
+            );
         }
         self.api.remove();
     }
