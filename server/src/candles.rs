@@ -27,9 +27,9 @@ use tokio_util::sync::CancellationToken;
 use crate::feeds::FeedWatch;
 use crate::history::{self, CacheWork};
 use crate::hub::Hub;
-use crate::revise::{BuilderLink, LateWork, Recomputed};
 use crate::journal::{Feed, now_millis};
 use crate::metrics::{Metrics, since_source};
+use crate::revise::{BuilderLink, LateWork, Recomputed};
 use crate::simulator::AssetKinds;
 use crate::simulator::kinds::{Sorter, Verdict};
 

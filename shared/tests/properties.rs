@@ -102,7 +102,11 @@ fn late_and_repeated() -> impl Strategy<Value = (Vec<Tick>, usize)> {
 /// The distinct ticks, in the order of their first arrival.
 fn distinct(arrivals: &[Tick]) -> Vec<Tick> {
     let mut seen = HashSet::new();
-    arrivals.iter().filter(|t| seen.insert(**t)).copied().collect()
+    arrivals
+        .iter()
+        .filter(|t| seen.insert(**t))
+        .copied()
+        .collect()
 }
 
 /// The naive reference: group the distinct ticks by bucket, take
@@ -150,7 +154,14 @@ fn aggregate(arrivals: &[Tick]) -> BTreeMap<Key, Candle> {
 
 /// What a store computes over `from_ms..until_ms`: ticks in time order,
 /// ties in insertion order.
-fn store_part(store: &[Tick], asset: Asset, tf: Timeframe, open_time: i64, from_ms: i64, until_ms: i64) -> Option<Candle> {
+fn store_part(
+    store: &[Tick],
+    asset: Asset,
+    tf: Timeframe,
+    open_time: i64,
+    from_ms: i64,
+    until_ms: i64,
+) -> Option<Candle> {
     let mut inside: Vec<&Tick> = store
         .iter()
         .filter(|t| t.asset == asset && (from_ms..until_ms).contains(&t.timestamp.millis()))
@@ -159,7 +170,18 @@ fn store_part(store: &[Tick], asset: Asset, tf: Timeframe, open_time: i64, from_
     let (first, last) = (inside.first()?, inside.last()?);
     let high = inside.iter().map(|t| t.price).max()?;
     let low = inside.iter().map(|t| t.price).min()?;
-    Candle::new_checked(asset, tf, open_time, first.price, high, low, last.price, inside.len() as u64, CandleState::Closed).ok()
+    Candle::new_checked(
+        asset,
+        tf,
+        open_time,
+        first.price,
+        high,
+        low,
+        last.price,
+        inside.len() as u64,
+        CandleState::Closed,
+    )
+    .ok()
 }
 
 /// The server's two paths in miniature: batches go to the store and to the
@@ -189,7 +211,14 @@ fn converge(arrivals: &[Tick], batch: usize) -> BTreeMap<Key, Candle> {
         let mut plan = agg.plan(&late);
         plan.reverse();
         while let Some(r) = plan.pop() {
-            let part = store_part(&store, r.asset, r.timeframe, r.open_time, r.start_ms(), r.split_ms);
+            let part = store_part(
+                &store,
+                r.asset,
+                r.timeframe,
+                r.open_time,
+                r.start_ms(),
+                r.split_ms,
+            );
             if let Restated::AskAgain(again) = agg.restate(&r, part.as_ref(), &mut events) {
                 plan.push(again);
             }

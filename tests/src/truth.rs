@@ -23,7 +23,14 @@ pub type Row = (i64, Price, Price, Price, Price, u64);
 pub type Series = Vec<Row>;
 
 fn row(c: &Candle) -> Row {
-    (c.open_time(), c.open(), c.high(), c.low(), c.close(), c.volume())
+    (
+        c.open_time(),
+        c.open(),
+        c.high(),
+        c.low(),
+        c.close(),
+        c.volume(),
+    )
 }
 
 /// A small seeded random source (SplitMix64): the seed is printed, so a
@@ -90,7 +97,10 @@ impl Oracle {
     #[must_use]
     pub fn candles(&self, asset: Asset, timeframe: Timeframe) -> Series {
         let mut out: BTreeMap<i64, Row> = BTreeMap::new();
-        for (_, at, p) in self.ticks.range((asset, i64::MIN, Price::MIN)..=(asset, i64::MAX, Price::MAX)) {
+        for (_, at, p) in self
+            .ticks
+            .range((asset, i64::MIN, Price::MIN)..=(asset, i64::MAX, Price::MAX))
+        {
             let b = timeframe.bucket_of_millis(*at);
             out.entry(b)
                 .and_modify(|r| {
@@ -116,7 +126,11 @@ pub fn item((asset, at, price): &(Asset, i64, Price)) -> Value {
 /// # Errors
 ///
 /// When the server cannot be reached.
-pub async fn post(server: &Server, token: &str, ticks: &[(Asset, i64, Price)]) -> anyhow::Result<(u16, String)> {
+pub async fn post(
+    server: &Server,
+    token: &str,
+    ticks: &[(Asset, i64, Price)],
+) -> anyhow::Result<(u16, String)> {
     let body: Vec<Value> = ticks.iter().map(item).collect();
     let response = reqwest::Client::new()
         .post(server.url("/api/ticks"))
@@ -163,15 +177,21 @@ pub async fn live(server: &Server, asset: Asset) -> anyhow::Result<BTreeMap<Time
 ///
 /// When the request fails or the answer is not candles.
 pub async fn candles(server: &Server, query: &str) -> anyhow::Result<(String, Series)> {
-    let answer: Value = reqwest::Client::new()
+    let text = reqwest::Client::new()
         .get(server.url(&format!("/api/candles?{query}")))
         .send()
         .await?
-        .json()
+        .text()
         .await?;
-    let source = answer["source"].as_str().unwrap_or_default().to_owned();
+    // Prices parse from their text: never through a float.
+    let answer: BTreeMap<String, Box<serde_json::value::RawValue>> =
+        serde_json::from_str(&text).with_context(|| text.clone())?;
+    let source = answer
+        .get("source")
+        .and_then(|s| serde_json::from_str::<String>(s.get()).ok())
+        .unwrap_or_default();
     let list: Vec<Candle> = match answer.get("candles") {
-        Some(Value::Array(_)) => serde_json::from_value(answer["candles"].clone())?,
+        Some(raw) if raw.get().starts_with('[') => serde_json::from_str(raw.get())?,
         _ => Vec::new(),
     };
     Ok((source, list.iter().map(row).collect()))
@@ -183,20 +203,35 @@ pub async fn candles(server: &Server, query: &str) -> anyhow::Result<(String, Se
 /// # Errors
 ///
 /// When the server cannot be read.
-pub async fn differences(server: &Server, oracle: &Oracle, assets: &[Asset]) -> anyhow::Result<Vec<String>> {
+pub async fn differences(
+    server: &Server,
+    oracle: &Oracle,
+    assets: &[Asset],
+) -> anyhow::Result<Vec<String>> {
     let mut out = Vec::new();
     for asset in assets {
         let live = live(server, *asset).await?;
         for tf in Timeframe::ALL {
             let expected = oracle.candles(*asset, tf);
-            let Some(first) = expected.first() else { continue };
-            let (_, cached) = candles(server, &format!("asset={asset}&timeframe={tf}&limit=5000")).await?;
+            let Some(first) = expected.first() else {
+                continue;
+            };
+            let (_, cached) =
+                candles(server, &format!("asset={asset}&timeframe={tf}&limit=5000")).await?;
             let (_, stored) = candles(
                 server,
-                &format!("asset={asset}&timeframe={tf}&from={}&to={}&limit=5000", first.0, i64::from(u32::MAX)),
+                &format!(
+                    "asset={asset}&timeframe={tf}&from={}&to={}&limit=5000",
+                    first.0,
+                    i64::from(u32::MAX)
+                ),
             )
             .await?;
-            let views = [("live", live.get(&tf).cloned().unwrap_or_default()), ("cache", cached), ("store", stored)];
+            let views = [
+                ("live", live.get(&tf).cloned().unwrap_or_default()),
+                ("cache", cached),
+                ("store", stored),
+            ];
             for (name, got) in views {
                 if got != expected {
                     out.push(format!("{asset} {tf} {name}: {}", diff(&expected, &got)));
@@ -222,7 +257,12 @@ fn diff(expected: &Series, got: &Series) -> String {
         parts.push(format!("extra {t}"));
     }
     parts.truncate(4);
-    format!("{} expected, {} got: {}", expected.len(), got.len(), parts.join("; "))
+    format!(
+        "{} expected, {} got: {}",
+        expected.len(),
+        got.len(),
+        parts.join("; ")
+    )
 }
 
 /// A fresh PostgreSQL database, dropped by [`Database::drop_now`].
@@ -242,9 +282,15 @@ impl Database {
     ///
     /// When PostgreSQL cannot be reached.
     pub async fn create(tag: &str) -> anyhow::Result<Self> {
-        let name = format!("tickstream_{tag}_{}_{}", std::process::id(), crate::server::unique());
+        let name = format!(
+            "tickstream_{tag}_{}_{}",
+            std::process::id(),
+            crate::server::unique()
+        );
         let mut admin = sqlx::PgConnection::connect(ADMIN).await?;
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await?;
         Ok(Self {
             url: format!("postgres://postgres@127.0.0.1:5432/{name}"),
             name,
@@ -258,9 +304,12 @@ impl Database {
     /// When PostgreSQL cannot be reached.
     pub async fn drop_now(self) -> anyhow::Result<()> {
         let mut admin = sqlx::PgConnection::connect(ADMIN).await?;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-            .execute(&mut admin)
-            .await?;
+        sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ))
+        .execute(&mut admin)
+        .await?;
         Ok(())
     }
 }

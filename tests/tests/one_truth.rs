@@ -44,7 +44,12 @@ impl Setup {
                 )
             })
             .collect::<anyhow::Result<_>>()?;
-        Ok(Self { servers, db: Some(db), prefix, _dir: None })
+        Ok(Self {
+            servers,
+            db: Some(db),
+            prefix,
+            _dir: None,
+        })
     }
 
     /// One process without Redis: the embedded SQLite store is its journal.
@@ -53,9 +58,18 @@ impl Setup {
         let url = format!("sqlite:{}", dir.path().join("ticks.db").display());
         let server = Server::spawn(
             &e2e::paths::tickstream_bin(),
-            &[("REDIS_URL", "none"), ("DATABASE_URL", &url), ("INGEST_TOKEN", TOKEN)],
+            &[
+                ("REDIS_URL", "none"),
+                ("DATABASE_URL", &url),
+                ("INGEST_TOKEN", TOKEN),
+            ],
         )?;
-        Ok(Self { servers: vec![server], db: None, prefix: String::new(), _dir: Some(dir) })
+        Ok(Self {
+            servers: vec![server],
+            db: None,
+            prefix: String::new(),
+            _dir: Some(dir),
+        })
     }
 
     /// Waits (at most 40 s) until every server shows the oracle's candles.
@@ -71,7 +85,11 @@ impl Setup {
             if diffs.is_empty() {
                 return Ok(());
             }
-            anyhow::ensure!(Instant::now() < deadline, "{what}: no convergence in 40 s:\n{}", diffs.join("\n"));
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "{what}: no convergence in 40 s:\n{}",
+                diffs.join("\n")
+            );
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
@@ -90,7 +108,9 @@ impl Setup {
 
 fn assets(count: usize) -> Vec<Asset> {
     let tag = unique() % 1_000_000_000;
-    (0..count).map(|i| Asset::new(&format!("TRUTH{tag}_{i}"))).collect()
+    (0..count)
+        .map(|i| Asset::new(&format!("TRUTH{tag}_{i}")))
+        .collect()
 }
 
 fn price(rng: &mut Rng) -> Price {
@@ -143,7 +163,10 @@ async fn interleavings(setup: &Setup, name: &str) -> anyhow::Result<()> {
         let server = &setup.servers[rng.below(setup.servers.len() as u64) as usize];
         let (status, body) = post(server, TOKEN, &batch).await?;
         if future {
-            anyhow::ensure!(status == 422 && body.contains(&format!("tick {index}:")), "seed {seed}: {status} {body}");
+            anyhow::ensure!(
+                status == 422 && body.contains(&format!("tick {index}:")),
+                "seed {seed}: {status} {body}"
+            );
         } else {
             anyhow::ensure!(status == 200, "seed {seed}: {status} {body}");
             oracle.accept(&batch);
@@ -151,8 +174,13 @@ async fn interleavings(setup: &Setup, name: &str) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(rng.below(200))).await;
     }
-    println!("{name}: {} distinct ticks, {late} late, {repeated} repeated, {refused} batches refused", oracle.len());
-    setup.converge(&oracle, &assets, &format!("seed {seed}")).await
+    println!(
+        "{name}: {} distinct ticks, {late} late, {repeated} repeated, {refused} batches refused",
+        oracle.len()
+    );
+    setup
+        .converge(&oracle, &assets, &format!("seed {seed}"))
+        .await
 }
 
 #[tokio::test]
@@ -205,18 +233,27 @@ async fn a_tick_from_the_future_is_refused_and_on_time_ticks_all_count() -> anyh
     let ahead = (asset, now_ms() + 290_000, Price::new("1.5"));
     let (status, body) = post(server, TOKEN, &[ahead]).await?;
     assert_eq!(status, 422, "{body}");
-    assert!(body.contains("tick 0:") && body.contains("MAX_FUTURE_SKEW_MS"), "{body}");
+    assert!(
+        body.contains("tick 0:") && body.contains("MAX_FUTURE_SKEW_MS"),
+        "{body}"
+    );
     let mut oracle = Oracle::default();
     let mut last = 0;
     for i in 0..20u128 {
         let at = now_ms().max(last + 1);
         last = at;
-        let tick = (asset, at, Price::from_units(10_000_000_000 + i * 1_000_000).expect("a price"));
+        let tick = (
+            asset,
+            at,
+            Price::from_units(10_000_000_000 + i * 1_000_000).expect("a price"),
+        );
         let (status, body) = post(server, TOKEN, &[tick]).await?;
         anyhow::ensure!(status == 200, "{body}");
         oracle.accept(&[tick]);
     }
-    setup.converge(&oracle, &[asset], "after a future tick").await?;
+    setup
+        .converge(&oracle, &[asset], "after a future tick")
+        .await?;
     let live = live(server, asset).await?;
     assert_eq!(live[&Timeframe::H1].iter().map(|r| r.5).sum::<u64>(), 20);
     setup.finish().await
@@ -241,6 +278,10 @@ async fn a_tick_an_hour_late_reaches_the_live_candles() -> anyhow::Result<()> {
     setup.converge(&oracle, &[asset], "an hour late").await?;
     let live = live(server, asset).await?;
     let minute = Timeframe::M1.bucket_of_millis(hour_late.1);
-    assert!(live[&Timeframe::M1].iter().any(|r| r.0 == minute && r.5 == 1));
+    assert!(
+        live[&Timeframe::M1]
+            .iter()
+            .any(|r| r.0 == minute && r.5 == 1)
+    );
     setup.finish().await
 }

@@ -297,7 +297,9 @@ pub async fn keep_cache_current(
             }
         }
         revised.sort_by_key(|c| (c.asset(), c.timeframe(), c.open_time()));
-        for series in revised.chunk_by(|a, b| (a.asset(), a.timeframe()) == (b.asset(), b.timeframe())) {
+        for series in
+            revised.chunk_by(|a, b| (a.asset(), a.timeframe()) == (b.asset(), b.timeframe()))
+        {
             let (asset, timeframe) = (series[0].asset(), series[0].timeframe());
             if let Err(e) = cache.revise(asset, timeframe, series).await {
                 tracing::debug!(%asset, %timeframe, "cache not revised: {e}");

@@ -169,7 +169,9 @@ mod tests {
             NOW + 290_000
         ));
         assert!(
-            e.starts_with("tick 1:") && e.contains("290000 ms ahead") && e.contains("MAX_FUTURE_SKEW_MS"),
+            e.starts_with("tick 1:")
+                && e.contains("290000 ms ahead")
+                && e.contains("MAX_FUTURE_SKEW_MS"),
             "{e}"
         );
         assert!(

@@ -130,7 +130,11 @@ fn check(args: &ReplayArgs) -> anyhow::Result<(Layout, u64)> {
             if let Some(reason) =
                 shared::batch::too_far_ahead(tick.timestamp.millis(), now, args.max_future_skew_ms)
             {
-                bail!("{}: line {}: {reason}; nothing was sent", args.file.display(), i + 1);
+                bail!(
+                    "{}: line {}: {reason}; nothing was sent",
+                    args.file.display(),
+                    i + 1
+                );
             }
             count += 1;
         }

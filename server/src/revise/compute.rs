@@ -60,7 +60,12 @@ pub async fn from_store(
             whole.get(&(r.asset, r.timeframe, r.open_time)).copied()
         } else {
             store
-                .part(r.asset, r.timeframe, r.open_time, (r.start_ms(), r.split_ms))
+                .part(
+                    r.asset,
+                    r.timeframe,
+                    r.open_time,
+                    (r.start_ms(), r.split_ms),
+                )
                 .await?
         };
         out.push((*r, candle));

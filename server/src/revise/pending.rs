@@ -79,19 +79,20 @@ mod tests {
 
     #[test]
     fn one_entry_per_candle_reaching_as_far_as_all() {
+        const T0: i64 = 1_705_312_800_000; // a whole hour
         let r = |until: i64, split: i64| Restatement {
             asset: Asset::new("A"),
             timeframe: Timeframe::H1,
-            open_time: 3_600,
-            late_until_ms: until,
-            split_ms: split,
+            open_time: T0 / 1000,
+            late_until_ms: T0 + until,
+            split_ms: T0 + split,
         };
-        let tick = Tick::new(Asset::new("A"), Price::new("1"), TimestampMs::new(3_600_000));
+        let tick = Tick::new(Asset::new("A"), Price::new("1"), TimestampMs::new(T0));
         let mut p = Pending::default();
-        p.add(vec![tick], vec![r(3_660_000, 3_660_000)]);
-        p.add(vec![tick], vec![r(3_720_000, 3_700_000)]);
+        p.add(vec![tick], vec![r(60_000, 60_000)]);
+        p.add(vec![tick], vec![r(120_000, 100_000)]);
         assert_eq!((p.candles(), p.ticks().len()), (1, 2));
-        assert_eq!(p.take(), vec![r(3_720_000, 3_700_000)]);
+        assert_eq!(p.take(), vec![r(120_000, 100_000)]);
         assert!(p.is_empty());
     }
 }

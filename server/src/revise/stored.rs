@@ -15,6 +15,8 @@ use crate::store::TickStore;
 
 /// First pause between two looks; it doubles up to [`LONGEST_PAUSE`].
 const FIRST_PAUSE: Duration = Duration::from_millis(20);
+/// Ticks looked up in the store at a time.
+const LOOKUP_CHUNK: usize = 10_000;
 /// Longest pause between two looks.
 const LONGEST_PAUSE: Duration = Duration::from_secs(1);
 /// How long late ticks may be missing from the store once the persister
@@ -57,21 +59,32 @@ pub async fn wait(
         return true;
     };
     let mut gap = FIRST_PAUSE;
-    let wanted = {
-        let mut distinct: Vec<Tick> = ticks.to_vec();
+    let mut missing: Vec<Tick> = {
+        let mut distinct = ticks.to_vec();
         distinct.sort_unstable_by_key(|t| (t.asset, t.timestamp, t.price));
         distinct.dedup();
-        distinct.len() as u64
+        distinct
     };
     // The newest entry when the ticks were first missed, and since when the
     // persister has acknowledged it.
     let mut first_missed: Option<acks::Id> = None;
     let mut acked_since: Option<Instant> = None;
     loop {
-        match store.contains(ticks).await {
-            Ok(n) if n >= wanted => break,
-            Ok(_) => {}
-            Err(e) => tracing::debug!("late ticks: the store cannot be read yet: {e}"),
+        // Parts found stored are not looked up again.
+        let mut still = Vec::new();
+        for part in missing.chunks(LOOKUP_CHUNK) {
+            match store.contains(part).await {
+                Ok(n) if n >= part.len() as u64 => {}
+                Ok(_) => still.extend_from_slice(part),
+                Err(e) => {
+                    tracing::debug!("late ticks: the store cannot be read yet: {e}");
+                    still.extend_from_slice(part);
+                }
+            }
+        }
+        missing = still;
+        if missing.is_empty() {
+            break;
         }
         if first_missed.is_none() {
             first_missed = newest(stream).await.ok().flatten();
@@ -131,6 +144,8 @@ async fn acknowledged(stream: &JournalStream, upto: acks::Id) -> Option<bool> {
     let mut conn = stream.journal.connection().await?;
     acks::acknowledged(&mut conn, &stream.stream, &stream.group, upto)
         .await
-        .inspect_err(|e| tracing::debug!("late ticks: the persister's progress cannot be read: {e}"))
+        .inspect_err(|e| {
+            tracing::debug!("late ticks: the persister's progress cannot be read: {e}")
+        })
         .ok()
 }

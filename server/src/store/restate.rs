@@ -50,7 +50,7 @@ impl TickStore {
             Self::Sqlite(s) => {
                 for chunk in distinct.chunks(LOOKUPS_PER_STATEMENT) {
                     let mut query = QueryBuilder::<Sqlite>::new(
-                        "SELECT count(*) FROM historical_ticks WHERE (pair, timestamp, price) IN (",
+                        "SELECT count(*) FROM historical_ticks WHERE (pair, timestamp, price) IN (VALUES ",
                     );
                     let mut list = query.separated(", ");
                     for t in chunk {
@@ -125,7 +125,14 @@ impl TickStore {
         if n == 0 {
             return Ok(None);
         }
-        Ok(bucket_candle(asset, timeframe, i64::MIN, open_time, prices, n))
+        Ok(bucket_candle(
+            asset,
+            timeframe,
+            i64::MIN,
+            open_time,
+            prices,
+            n,
+        ))
     }
 
     /// The candles of `asset` in `timeframe` whose buckets open in

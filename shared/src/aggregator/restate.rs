@@ -129,18 +129,24 @@ impl Aggregator {
             if r.whole() {
                 if let Some(c) = store_part {
                     let c = Builder::part(c, r.timeframe, r.open_time, start, end).candle;
-                    out.push(CandleEvent::Revised(c.with_state(crate::CandleState::Revised)));
+                    out.push(CandleEvent::Revised(
+                        c.with_state(crate::CandleState::Revised),
+                    ));
                     self.stats.revisions += 1;
                 }
                 return Restated::Done;
             }
-            return Restated::AskAgain(Restatement { split_ms: end, ..*r });
+            return Restated::AskAgain(Restatement {
+                split_ms: end,
+                ..*r
+            });
         };
         let state = &mut self.assets[i];
         if !r.whole() && r.split_ms < state.minutes.from_ms() {
             return Restated::AskAgain(self.split(*r));
         }
-        let mut merged = store_part.map(|c| Builder::part(c, r.timeframe, r.open_time, start, r.split_ms));
+        let mut merged =
+            store_part.map(|c| Builder::part(c, r.timeframe, r.open_time, start, r.split_ms));
         for minute in state.minutes.within(r.split_ms, end) {
             let minute = minute.relabel(r.timeframe, r.open_time);
             match &mut merged {

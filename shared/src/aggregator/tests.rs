@@ -139,7 +139,9 @@ fn a_tick_before_the_horizon_is_late_counted_and_changes_nothing() {
     // the newest is still live.
     out.clear();
     agg.ingest(&tick("A", "2", T0 + 60_000), &mut out);
-    assert!(matches!(out[..], [CandleEvent::Updated(c)] if c.volume() == 2 && c.open().to_string() == "2"));
+    assert!(
+        matches!(out[..], [CandleEvent::Updated(c)] if c.volume() == 2 && c.open().to_string() == "2")
+    );
 }
 
 #[test]
@@ -151,7 +153,11 @@ fn the_same_tick_three_times_counts_once() {
     assert_eq!(out.len(), 7 + 2);
     assert_eq!(out[7..], [CandleEvent::Duplicate { tick: t }; 2]);
     for tf in Timeframe::ALL {
-        assert_eq!(agg.forming(Asset::new("A"), tf).unwrap().volume(), 1, "{tf}");
+        assert_eq!(
+            agg.forming(Asset::new("A"), tf).unwrap().volume(),
+            1,
+            "{tf}"
+        );
     }
     assert_eq!((agg.stats().accepted, agg.stats().duplicates), (1, 2));
     // The same time at another price is another tick.
@@ -212,7 +218,9 @@ fn a_plan_names_every_bucket_once_with_its_split() {
         tick("A", "4", T0 + 10_000),
     ];
     let plan = agg.plan(&late);
-    let of = |tf: Timeframe| -> Vec<&Restatement> { plan.iter().filter(|r| r.timeframe == tf).collect() };
+    let of = |tf: Timeframe| -> Vec<&Restatement> {
+        plan.iter().filter(|r| r.timeframe == tf).collect()
+    };
     assert_eq!(of(Timeframe::M1).len(), 2);
     assert!(of(Timeframe::M1).iter().all(|r| r.whole()));
     let h1 = of(Timeframe::H1);
@@ -246,14 +254,22 @@ fn a_restated_forming_candle_merges_the_store_part_with_the_live_minutes() {
     let part = store_candle(Timeframe::H1, h1_open, ["5", "5", "1", "1"], 2);
     out.clear();
     assert_eq!(agg.restate(h1, Some(&part), &mut out), Restated::Done);
-    let [CandleEvent::Updated(c)] = out[..] else { panic!("{out:?}") };
+    let [CandleEvent::Updated(c)] = out[..] else {
+        panic!("{out:?}")
+    };
     assert_eq!(c.state(), CandleState::Forming);
-    assert_eq!(ohlcv(&c), ("5".into(), "7".into(), "1".into(), "7".into(), 3));
+    assert_eq!(
+        ohlcv(&c),
+        ("5".into(), "7".into(), "1".into(), "7".into(), 3)
+    );
     // A later live tick extends the merged candle.
     out.clear();
     agg.ingest(&tick("A", "0.5", T0 + 960_000), &mut out);
     let c = agg.forming(Asset::new("A"), Timeframe::H1).unwrap();
-    assert_eq!(ohlcv(&c), ("5".into(), "7".into(), "0.5".into(), "0.5".into(), 4));
+    assert_eq!(
+        ohlcv(&c),
+        ("5".into(), "7".into(), "0.5".into(), "0.5".into(), 4)
+    );
 }
 
 #[test]
@@ -275,14 +291,18 @@ fn a_restated_minute_is_kept_for_later_merges_and_a_closed_candle_is_revised() {
     let mut out = Vec::new();
     let minute = store_candle(Timeframe::M1, T0 / 1000, ["2", "9", "2", "9"], 2);
     agg.restate(&m1, Some(&minute), &mut out);
-    assert!(matches!(out[..], [CandleEvent::Revised(c)] if c.volume() == 2 && c.close().to_string() == "9"));
+    assert!(
+        matches!(out[..], [CandleEvent::Revised(c)] if c.volume() == 2 && c.close().to_string() == "9")
+    );
     // The 5M bucket 10:30-10:35 ended before the horizon: whole too.
     let m5 = plan.iter().find(|r| r.timeframe == Timeframe::M5).unwrap();
     assert!(m5.whole());
     out.clear();
     let five = store_candle(Timeframe::M5, T0 / 1000, ["2", "9", "2", "3"], 3);
     agg.restate(m5, Some(&five), &mut out);
-    let [CandleEvent::Revised(c)] = out[..] else { panic!("{out:?}") };
+    let [CandleEvent::Revised(c)] = out[..] else {
+        panic!("{out:?}")
+    };
     assert_eq!((c.state(), c.volume()), (CandleState::Revised, 3));
     assert_eq!(agg.stats().revisions, 2);
 }
@@ -296,7 +316,10 @@ fn a_restatement_across_a_new_day_is_asked_again() {
     // Planned while the minutes of this day are held ...
     let mut plan = agg.plan(&[tick("A", "1", day + 10_000)]);
     plan.retain(|r| r.timeframe == Timeframe::D1);
-    assert!(plan.is_empty(), "only kept timeframes and the minute are planned");
+    assert!(
+        plan.is_empty(),
+        "only kept timeframes and the minute are planned"
+    );
     let d1 = Restatement {
         asset: Asset::new("A"),
         timeframe: Timeframe::D1,
@@ -309,7 +332,10 @@ fn a_restatement_across_a_new_day_is_asked_again() {
     let again = agg.restate(&d1, None, &mut Vec::new());
     assert_eq!(
         again,
-        Restated::AskAgain(Restatement { split_ms: day + DAY, ..d1 })
+        Restated::AskAgain(Restatement {
+            split_ms: day + DAY,
+            ..d1
+        })
     );
 }
 
