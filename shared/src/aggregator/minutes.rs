@@ -27,7 +27,7 @@ impl Minutes {
     }
 
     /// Start (ms) of the oldest minute held.
-    pub(super) const fn from_ms(&self) -> i64 {
+    pub(super) const fn held_from_ms(&self) -> i64 {
         self.from_ms
     }
 

@@ -104,7 +104,7 @@ impl Aggregator {
         let end = r.end_ms();
         r.split_ms = match self.index.get(&r.asset).map(|i| &self.assets[*i]) {
             Some(state) if end > state.horizon(self.grace_ms) => {
-                r.late_until_ms.max(state.minutes.from_ms()).min(end)
+                r.late_until_ms.max(state.minutes.held_from_ms()).min(end)
             }
             _ => end,
         };
@@ -142,7 +142,7 @@ impl Aggregator {
             });
         };
         let state = &mut self.assets[i];
-        if !r.whole() && r.split_ms < state.minutes.from_ms() {
+        if !r.whole() && r.split_ms < state.minutes.held_from_ms() {
             return Restated::AskAgain(self.split(*r));
         }
         let mut merged =

@@ -188,7 +188,7 @@ fn one_minute_candles_are_kept_from_the_horizons_day_only() {
         agg.ingest(&tick("A", "1", day + i * 60_000 + 30_000), &mut Vec::new());
     }
     let minutes = &agg.assets[0].minutes;
-    assert_eq!(minutes.from_ms(), day + DAY);
+    assert_eq!(minutes.held_from_ms(), day + DAY);
     assert_eq!(minutes.len(), 1440);
 }
 
