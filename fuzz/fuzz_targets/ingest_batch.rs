@@ -10,7 +10,7 @@ use shared::{Tick, parse_batch};
 const NOW_MS: i64 = 1_705_314_600_000;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(ticks) = parse_batch(data, 100, NOW_MS) {
+    if let Ok(ticks) = parse_batch(data, 100, NOW_MS, shared::batch::DEFAULT_MAX_FUTURE_SKEW_MS) {
         assert!(!ticks.is_empty() && ticks.len() <= 100);
         for tick in &ticks {
             let json = serde_json::to_string(tick).expect("a tick writes");

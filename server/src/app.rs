@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::candles::{Seed, Watchers};
+use crate::candles::{Outlets, Seed, Watchers};
 use crate::config::ServeConfig;
 use crate::feeds::FeedWatch;
 use crate::history::{self, CandleCache, History};
@@ -21,7 +21,8 @@ use crate::hub::{Hub, HubLimits};
 use crate::journal::{Journal, now_millis};
 use crate::metrics::Metrics;
 use crate::ops::redis_fit;
-use crate::persister::{Persister, PersisterSettings};
+use crate::persister::{self as persisting, Persister, PersisterSettings};
+use crate::revise::{self, JournalStream, Reviser};
 use crate::simulator::{AssetKinds, Simulator};
 use crate::state::AppState;
 use crate::store::TickStore;
@@ -149,10 +150,26 @@ pub async fn run(
         metrics: Metrics::default(),
         kinds: AssetKinds::default(),
     };
+    // Late ticks: restated from the store, when there is one.
+    let late = store.clone().map(|store| {
+        let (builder_end, reviser_end) = revise::link();
+        let reviser = Reviser {
+            store,
+            stream: journal.uses_redis().then(|| JournalStream {
+                journal: journal.clone(),
+                stream: crate::journal::Keys::new(&config.redis.redis_key_prefix).journal(),
+                group: persisting::GROUP.to_owned(),
+            }),
+            cache: closed.clone(),
+            hub: hub.clone(),
+        };
+        tasks.spawn(reviser.run(reviser_end, stop.clone()));
+        builder_end
+    });
     tasks.spawn(candles::run(
         feed,
         hub.clone(),
-        closed,
+        Outlets { closed, late },
         seed,
         watchers.clone(),
         stop.clone(),

@@ -2,26 +2,34 @@
 //! closes candles on a timer so a quiet market still closes them, and hands
 //! every change to the hub.
 //!
+//! Late ticks (before their asset's horizon) go to the reviser
+//! ([`crate::revise`]), one message per batch; the candles it recomputes
+//! from the store come back here to be merged with the live minutes and
+//! published like any other change. Without a store, late ticks are only
+//! counted.
+//!
 //! It also keeps each asset either real or simulated ([`Sorter`]): the first
 //! real tick of a simulated asset drops its simulated candles (here and in
 //! the hub, whose subscribers get an empty snapshot), simulated ticks of a
 //! real asset are left out, and a simulation silent for a minute leaves
 //! nothing. Simulated candles never go to the candle cache.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
-use std::collections::HashSet;
-
-use shared::{Aggregator, AggregatorConfig, Asset, CandleEvent, Tick, Timeframe, TimestampMs};
+use shared::{
+    Aggregator, AggregatorConfig, Asset, CandleEvent, Restated, Restatement, Tick, Timeframe,
+    TimestampMs,
+};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use tokio::sync::mpsc;
-
 use crate::feeds::FeedWatch;
-use crate::history;
+use crate::history::{self, CacheWork};
 use crate::hub::Hub;
 use crate::journal::{Feed, now_millis};
 use crate::metrics::{Metrics, since_source};
+use crate::revise::{BuilderLink, LateWork, Recomputed};
 use crate::simulator::AssetKinds;
 use crate::simulator::kinds::{Sorter, Verdict};
 
@@ -61,13 +69,22 @@ struct Seeded {
     read_at_ms: i64,
 }
 
+/// Where changes go besides the hub.
+#[derive(Debug, Default)]
+pub struct Outlets {
+    /// The cache's writer: series whose closed candles changed, sent without
+    /// waiting.
+    pub closed: Option<mpsc::Sender<CacheWork>>,
+    /// The reviser, with a store: late ticks go there.
+    pub late: Option<BuilderLink>,
+}
+
 /// Builds candles until `stop` is cancelled or the feed ends, starting from
-/// `seed`. Series whose closed candles changed go to `closed`, without
-/// waiting, for the cache.
+/// `seed`.
 pub async fn run(
     mut feed: Feed,
     hub: Hub,
-    closed: Option<mpsc::Sender<(Asset, Timeframe)>>,
+    mut outlets: Outlets,
     seed: Seed,
     watchers: Watchers,
     stop: CancellationToken,
@@ -90,11 +107,14 @@ pub async fn run(
         ticks: seed.ticks.into_iter().collect(),
         read_at_ms: seed.read_at_ms,
     });
+    let closed = outlets.closed.clone();
     let mut timer = tokio::time::interval(TIMER);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Newest source timestamp of the live batch behind this round's events.
     let mut newest: Option<i64>;
     loop {
+        // Late work of this round, handed over once its events are out.
+        let mut late: Option<LateWork> = None;
         tokio::select! {
             () = stop.cancelled() => break,
             batch = feed.recv() => {
@@ -126,6 +146,21 @@ pub async fn run(
                     }
                     aggregator.ingest(tick, &mut events);
                 }
+                if !batch.simulated
+                    && outlets.late.is_some()
+                {
+                    let ticks: Vec<Tick> = events
+                        .iter()
+                        .filter_map(|e| match e {
+                            CandleEvent::Late { tick } => Some(*tick),
+                            _ => None,
+                        })
+                        .collect();
+                    if !ticks.is_empty() {
+                        let plan = aggregator.plan(&ticks);
+                        late = Some(LateWork { ticks, plan });
+                    }
+                }
                 // Entries journaled after the seed was read cannot be in it.
                 if seeded.as_ref().is_some_and(|s| batch.at_ms > s.read_at_ms) {
                     seeded = None;
@@ -133,6 +168,13 @@ pub async fn run(
                 newest = live
                     .then(|| batch.ticks.iter().map(|t| t.timestamp.millis()).max())
                     .flatten();
+            }
+            Some(back) = recv(outlets.late.as_mut()) => {
+                let redo = apply(back, &mut aggregator, &hub, closed.as_ref());
+                if !redo.is_empty() {
+                    late = Some(LateWork { ticks: Vec::new(), plan: redo });
+                }
+                newest = None;
             }
             _ = timer.tick() => {
                 // An ended simulation leaves nothing behind.
@@ -151,14 +193,87 @@ pub async fn run(
         keep_latest_per_candle(&mut events, &mut seen);
         hub.publish_from(&events, newest);
         if let Some(closed) = &closed {
-            for key in history::closed_series(&events) {
-                if !sorter.is_simulated(key.0) {
-                    let _ = closed.try_send(key);
+            for (asset, tf) in history::closed_series(&events) {
+                if !sorter.is_simulated(asset) {
+                    let _ = closed.try_send(CacheWork::Series(asset, tf));
                 }
             }
         }
         events.clear();
+        if let (Some(work), Some(link)) = (late, &mut outlets.late) {
+            hand_over(link, work, &mut aggregator, &hub, closed.as_ref(), &stop).await;
+        }
     }
+}
+
+/// The next recomputed candles, or never without a reviser.
+async fn recv(link: Option<&mut BuilderLink>) -> Option<Recomputed> {
+    match link {
+        Some(link) => link.recomputed.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Hands late work to the reviser, waiting while its queue is full (never
+/// dropping), and meanwhile merging what it sends back, so neither waits
+/// on the other.
+async fn hand_over(
+    link: &mut BuilderLink,
+    mut work: LateWork,
+    aggregator: &mut Aggregator,
+    hub: &Hub,
+    closed: Option<&mpsc::Sender<CacheWork>>,
+    stop: &CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            permit = link.late.reserve() => {
+                if let Ok(permit) = permit {
+                    permit.send(work);
+                }
+                return;
+            }
+            Some(back) = link.recomputed.recv() => {
+                let mut redo = apply(back, aggregator, hub, closed);
+                work.plan.append(&mut redo);
+            }
+        }
+    }
+}
+
+/// Merges recomputed candles with the live minutes, publishes the changes,
+/// and answers the reviser with the closed candles that changed (for the
+/// cache). Returns what must be recomputed again (a new day began).
+fn apply(
+    back: Recomputed,
+    aggregator: &mut Aggregator,
+    hub: &Hub,
+    closed: Option<&mpsc::Sender<CacheWork>>,
+) -> Vec<Restatement> {
+    let mut events = Vec::with_capacity(back.candles.len());
+    let mut redo = Vec::new();
+    for (r, candle) in &back.candles {
+        if let Restated::AskAgain(again) = aggregator.restate(r, candle.as_ref(), &mut events) {
+            redo.push(again);
+        }
+    }
+    keep_latest_per_candle(&mut events, &mut HashSet::new());
+    hub.publish(&events);
+    if let Some(closed) = closed {
+        for (asset, tf) in history::closed_series(&events) {
+            let _ = closed.try_send(CacheWork::Series(asset, tf));
+        }
+    }
+    let revised = events
+        .iter()
+        .filter_map(|e| match e {
+            CandleEvent::Revised(c) => Some(*c),
+            _ => None,
+        })
+        .collect();
+    let _ = back.applied.send(revised);
+    redo
 }
 
 /// Within one batch only each candle's final state matters to subscribers:

@@ -213,6 +213,12 @@ pub struct LimitsConfig {
     /// Most ticks in one `POST /api/ticks`.
     #[arg(long, env = "MAX_INGEST_TICKS", default_value_t = 10_000)]
     pub max_ingest_ticks: usize,
+    /// Milliseconds a tick may be stamped ahead of the server clock; a batch
+    /// holding one further ahead is refused (422 naming it), so a wrong clock
+    /// upstream never moves the candles into the future.
+    #[arg(long, env = "MAX_FUTURE_SKEW_MS", default_value_t = shared::batch::DEFAULT_MAX_FUTURE_SKEW_MS,
+          value_parser = clap::value_parser!(i64).range(0..=shared::batch::MAX_FUTURE_SKEW_LIMIT_MS))]
+    pub max_future_skew_ms: i64,
     /// Largest WebSocket frame from a client, bytes.
     #[arg(long, env = "MAX_FRAME_BYTES", default_value_t = 256 << 10)]
     pub max_frame_bytes: usize,

@@ -13,6 +13,7 @@
 //!   is away), tailed by every process; the persister's consumer group.
 //! - [`clock`]: the wall clock in tick units.
 //! - [`candles`]: the shared aggregator over the journal, with a close timer.
+//! - [`revise`]: the late path: candles of late ticks restated from the store.
 //! - [`feeds`]: each asset's usual tick interval and whether its feed is stale.
 //! - [`metrics`]: Prometheus instruments and the `/metrics` scrape.
 //! - [`hub`]: fan-out of candle updates to bounded per-session queues.
@@ -44,6 +45,7 @@ pub mod metrics;
 pub mod ops;
 pub mod persister;
 pub mod replay;
+pub mod revise;
 pub mod serve;
 pub mod shutdown;
 pub mod simulator;

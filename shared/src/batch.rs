@@ -6,8 +6,14 @@ use serde_json::value::RawValue;
 
 use crate::Tick;
 
-/// How far ahead of the receiver's clock a tick may be stamped.
-pub const MAX_FUTURE_MS: i64 = 5 * 60 * 1000;
+/// How far ahead of the receiver's clock a tick may be stamped, by
+/// default (`MAX_FUTURE_SKEW_MS`).
+pub const DEFAULT_MAX_FUTURE_SKEW_MS: i64 = 2_000;
+
+/// The largest `MAX_FUTURE_SKEW_MS` allowed: a minute. A tick stamped
+/// further ahead would move its asset's horizon (and so what counts as
+/// late) by as much.
+pub const MAX_FUTURE_SKEW_LIMIT_MS: i64 = 60_000;
 
 /// Why a batch is refused; nothing of it is kept.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,13 +42,30 @@ pub enum BatchError {
     },
 }
 
-/// Checks a whole batch received at `now_ms`; the first bad item refuses
-/// all of it.
+/// Why a tick stamped `at` (ms) is refused at `now_ms`: more than
+/// `max_skew_ms` ahead of the clock.
+#[must_use]
+pub fn too_far_ahead(at: i64, now_ms: i64, max_skew_ms: i64) -> Option<String> {
+    let ahead = at.saturating_sub(now_ms);
+    (ahead > max_skew_ms).then(|| {
+        format!(
+            "timestamp is {ahead} ms ahead of the server clock; at most {max_skew_ms} ms are allowed (MAX_FUTURE_SKEW_MS)"
+        )
+    })
+}
+
+/// Checks a whole batch received at `now_ms`, refusing ticks stamped more
+/// than `max_skew_ms` ahead of it; the first bad item refuses all of it.
 ///
 /// # Errors
 ///
 /// [`BatchError`] saying what is wrong and, for an item, which.
-pub fn parse_batch(body: &[u8], max_ticks: usize, now_ms: i64) -> Result<Vec<Tick>, BatchError> {
+pub fn parse_batch(
+    body: &[u8],
+    max_ticks: usize,
+    now_ms: i64,
+    max_skew_ms: i64,
+) -> Result<Vec<Tick>, BatchError> {
     let items: Vec<&RawValue> =
         serde_json::from_slice(body).map_err(|e| BatchError::NotArray(e.to_string()))?;
     if items.is_empty() {
@@ -62,12 +85,8 @@ pub fn parse_batch(body: &[u8], max_ticks: usize, now_ms: i64) -> Result<Vec<Tic
                 index,
                 reason: e.to_string(),
             })?;
-            let ahead = tick.timestamp.millis().saturating_sub(now_ms);
-            if ahead > MAX_FUTURE_MS {
-                return Err(BatchError::BadItem {
-                    index,
-                    reason: format!("timestamp is {} s ahead of the server clock", ahead / 1000),
-                });
+            if let Some(reason) = too_far_ahead(tick.timestamp.millis(), now_ms, max_skew_ms) {
+                return Err(BatchError::BadItem { index, reason });
             }
             Ok(tick)
         })

@@ -26,7 +26,9 @@ pub mod tick;
 pub mod time;
 pub mod timeframe;
 
-pub use aggregator::{Aggregator, AggregatorConfig, AggregatorStats, CandleEvent};
+pub use aggregator::{
+    Aggregator, AggregatorConfig, AggregatorStats, CandleEvent, Restated, Restatement,
+};
 pub use asset::{Asset, AssetError};
 pub use batch::{BatchError, parse_batch};
 pub use candle::{Candle, CandleError, CandleState, resample};

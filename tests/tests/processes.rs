@@ -71,7 +71,8 @@ async fn a_tick_ingested_on_one_process_reaches_the_other() -> anyhow::Result<()
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_millis() as i64;
-    let t0 = (now / 60_000 + 1) * 60_000;
+    // Both in the current minute and no more than MAX_FUTURE_SKEW_MS ahead.
+    let t0 = now / 60_000 * 60_000;
     let body = format!(
         r#"[{{"asset":"TWO_otc","price":"1.0823","timestamp":{t0}}},{{"asset":"TWO_otc","price":"1.0841","timestamp":{}}}]"#,
         t0 + 500

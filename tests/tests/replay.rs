@@ -134,6 +134,23 @@ async fn a_file_replays_into_a_server_and_into_the_journal() -> anyhow::Result<(
         stderr.contains("line 2") && stderr.contains("greater than zero"),
         "{stderr}"
     );
+    // So does a tick stamped more than MAX_FUTURE_SKEW_MS ahead of the clock.
+    let ahead = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis()
+        + 290_000;
+    let future = dir.join("future.csv");
+    std::fs::write(
+        &future,
+        format!("RPL_C,1.5,1705314600000\nRPL_C,1.6,1705314601000\nRPL_C,1.7,{ahead}\n"),
+    )?;
+    let out = replay(&[future.to_str().unwrap_or_default()], &env);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 3") && stderr.contains("MAX_FUTURE_SKEW_MS"),
+        "{stderr}"
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
         snapshot(&server.ws(), "RPL_C").await?.data.is_empty(),

@@ -122,6 +122,25 @@ impl CandleCache {
         Ok(all.len())
     }
 
+    /// Merges restated `candles` into the cached list, if the series is
+    /// cached (a series not cached is read from the database when asked).
+    /// Returns whether it was.
+    ///
+    /// # Errors
+    ///
+    /// When Redis is away or refuses.
+    pub async fn revise(
+        &self,
+        asset: Asset,
+        timeframe: Timeframe,
+        candles: &[Candle],
+    ) -> Result<bool, String> {
+        if self.read(asset, timeframe).await.is_none() {
+            return Ok(false);
+        }
+        self.merge(asset, timeframe, candles).await.map(|_| true)
+    }
+
     /// Replaces the cached list.
     ///
     /// # Errors

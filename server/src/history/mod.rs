@@ -246,25 +246,45 @@ fn found(source: HistorySource, mut candles: Vec<Candle>, limit: usize) -> Found
     }
 }
 
+/// Work for the cache's one writer (one per process, so that its
+/// read-merge-write of a key never races another of the same process).
+#[derive(Debug)]
+pub enum CacheWork {
+    /// A series whose closed candles changed: the hub's are merged in.
+    Series(Asset, Timeframe),
+    /// Closed candles restated from the store (the hub may no longer hold
+    /// them): merged into the series already cached.
+    Revised(Vec<Candle>),
+}
+
 /// Keeps the cache current: for every candle that closes or is revised,
-/// merges the hub's candles of that series into the cache. Fed without
-/// waiting: when it falls behind, later closes bring it up to date.
+/// merges the hub's candles of that series into the cache, and merges
+/// restated candles. Series are fed without waiting: when it falls behind,
+/// later closes bring it up to date; restated candles are never dropped.
 pub async fn keep_cache_current(
     cache: CandleCache,
     hub: Hub,
-    mut closed: mpsc::Receiver<(Asset, Timeframe)>,
+    mut work: mpsc::Receiver<CacheWork>,
     stop: CancellationToken,
 ) {
     loop {
         let first = tokio::select! {
             () = stop.cancelled() => return,
-            next = closed.recv() => match next { Some(k) => k, None => return },
+            next = work.recv() => match next { Some(k) => k, None => return },
         };
-        let mut keys = vec![first];
-        while let Ok(k) = closed.try_recv() {
-            if !keys.contains(&k) {
-                keys.push(k);
+        let mut keys = Vec::new();
+        let mut revised: Vec<Candle> = Vec::new();
+        let mut take = |w: CacheWork| match w {
+            CacheWork::Series(a, tf) => {
+                if !keys.contains(&(a, tf)) {
+                    keys.push((a, tf));
+                }
             }
+            CacheWork::Revised(mut c) => revised.append(&mut c),
+        };
+        take(first);
+        while let Ok(w) = work.try_recv() {
+            take(w);
         }
         for (asset, timeframe) in keys {
             let candles: Vec<Candle> = hub
@@ -274,6 +294,15 @@ pub async fn keep_cache_current(
                 .collect();
             if let Err(e) = cache.merge(asset, timeframe, &candles).await {
                 tracing::debug!(%asset, %timeframe, "cache not updated: {e}");
+            }
+        }
+        revised.sort_by_key(|c| (c.asset(), c.timeframe(), c.open_time()));
+        for series in
+            revised.chunk_by(|a, b| (a.asset(), a.timeframe()) == (b.asset(), b.timeframe()))
+        {
+            let (asset, timeframe) = (series[0].asset(), series[0].timeframe());
+            if let Err(e) = cache.revise(asset, timeframe, series).await {
+                tracing::debug!(%asset, %timeframe, "cache not revised: {e}");
             }
         }
     }

@@ -61,7 +61,13 @@ async fn accept(
         )),
         _ => ApiError::BadRequest(format!("the body could not be read: {}", e.body_text())),
     })?;
-    let ticks = parse(&body, state.config.limits.max_ingest_ticks, now_millis())?;
+    let limits = &state.config.limits;
+    let ticks = parse(
+        &body,
+        limits.max_ingest_ticks,
+        now_millis(),
+        limits.max_future_skew_ms,
+    )?;
     match state.journal.append(&ticks).await {
         Ok(d) => Ok(Json(Accepted {
             accepted: ticks.len(),
@@ -101,9 +107,15 @@ fn authorize(state: &AppState, ip: std::net::IpAddr, headers: &HeaderMap) -> Res
     }
 }
 
-/// Checks a whole batch; the first bad item refuses all of it.
-fn parse(body: &[u8], max_ticks: usize, now_ms: i64) -> Result<Vec<Tick>, ApiError> {
-    parse_batch(body, max_ticks, now_ms).map_err(|e| match e {
+/// Checks a whole batch; the first bad item (one stamped more than
+/// `max_skew_ms` ahead of `now_ms` among them) refuses all of it.
+fn parse(
+    body: &[u8],
+    max_ticks: usize,
+    now_ms: i64,
+    max_skew_ms: i64,
+) -> Result<Vec<Tick>, ApiError> {
+    parse_batch(body, max_ticks, now_ms, max_skew_ms).map_err(|e| match e {
         BatchError::BadItem { index, reason } => ApiError::BadItem { index, reason },
         e @ BatchError::TooMany { .. } => ApiError::TooLarge(e.to_string()),
         e => ApiError::BadRequest(e.to_string()),
@@ -117,7 +129,9 @@ mod tests {
     const NOW: i64 = 1_705_314_600_000;
 
     fn err(body: &str) -> String {
-        parse(body.as_bytes(), 3, NOW).unwrap_err().to_string()
+        parse(body.as_bytes(), 3, NOW, 2_000)
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -127,6 +141,7 @@ mod tests {
                 {"asset":"BTCUSD","price":"65000.5","timestamp":1705314600001}]"#,
             3,
             NOW,
+            2_000,
         )
         .unwrap();
         assert_eq!(ticks[0].price.to_string(), "1.0823");
@@ -148,6 +163,26 @@ mod tests {
         );
         let e = err(r#"[{"asset":"A","price":1,"timestamp":1805314600000}]"#);
         assert!(e.contains("ahead of the server clock"), "{e}");
+        // Issue 11: 4 min 50 s ahead was accepted; now 2 s ahead is the most.
+        let e = err(&format!(
+            r#"[{ok},{{"asset":"A","price":1,"timestamp":{}}}]"#,
+            NOW + 290_000
+        ));
+        assert!(
+            e.starts_with("tick 1:")
+                && e.contains("290000 ms ahead")
+                && e.contains("MAX_FUTURE_SKEW_MS"),
+            "{e}"
+        );
+        assert!(
+            parse(
+                format!(r#"[{{"asset":"A","price":1,"timestamp":{}}}]"#, NOW + 2_000).as_bytes(),
+                3,
+                NOW,
+                2_000
+            )
+            .is_ok()
+        );
         let e = err(r#"[{"asset":"A","price":"NaN","timestamp":1705314600000}]"#);
         assert!(e.contains("not a decimal number"), "{e}");
     }

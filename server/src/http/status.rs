@@ -53,7 +53,9 @@ pub async fn current(state: &AppState) -> RedisStatus {
             ("deliveries", &stats.deliveries),
             ("lagged", &stats.lagged),
             ("late_ticks", &stats.late_ticks),
+            ("duplicate_ticks", &stats.duplicate_ticks),
             ("revisions", &stats.revisions),
+            ("late_pending", &stats.late_pending),
         ] {
             live.insert(name.into(), counter.load(Ordering::Relaxed).into());
         }

@@ -72,10 +72,15 @@ pub struct HubStats {
     pub deliveries: AtomicU64,
     /// Times a session lagged and was resynchronised.
     pub lagged: AtomicU64,
-    /// Ticks the aggregator refused as too late.
+    /// Ticks before their asset's horizon: stored, and their candles
+    /// restated from the store (with a store; only counted without one).
     pub late_ticks: AtomicU64,
-    /// Closed candles revised by late ticks.
+    /// Ticks counted once already, left out of the live candles.
+    pub duplicate_ticks: AtomicU64,
+    /// Closed candles revised (by live ticks and restatements).
     pub revisions: AtomicU64,
+    /// Candles waiting to be restated from the store (late work pending).
+    pub late_pending: AtomicU64,
     /// Frames dropped from lagging sessions' queues.
     pub dropped: AtomicU64,
     /// Bytes of frame text queued to all sessions right now.
@@ -169,9 +174,14 @@ impl Hub {
         let state = &mut *guard;
         for event in events {
             let candle = match event {
-                CandleEvent::LateTickRejected { tick, newest } => {
+                CandleEvent::Late { tick } => {
                     self.stats.late_ticks.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(asset = %tick.asset, at = tick.timestamp.millis(), newest = newest.millis(), "late tick rejected");
+                    tracing::trace!(asset = %tick.asset, at = tick.timestamp.millis(), "late tick");
+                    continue;
+                }
+                CandleEvent::Duplicate { tick } => {
+                    self.stats.duplicate_ticks.fetch_add(1, Ordering::Relaxed);
+                    tracing::trace!(asset = %tick.asset, at = tick.timestamp.millis(), "duplicate tick");
                     continue;
                 }
                 CandleEvent::Revised(c) => {

@@ -66,13 +66,23 @@ fn register_ingest(r: &mut Registry, state: &AppState) {
     let hub = state.hub.stats();
     r.register(
         "ticks_late",
-        "Ticks the candle builder refused as later than the grace window",
+        "Ticks before their asset's horizon, whose candles are restated from the store",
         counter(hub.late_ticks.load(Ordering::Relaxed)),
     );
     r.register(
+        "ticks_duplicate",
+        "Ticks the live candles had counted already, left out",
+        counter(hub.duplicate_ticks.load(Ordering::Relaxed)),
+    );
+    r.register(
         "candles_revised",
-        "Closed candles revised by a late tick within the grace window",
+        "Closed candles revised by a live tick or restated from the store after late ticks",
         counter(hub.revisions.load(Ordering::Relaxed)),
+    );
+    r.register(
+        "late_candles_pending",
+        "Candles waiting to be restated from the store after late ticks",
+        gauge(i64::try_from(hub.late_pending.load(Ordering::Relaxed)).unwrap_or(i64::MAX)),
     );
     r.register(
         "tick_to_journal_seconds",

@@ -60,6 +60,11 @@ pub struct ReplayArgs {
     /// Most ticks per request or journal write.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub batch: u64,
+    /// Milliseconds a tick may be stamped ahead of this machine's clock; a
+    /// file holding one further ahead is refused, naming the line.
+    #[arg(long, env = "MAX_FUTURE_SKEW_MS", default_value_t = shared::batch::DEFAULT_MAX_FUTURE_SKEW_MS,
+          value_parser = clap::value_parser!(i64).range(0..=shared::batch::MAX_FUTURE_SKEW_LIMIT_MS))]
+    pub max_future_skew_ms: i64,
     /// Redis settings, for replaying straight into the journal.
     #[command(flatten)]
     pub redis: RedisConfig,
@@ -101,8 +106,10 @@ impl Sink {
     }
 }
 
-/// Checks the whole file; returns its layout and tick count.
+/// Checks the whole file (no tick further ahead of the clock than
+/// `MAX_FUTURE_SKEW_MS`); returns its layout and tick count.
 fn check(args: &ReplayArgs) -> anyhow::Result<(Layout, u64)> {
+    let now = crate::clock::now_millis();
     let file = std::fs::File::open(&args.file)
         .with_context(|| format!("cannot open {}", args.file.display()))?;
     let mut layout = None;
@@ -119,7 +126,16 @@ fn check(args: &ReplayArgs) -> anyhow::Result<(Layout, u64)> {
                     .map_err(anyhow::Error::msg)?,
             ),
         };
-        if parse_line(l, i + 1, &line)?.is_some() {
+        if let Some(tick) = parse_line(l, i + 1, &line)? {
+            if let Some(reason) =
+                shared::batch::too_far_ahead(tick.timestamp.millis(), now, args.max_future_skew_ms)
+            {
+                bail!(
+                    "{}: line {}: {reason}; nothing was sent",
+                    args.file.display(),
+                    i + 1
+                );
+            }
             count += 1;
         }
     }

@@ -11,6 +11,7 @@
 //! read never holds up a write or `/readyz`.
 
 pub mod postgres;
+mod restate;
 mod schema;
 pub mod sqlite;
 mod target;

@@ -6,17 +6,31 @@
 //! - A tick in a later bucket closes the forming candle and starts a new one;
 //!   [`Aggregator::advance_to`] closes candles whose bucket has ended on the
 //!   clock, so a quiet market still closes its candle.
-//! - A late tick (older than the asset's newest tick) within the grace window
-//!   revises a closed candle, or creates the candle its bucket lacked.
-//! - A tick older than the newest one by more than the grace window is
-//!   rejected, counted and reported, never silently dropped.
+//! - A tick is `(asset, timestamp, price)`, as in the store: the same tick
+//!   counted once is reported [`CandleEvent::Duplicate`] and changes nothing.
+//! - Each asset has a horizon: the start of the minute holding its newest
+//!   tick less the grace window. A tick at or after it is live: placed here,
+//!   revising a closed candle, or creating the candle its bucket lacked, if
+//!   need be. Identities are held for live ticks only ([`identity`]).
+//! - A tick before the horizon is [`CandleEvent::Late`]: not placed, counted,
+//!   and reported, never silently dropped. The server stores it and
+//!   restates its candles from the store ([`restate`]), merged with the
+//!   one-minute candles of the current day that the aggregator keeps
+//!   ([`minutes`]).
 //!
 //! A bucket with no ticks makes no candle.
 
+mod builder;
+pub mod identity;
+mod minutes;
+pub mod restate;
 mod series;
 
 use std::collections::HashMap;
 
+use identity::{LiveIds, Seen};
+use minutes::Minutes;
+pub use restate::{Restated, Restatement};
 use series::Series;
 
 use crate::{Asset, Candle, Tick, Timeframe, TimestampMs};
@@ -27,7 +41,8 @@ pub struct AggregatorConfig {
     /// The timeframes kept for every asset (duplicates are ignored).
     pub timeframes: Vec<Timeframe>,
     /// How far (ms) behind an asset's newest tick a tick may be and still be
-    /// accepted, revising a closed candle if need be.
+    /// live (placed here, revising a closed candle if need be): the horizon
+    /// is the start of the minute holding `newest - grace_ms`.
     pub grace_ms: i64,
 }
 
@@ -50,12 +65,16 @@ pub enum CandleEvent {
     Closed(Candle),
     /// A late tick changed a closed candle, or made one its bucket lacked.
     Revised(Candle),
-    /// A tick came too late to be placed and changed nothing.
-    LateTickRejected {
-        /// The refused tick.
+    /// A tick before its asset's horizon: not placed here; its candles are
+    /// restated from the store ([`Aggregator::plan`], [`Aggregator::restate`]).
+    Late {
+        /// The tick.
         tick: Tick,
-        /// The asset's newest tick time when it arrived.
-        newest: TimestampMs,
+    },
+    /// A live tick counted before: it changed nothing.
+    Duplicate {
+        /// The tick.
+        tick: Tick,
     },
 }
 
@@ -65,7 +84,7 @@ impl CandleEvent {
     pub const fn candle(&self) -> Option<&Candle> {
         match self {
             Self::Updated(c) | Self::Closed(c) | Self::Revised(c) => Some(c),
-            Self::LateTickRejected { .. } => None,
+            Self::Late { .. } | Self::Duplicate { .. } => None,
         }
     }
 }
@@ -75,9 +94,11 @@ impl CandleEvent {
 pub struct AggregatorStats {
     /// Ticks placed in candles.
     pub accepted: u64,
-    /// Ticks rejected as too late.
-    pub late_rejected: u64,
-    /// Revisions of closed candles.
+    /// Ticks before their asset's horizon, left to the late path.
+    pub late: u64,
+    /// Live ticks counted before, left out.
+    pub duplicates: u64,
+    /// Revisions of closed candles (by live ticks and restatements).
     pub revisions: u64,
 }
 
@@ -89,6 +110,24 @@ struct AssetState {
     newest: i64,
     /// One series per configured timeframe, in configuration order.
     series: Vec<Series>,
+    /// Identities of the live ticks.
+    ids: LiveIds,
+    /// The one-minute candles of the horizon's day onward.
+    minutes: Minutes,
+}
+
+impl AssetState {
+    /// Start (ms) of the minute holding `newest - grace_ms`: ticks before it
+    /// are late.
+    fn horizon(&self, grace_ms: i64) -> i64 {
+        let t = self.newest.saturating_sub(grace_ms);
+        t.saturating_sub(t.rem_euclid(60_000))
+    }
+}
+
+/// Start (ms) of the UTC day holding `ms`.
+fn day_of(ms: i64) -> i64 {
+    ms.saturating_sub(ms.rem_euclid(86_400_000))
 }
 
 /// Candles for many assets and timeframes, built from ticks.
@@ -129,21 +168,40 @@ impl Aggregator {
         &self.timeframes
     }
 
-    /// Places a tick and appends what changed to `out`.
+    /// Places a tick and appends what changed to `out`: candle events for a
+    /// live tick, [`CandleEvent::Late`] or [`CandleEvent::Duplicate`]
+    /// otherwise.
     pub fn ingest(&mut self, tick: &Tick, out: &mut Vec<CandleEvent>) {
         let i = self.asset_index(tick.asset);
         let state = &mut self.assets[i];
         let at = tick.timestamp.millis();
-        if at < state.newest.saturating_sub(self.grace_ms) {
-            self.stats.late_rejected += 1;
-            out.push(CandleEvent::LateTickRejected {
-                tick: *tick,
-                newest: TimestampMs::new(state.newest),
-            });
-            return;
+        let horizon = state.horizon(self.grace_ms);
+        // Before the horizon, a tick is late whether seen or not.
+        let seen = if at < horizon {
+            Seen::Full
+        } else {
+            state.ids.insert(at, tick.price)
+        };
+        match seen {
+            Seen::Full => {
+                self.stats.late += 1;
+                out.push(CandleEvent::Late { tick: *tick });
+                return;
+            }
+            Seen::Again => {
+                self.stats.duplicates += 1;
+                out.push(CandleEvent::Duplicate { tick: *tick });
+                return;
+            }
+            Seen::New => {}
         }
         state.newest = state.newest.max(at);
-        let oldest = state.newest.saturating_sub(self.grace_ms);
+        let oldest = state.horizon(self.grace_ms);
+        if oldest > horizon {
+            state.ids.prune(oldest);
+            state.minutes.prune(day_of(oldest));
+        }
+        state.minutes.add(tick);
         let before = out.len();
         for series in &mut state.series {
             series.add(tick, self.clock_ms, oldest, out);
@@ -173,7 +231,7 @@ impl Aggregator {
     pub fn advance_to(&mut self, now: TimestampMs, out: &mut Vec<CandleEvent>) {
         self.clock_ms = self.clock_ms.max(now.millis());
         for state in &mut self.assets {
-            let oldest = state.newest.saturating_sub(self.grace_ms);
+            let oldest = state.horizon(self.grace_ms);
             for series in &mut state.series {
                 series.advance_to(self.clock_ms, oldest, out);
             }
@@ -248,6 +306,8 @@ impl Aggregator {
                     asset,
                     newest: i64::MIN,
                     series: self.timeframes.iter().map(|tf| Series::new(*tf)).collect(),
+                    ids: LiveIds::default(),
+                    minutes: Minutes::new(),
                 });
                 self.index.insert(asset, i);
                 i

@@ -1,66 +1,15 @@
 //! One asset's candles for one timeframe: the forming candle and the recently
-//! closed ones that a late tick inside the grace window may still revise.
+//! closed ones (ending after the asset's horizon) that a live tick may still
+//! revise, and restatement of a candle from the store.
 
 use std::collections::VecDeque;
 
-use crate::{Candle, CandleEvent, CandleState, Price, Tick, Timeframe};
+use super::builder::Builder;
+use crate::{Candle, CandleEvent, CandleState, Tick, Timeframe};
 
-/// Closed candles kept for revision, at most; the grace window normally keeps
+/// Closed candles kept for revision, at most; the horizon normally keeps
 /// far fewer.
 const MAX_RECENT_CLOSED: usize = 64;
-
-/// A candle being built, with the tick times that decide its open and close.
-#[derive(Debug, Clone, Copy)]
-struct Builder {
-    candle: Candle,
-    /// Timestamp (ms) of the tick that set `open`.
-    open_at: i64,
-    /// Timestamp (ms) of the tick that set `close`.
-    close_at: i64,
-}
-
-impl Builder {
-    fn start(tick: &Tick, timeframe: Timeframe, open_time: i64, state: CandleState) -> Self {
-        let p = tick.price;
-        let at = tick.timestamp.millis();
-        Self {
-            candle: Candle {
-                asset: tick.asset,
-                timeframe,
-                open_time,
-                open: p,
-                high: p,
-                low: p,
-                close: p,
-                volume: 1,
-                state,
-            },
-            open_at: at,
-            close_at: at,
-        }
-    }
-
-    /// Adds a tick of this bucket. Ties in time keep arrival order: the first
-    /// tick at the earliest time opens, the last tick at the latest time closes.
-    fn add(&mut self, at: i64, price: Price) {
-        let c = &mut self.candle;
-        if at < self.open_at {
-            self.open_at = at;
-            c.open = price;
-        }
-        if at >= self.close_at {
-            self.close_at = at;
-            c.close = price;
-        }
-        c.high = c.high.max(price);
-        c.low = c.low.min(price);
-        c.volume += 1;
-    }
-
-    fn close_time_ms(&self) -> i64 {
-        self.candle.close_time() * 1000
-    }
-}
 
 /// The candles of one asset in one timeframe.
 #[derive(Debug, Clone)]
@@ -85,8 +34,9 @@ impl Series {
         self.forming.map(|b| b.candle)
     }
 
-    /// Adds an accepted tick. `clock_ms` is the time up to which buckets are
-    /// closed by the timer; `oldest_ms` the oldest tick time still accepted.
+    /// Adds a live tick. `clock_ms` is the time up to which buckets are
+    /// closed by the timer; `oldest_ms` the asset's horizon: candles ending
+    /// at or before it are no longer held.
     pub(super) fn add(
         &mut self,
         tick: &Tick,
@@ -163,7 +113,30 @@ impl Series {
         out.push(CandleEvent::Revised(builder.candle));
     }
 
-    /// Forgets closed candles no acceptable tick can reach any more.
+    /// Replaces the candle of the bucket opening at `bucket` (s) with
+    /// `merged`, restated from the store and the live minutes: the forming
+    /// one is reported updated, a closed one (held or not) revised.
+    pub(super) fn restate(&mut self, bucket: i64, mut merged: Builder, out: &mut Vec<CandleEvent>) {
+        if let Some(f) = &mut self.forming
+            && f.candle.open_time == bucket
+        {
+            merged.candle.state = CandleState::Forming;
+            *f = merged;
+            out.push(CandleEvent::Updated(merged.candle));
+            return;
+        }
+        merged.candle.state = CandleState::Revised;
+        match self
+            .recent_closed
+            .binary_search_by_key(&bucket, |b| b.candle.open_time)
+        {
+            Ok(i) => self.recent_closed[i] = merged,
+            Err(i) => self.recent_closed.insert(i, merged),
+        }
+        out.push(CandleEvent::Revised(merged.candle));
+    }
+
+    /// Forgets closed candles no live tick can reach any more.
     fn prune(&mut self, oldest_ms: i64) {
         while let Some(front) = self.recent_closed.front() {
             if front.close_time_ms() <= oldest_ms || self.recent_closed.len() > MAX_RECENT_CLOSED {
