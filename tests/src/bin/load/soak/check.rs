@@ -105,29 +105,40 @@ async fn counts(db: &mut PgConnection, args: &Args) -> anyhow::Result<(Counts, V
     Ok((c, missing))
 }
 
+/// A line of `batches.csv`: (first tick, ticks, accepted at in Unix ms,
+/// attempts), and where the answer said the batch was journaled.
+type BatchLine = ((i64, i64, i64, i64), String);
+
 /// Prints the batches the missing ticks belong to, with when each was
 /// accepted, so they can be laid beside the chaos events.
 fn explain_missing(args: &Args, missing: &[i64]) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(args.out.join("batches.csv"))?;
-    let mut batches: Vec<(i64, i64, i64, i64)> = text
+    let mut batches: Vec<BatchLine> = text
         .lines()
         .filter_map(|l| {
-            let f: Vec<i64> = l.split(',').filter_map(|x| x.parse().ok()).collect();
-            (f.len() == 4).then(|| (f[0], f[1], f[2], f[3]))
+            let f: Vec<&str> = l.split(',').collect();
+            let n: Vec<i64> = f.iter().take(4).filter_map(|x| x.parse().ok()).collect();
+            let journal = f.get(4).map_or("-", |j| j).to_owned();
+            (n.len() == 4).then(|| ((n[0], n[1], n[2], n[3]), journal))
         })
         .collect();
     batches.sort_unstable();
-    let mut per_batch: BTreeMap<(i64, i64, i64, i64), usize> = BTreeMap::new();
+    let mut per_batch: BTreeMap<&BatchLine, usize> = BTreeMap::new();
     for n in missing {
-        let at = batches.partition_point(|b| b.0 <= *n);
+        let at = batches.partition_point(|b| b.0.0 <= *n);
         if let Some(b) = at.checked_sub(1).and_then(|i| batches.get(i)) {
-            *per_batch.entry(*b).or_default() += 1;
+            *per_batch.entry(b).or_default() += 1;
         }
     }
-    println!("missing ticks by batch (accepted at, tick numbers, missing, attempts):");
-    for ((first, len, at, attempts), n) in per_batch.iter().take(30) {
+    let mut by_answer: BTreeMap<&str, usize> = BTreeMap::new();
+    for ((_, journal), n) in &per_batch {
+        *by_answer.entry(journal.as_str()).or_default() += n;
+    }
+    println!("missing ticks by the journal their 200 named: {by_answer:?}");
+    println!("missing ticks by batch (accepted at, tick numbers, missing, attempts, journal):");
+    for (((first, len, at, attempts), journal), n) in per_batch.iter().take(30) {
         println!(
-            "  {} ticks {first}..{} : {n} of {len} missing, {attempts} attempt(s)",
+            "  {} ticks {first}..{} : {n} of {len} missing, {attempts} attempt(s), journal {journal}",
             shared::protocol::wire_time(*at),
             first + len - 1
         );

@@ -5,7 +5,8 @@
 //! again (the store keys a tick by its identity, so a batch that was in fact
 //! accepted before is stored once). Writes to `--out`: `accepted.csv`
 //! (`pair,price,timestamp`, for `COPY`), `batches.csv` (first tick number,
-//! ticks, accepted at in Unix ms, attempts), `progress` (ticks accepted so
+//! ticks, accepted at in Unix ms, attempts, and where the answer says the
+//! batch was journaled), `progress` (ticks accepted so
 //! far, rewritten four times a second) and `summary.json`.
 
 use std::collections::BTreeMap;
@@ -104,7 +105,7 @@ impl Shared {
         Some(batch)
     }
 
-    fn accepted(&self, batch: &Batch, attempts: u32) -> std::io::Result<()> {
+    fn accepted(&self, batch: &Batch, attempts: u32, journal: &str) -> std::io::Result<()> {
         let at = now_ms();
         {
             let mut files = lock(&self.files);
@@ -113,7 +114,7 @@ impl Shared {
             }
             writeln!(
                 files.1,
-                "{},{},{at},{attempts}",
+                "{},{},{at},{attempts},{journal}",
                 batch.first,
                 batch.ticks.len()
             )?;
@@ -158,8 +159,14 @@ async fn deliver(shared: &Shared, http: &reqwest::Client, batch: &Batch) -> anyh
             .await;
         match sent {
             Ok(response) if response.status().is_success() => {
-                shared.answer(response.status().as_u16().to_string());
-                shared.accepted(batch, attempts)?;
+                // Where the server says it journaled the batch, when it says.
+                let text = response.text().await.unwrap_or_default();
+                let journal = serde_json::from_str::<serde_json::Value>(&text)
+                    .ok()
+                    .and_then(|v| v["journal"].as_str().map(str::to_owned))
+                    .unwrap_or_else(|| "-".to_owned());
+                shared.answer(format!("200 journal={journal}"));
+                shared.accepted(batch, attempts, &journal)?;
                 return Ok(());
             }
             Ok(response) => {
