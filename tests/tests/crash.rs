@@ -4,7 +4,8 @@
 //! accepted tick is stored exactly once (count and content compared).
 //!
 //! `crash_rounds_soak` repeats the kill `SOAK_ROUNDS` times (default 3) for
-//! long runs by hand: `scripts/soak 50`.
+//! long runs by hand: `SOAK_ROUNDS=50 cargo test -p e2e --test crash
+//! crash_rounds_soak -- --ignored` (`scripts/soak` is the wider chaos run).
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -204,7 +205,7 @@ async fn without_redis_a_killed_server_loses_no_accepted_tick() -> anyhow::Resul
 }
 
 #[tokio::test]
-#[ignore = "a soak run by hand: scripts/soak N"]
+#[ignore = "a soak run by hand: SOAK_ROUNDS=N cargo test -p e2e --test crash crash_rounds_soak -- --ignored"]
 async fn crash_rounds_soak() -> anyhow::Result<()> {
     let rounds = std::env::var("SOAK_ROUNDS")
         .ok()

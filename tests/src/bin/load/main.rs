@@ -12,6 +12,9 @@
 //! cargo run --release -p e2e --bin load -- history
 //! cargo run --release -p e2e --bin load -- abuse
 //! ```
+//!
+//! `soak-client`, `soak-proxy` and `soak-check` are the parts of the chaos
+//! run `scripts/soak`, which starts the server, Redis and the proxy itself.
 
 mod abuse;
 mod fanout;
@@ -19,6 +22,7 @@ mod history;
 mod ingest;
 mod persist;
 mod rss;
+mod soak;
 mod subscriber;
 
 use std::path::PathBuf;
@@ -56,6 +60,12 @@ enum Scenario {
     /// The attacks of issue 10 against a steady ingest: its latency and the
     /// server's memory before, during and after.
     Abuse(abuse::Args),
+    /// The chaos run's retrying ingest client (`scripts/soak`).
+    SoakClient(soak::client::Args),
+    /// The chaos run's PostgreSQL proxy, cut by SIGUSR1 (`scripts/soak`).
+    SoakProxy(soak::proxy::Args),
+    /// The chaos run's final check of store and candles (`scripts/soak`).
+    SoakCheck(soak::check::Args),
 }
 
 /// The token load servers take.
@@ -108,5 +118,8 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Persist(args) => persist::run(cli.bin.as_ref(), &cli.redis, args).await,
         Scenario::History(args) => history::run(cli.bin.as_ref(), &cli.redis, args).await,
         Scenario::Abuse(args) => abuse::run(cli.bin.as_ref(), &cli.redis, args).await,
+        Scenario::SoakClient(args) => soak::client::run(args).await,
+        Scenario::SoakProxy(args) => soak::proxy::run(args).await,
+        Scenario::SoakCheck(args) => soak::check::run(args).await,
     }
 }
