@@ -17,10 +17,11 @@ use tokio_util::sync::CancellationToken;
 
 use tokio::sync::mpsc;
 
+use crate::clock::now_millis;
 use crate::feeds::FeedWatch;
 use crate::history;
 use crate::hub::Hub;
-use crate::journal::{Feed, now_millis};
+use crate::journal::Feed;
 use crate::metrics::{Metrics, since_source};
 use crate::simulator::AssetKinds;
 use crate::simulator::kinds::{Sorter, Verdict};

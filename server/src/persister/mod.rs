@@ -17,6 +17,8 @@
 //! - Shutdown writes what is buffered first.
 //! - Entries of on-demand simulations hold no ticks here: they are
 //!   acknowledged with the batch they came in and nothing of them is stored.
+//! - Without Redis the store is the journal itself: [`DirectStore`] commits
+//!   each batch before ingest answers.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -24,8 +26,10 @@ use std::time::{Duration, Instant};
 use shared::Tick;
 use tokio_util::sync::CancellationToken;
 
+pub mod direct;
 pub mod status;
 
+pub use direct::DirectStore;
 pub use status::{Persister, PersisterStatus};
 
 use crate::clock::now_millis;
