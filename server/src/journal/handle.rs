@@ -1,11 +1,9 @@
 //! [`Journal`]: the handle ingest, the simulator, the persister and the
-//! status hold, and the types it answers with. Appends go to the writer
+//! status hold. Appends go to the writer
 //! task ([`super::writer`]) through a channel bounded in ticks; each caller
 //! waits for its own answer.
 
-use std::future::Future;
 use std::hash::{BuildHasher, RandomState};
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -17,9 +15,11 @@ use tokio_util::task::TaskTracker;
 
 use super::delivered::Delivered;
 use super::group::ConsumerGroup;
+use super::inner::{Request, Shared};
 use super::keys::Keys;
+use super::types::{Durability, Feed, JournalError, JournalMode, Keeper};
 use super::wal::{Wal, WalSettings};
-use super::writer::{Request, Writer};
+use super::writer::Writer;
 use crate::config::RedisConfig;
 use crate::metrics::JournalMetrics;
 use crate::redis::stream::StreamFigures;
@@ -29,126 +29,10 @@ const QUEUE_TICKS: usize = 200_000;
 /// Appends waiting for the writer at most.
 const QUEUE_REQUESTS: usize = 4096;
 
-/// Ticks delivered to the candle builder, in journal order.
-pub type Feed = mpsc::Receiver<Journaled>;
-
-/// A batch of ticks and when it was journaled (Unix ms).
-#[derive(Debug, Clone)]
-pub struct Journaled {
-    /// When the newest of these ticks was journaled.
-    pub at_ms: i64,
-    /// The ticks, in journal order.
-    pub ticks: Vec<Tick>,
-    /// Whether they come from an on-demand simulation.
-    pub simulated: bool,
-}
-
-/// Why ticks could not be journaled. Nothing of the batch is kept then.
-#[derive(Debug, thiserror::Error)]
-pub enum JournalError {
-    /// Redis is away and the write-ahead file is at its bound.
-    #[error("the journal is full while Redis is unreachable; retry later")]
-    Full,
-    /// The server is shutting down.
-    #[error("the server is shutting down")]
-    Closed,
-    /// The tick store, the journal without Redis, could not take the batch.
-    #[error("the tick store cannot take ticks now ({0}); retry later")]
-    Store(String),
-    /// Redis is away and the write-ahead file cannot be written.
-    #[error("the write-ahead file cannot take ticks now ({0}); retry later")]
-    WriteAhead(String),
-    /// Redis is away and this journal has no fallback (the replay writer).
-    #[error("Redis is unreachable")]
-    Unreachable,
-}
-
-/// Where a batch was journaled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Durability {
-    /// In the Redis stream.
-    Redis,
-    /// In the local write-ahead file (fsynced), written to Redis when it
-    /// returns; without any journal configured, in-process only.
-    Local,
-    /// Committed to the tick store (no Redis: the store is the journal).
-    Store,
-}
-
-/// Where the journal keeps accepted batches now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JournalMode {
-    /// The Redis stream.
-    Redis,
-    /// The local write-ahead file: the configured Redis is away, or the file
-    /// is still being written to it.
-    WriteAhead,
-    /// The tick store (no Redis).
-    Store,
-    /// Nowhere: no Redis and no store (`REDIS_URL=none`, `DATABASE_URL=none`).
-    Memory,
-}
-
-impl JournalMode {
-    /// The name `/api/status` shows: `redis`, `write-ahead`, `store`, `memory`.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Redis => "redis",
-            Self::WriteAhead => "write-ahead",
-            Self::Store => "store",
-            Self::Memory => "memory",
-        }
-    }
-}
-
-/// A boxed future, so [`Keeper`] stays object-safe.
-pub type Keeping<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
-
-/// What keeps batches when there is no Redis: the tick store, committed
-/// before ingest answers. Implemented by the persister.
-pub trait Keeper: Send + Sync {
-    /// Commits `ticks`, all or nothing; the error says why not.
-    fn keep<'a>(&'a self, ticks: &'a [Tick]) -> Keeping<'a>;
-}
-
 /// The journal handle; cheap to clone.
 #[derive(Clone)]
 pub struct Journal {
     inner: Arc<Shared>,
-}
-
-/// What the handle, the writer and the tailer share.
-pub(super) struct Shared {
-    pub(super) keys: Keys,
-    pub(super) config: RedisConfig,
-    /// The Redis in use, when one is configured (or answered at start-up).
-    pub(super) client: Option<redis::Client>,
-    /// A random id of this process, written with each entry.
-    pub(super) origin: u64,
-    requests: mpsc::Sender<Request>,
-    /// Room in the writer's queue, in ticks.
-    room: Arc<Semaphore>,
-    /// The writer's connection while Redis is in use, for other readers and
-    /// writers (cloned out, never held across I/O).
-    pub(super) link: Mutex<Option<MultiplexedConnection>>,
-    /// Ticks in the write-ahead file waiting for Redis.
-    pub(super) held: AtomicUsize,
-    /// The store that keeps batches when there is no Redis.
-    pub(super) keeper: OnceLock<Box<dyn Keeper>>,
-    /// Own batches delivered to the candles before they reached the stream.
-    pub(super) delivered: Delivered,
-    /// Accepted ticks and their first-hop latency.
-    pub(super) metrics: JournalMetrics,
-}
-
-impl Shared {
-    pub(super) fn set_link(&self, conn: Option<MultiplexedConnection>) {
-        *self
-            .link
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = conn;
-    }
 }
 
 impl Journal {

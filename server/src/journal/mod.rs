@@ -24,7 +24,9 @@
 //!
 //! # Layout
 //!
-//! - [`handle`]: [`Journal`], the handle, and the types it answers with.
+//! - [`handle`]: [`Journal`], the handle.
+//! - [`types`]: what it answers with and feeds, and the [`Keeper`] trait.
+//! - [`inner`]: what the handle, the writer and the tailer share.
 //! - [`writer`]: the one task that writes, grouping waiting appends.
 //! - [`commands`]: the Redis commands of a write.
 //! - [`wal`]: the write-ahead file.
@@ -39,13 +41,14 @@ mod delivered;
 pub mod entry;
 pub mod group;
 mod handle;
+mod inner;
 mod keys;
 mod tail;
+mod types;
 pub mod wal;
 mod writer;
 
-pub use handle::{
-    Durability, Feed, Journal, JournalError, JournalMode, Journaled, Keeper, Keeping,
-};
+pub use handle::Journal;
 pub use keys::Keys;
+pub use types::{Durability, Feed, JournalError, JournalMode, Journaled, Keeper, Keeping};
 pub use wal::WalSettings;

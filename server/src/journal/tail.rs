@@ -17,7 +17,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::entry;
-use super::handle::{Journaled, Shared};
+use super::inner::Shared;
+use super::types::Journaled;
 use crate::clock::now_millis;
 
 /// The longest pause between reconnection attempts.

@@ -19,13 +19,14 @@ use std::time::Duration;
 
 use redis::aio::MultiplexedConnection;
 use shared::Tick;
+use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TryRecvError;
-use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::commands::{self, Batch};
-use super::handle::{Durability, JournalError, Journaled, Shared};
+use super::inner::{Request, Shared};
+use super::types::{Durability, JournalError, Journaled};
 use super::wal::{self, Wal};
 use crate::clock::now_millis;
 
@@ -38,15 +39,6 @@ const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
 /// Seconds a flushed-position key lives; it matters only until the file is
 /// emptied, moments after the last flush.
 const MARKER_TTL_SECS: u64 = 7 * 86_400;
-
-/// One append waiting for the writer.
-pub(super) struct Request {
-    pub(super) ticks: Vec<Tick>,
-    pub(super) simulated: bool,
-    pub(super) reply: oneshot::Sender<Result<Durability, JournalError>>,
-    /// Its room in the queue, given back once answered.
-    pub(super) room: OwnedSemaphorePermit,
-}
 
 /// A request with its append numbers.
 struct Numbered {
