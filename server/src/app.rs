@@ -13,15 +13,16 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::candles::{Outlets, Seed, Watchers};
+use crate::clock::now_millis;
 use crate::config::ServeConfig;
 use crate::feeds::FeedWatch;
 use crate::history::{self, CandleCache, History};
 use crate::http::lockout::Lockout;
 use crate::hub::{Hub, HubLimits};
-use crate::journal::{Journal, now_millis};
+use crate::journal::{Journal, WalSettings};
 use crate::metrics::Metrics;
 use crate::ops::redis_fit;
-use crate::persister::{self as persisting, Persister, PersisterSettings};
+use crate::persister::{self as persisting, DirectStore, Persister, PersisterSettings};
 use crate::revise::{self, JournalStream, Reviser};
 use crate::simulator::{AssetKinds, Simulator};
 use crate::state::AppState;
@@ -98,11 +99,15 @@ pub async fn run(
     let tasks = TaskTracker::new();
     let (journal, feed) = Journal::open(
         &config.redis,
-        config.limits.local_journal_capacity,
+        &WalSettings {
+            path: config.journal.journal_wal_path.clone(),
+            max_bytes: config.journal.journal_wal_max_bytes,
+        },
         stop.clone(),
         tasks.clone(),
     )
-    .await;
+    .await
+    .context("the journal cannot start")?;
     let hub = Hub::new(HubLimits {
         history: usize::try_from(config.redis.redis_historical_cache_size).unwrap_or(200),
         replay: RESUME_WINDOW,
@@ -199,14 +204,22 @@ pub async fn run(
         Some(store) => {
             // No Redis: the store is the journal, written as ingest accepts.
             let persister = Persister::default();
-            journal.keep_in(store.clone(), persister.clone());
+            let keeper = DirectStore::new(store.clone(), persister.clone(), config.redis.timeout());
+            journal.keep_in(Box::new(keeper));
             tracing::info!(
                 store = store.kind(),
-                "no Redis configured: every accepted batch is committed to the tick store"
+                "no Redis: every accepted batch is committed to the tick store before ingest answers (journal mode `store`)"
             );
             Some(persister)
         }
-        None => None,
+        None => {
+            if !journal.uses_redis() {
+                tracing::warn!(
+                    "no Redis and no tick store (DATABASE_URL=none): accepted ticks are kept nowhere"
+                );
+            }
+            None
+        }
     };
     let simulator = Simulator::new(
         journal.clone(),

@@ -24,10 +24,11 @@ use shared::{
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::now_millis;
 use crate::feeds::FeedWatch;
 use crate::history::{self, CacheWork};
 use crate::hub::Hub;
-use crate::journal::{Feed, now_millis};
+use crate::journal::Feed;
 use crate::metrics::{Metrics, since_source};
 use crate::revise::{BuilderLink, LateWork, Recomputed};
 use crate::simulator::AssetKinds;

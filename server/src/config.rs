@@ -53,6 +53,10 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub redis: RedisConfig,
 
+    /// The journal's write-ahead file.
+    #[command(flatten)]
+    pub journal: JournalConfig,
+
     /// Client connections: timeouts, caps, proxies.
     #[command(flatten)]
     pub connections: crate::serve::ConnectionsConfig,
@@ -82,12 +86,15 @@ pub struct ServeConfig {
 #[derive(Debug, Clone, Args)]
 pub struct RedisConfig {
     /// Full Redis URL (`redis://`, `rediss://`); overrides the host settings.
-    /// `none` runs fully in-process, without Redis.
+    /// `none`: no Redis (the tick store is the journal).
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
-    /// Redis host.
-    #[arg(long, env = "REDIS_HOST", default_value = "localhost")]
-    pub redis_host: String,
+    /// Redis host (unset: `localhost`). With neither `REDIS_URL` nor
+    /// `REDIS_HOST` set, a Redis that does not answer at start-up means
+    /// embedded mode (the tick store is the journal); with either set, a
+    /// Redis that is away means the write-ahead file.
+    #[arg(long, env = "REDIS_HOST")]
+    pub redis_host: Option<String>,
     /// Redis port.
     #[arg(long, env = "REDIS_PORT", default_value_t = 6379)]
     pub redis_port: u16,
@@ -239,9 +246,20 @@ pub struct LimitsConfig {
     #[arg(long, env = "WS_MAX_SUBSCRIPTIONS", default_value_t = 64,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=100_000))]
     pub ws_max_subscriptions: usize,
-    /// Ticks held in-process while Redis is away, before ingest refuses more.
-    #[arg(long, env = "LOCAL_JOURNAL_CAPACITY", default_value_t = 1_000_000)]
-    pub local_journal_capacity: usize,
+}
+
+/// The write-ahead file that holds accepted batches while Redis is away.
+#[derive(Debug, Clone, Args)]
+pub struct JournalConfig {
+    /// The write-ahead file (created with its folder). Another process
+    /// finding it in use takes `NAME-1.EXT` .. `NAME-15.EXT`.
+    #[arg(long, env = "JOURNAL_WAL_PATH", default_value = "data/journal.wal")]
+    pub journal_wal_path: PathBuf,
+    /// Largest write-ahead file in bytes; past it ingest answers 503 until
+    /// Redis is back (about 40 bytes a tick).
+    #[arg(long, env = "JOURNAL_WAL_MAX_BYTES", default_value_t = 1 << 30,
+          value_parser = clap::value_parser!(u64).range(4096..))]
+    pub journal_wal_max_bytes: u64,
 }
 
 /// Candle history reads (`/api/candles`, `get_cached_historical_data`).
@@ -315,10 +333,19 @@ impl RedisConfig {
                 };
                 Some(format!(
                     "redis://{auth}{}:{}/{}",
-                    self.redis_host, self.redis_port, self.redis_db
+                    self.redis_host.as_deref().unwrap_or("localhost"),
+                    self.redis_port,
+                    self.redis_db
                 ))
             }
         }
+    }
+
+    /// Whether a Redis was asked for (`REDIS_URL` or `REDIS_HOST` set), as
+    /// opposed to the default address a fresh machine may not run.
+    #[must_use]
+    pub const fn redis_is_explicit(&self) -> bool {
+        self.redis_url.is_some() || self.redis_host.is_some()
     }
 
     /// The timeout for Redis commands and connection attempts.
@@ -398,6 +425,11 @@ mod tests {
         let c = parse(&[]).unwrap();
         assert_eq!(c.bind.to_string(), "0.0.0.0:3001");
         assert_eq!(c.redis.url().as_deref(), Some("redis://localhost:6379/0"));
+        assert!(!c.redis.redis_is_explicit());
+        assert_eq!(
+            c.journal.journal_wal_path,
+            PathBuf::from("data/journal.wal")
+        );
         assert_eq!(c.redis.redis_connection_pool_size, 10);
         assert_eq!(c.redis.redis_socket_timeout, 5);
         assert_eq!(c.redis.redis_retry_attempts, 3);
@@ -480,6 +512,14 @@ mod tests {
         assert_eq!(
             c.redis.url().as_deref(),
             Some("redis://:p%40ss@cache:7000/3")
+        );
+        assert!(c.redis.redis_is_explicit());
+        // A port alone still means "the default Redis, if one runs here".
+        assert!(
+            !parse(&["--redis-port", "7000"])
+                .unwrap()
+                .redis
+                .redis_is_explicit()
         );
         let c = parse(&["--redis-url", "rediss://h:6380/1"]).unwrap();
         assert_eq!(c.redis.url().as_deref(), Some("rediss://h:6380/1"));

@@ -14,6 +14,8 @@ use crate::paths;
 pub struct Server {
     child: Child,
     base: String,
+    /// Holds the server's own write-ahead file unless a test names one.
+    _scratch: tempfile::TempDir,
 }
 
 impl Server {
@@ -42,6 +44,21 @@ impl Server {
     ///
     /// When the binary is missing or does not start within 30 seconds.
     pub fn spawn(bin: &std::path::Path, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        Self::spawn_unset(bin, env, &[])
+    }
+
+    /// Starts `bin serve` with extra environment variables, and without the
+    /// variables in `unset` (not even the defaults set here: `REDIS_URL`
+    /// unset means the default Redis address).
+    ///
+    /// # Errors
+    ///
+    /// When the binary is missing or does not start within 30 seconds.
+    pub fn spawn_unset(
+        bin: &std::path::Path,
+        env: &[(&str, &str)],
+        unset: &[&str],
+    ) -> anyhow::Result<Self> {
         if !bin.is_file() {
             bail!(
                 "{} is missing: build it with `cargo build -p server`",
@@ -49,7 +66,9 @@ impl Server {
             );
         }
         let dist = paths::dist();
-        let mut child = Command::new(bin)
+        let scratch = tempfile::tempdir()?;
+        let mut command = Command::new(bin);
+        command
             .arg("serve")
             .env("BIND", "127.0.0.1:0")
             .env("DIST_DIR", &dist)
@@ -57,13 +76,18 @@ impl Server {
             // quiet unless asked.
             .env("REDIS_URL", "none")
             .env("DATABASE_URL", "none")
+            .env("JOURNAL_WAL_PATH", scratch.path().join("journal.wal"))
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned()),
             )
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::inherit());
+        for name in unset {
+            command.env_remove(name);
+        }
+        let mut child = command
             .spawn()
             .with_context(|| format!("cannot start {}", bin.display()))?;
         let stdout = child.stdout.take().context("no stdout")?;
@@ -77,7 +101,11 @@ impl Server {
             }
         });
         match wait.recv_timeout(Duration::from_secs(30)) {
-            Ok(base) => Ok(Self { child, base }),
+            Ok(base) => Ok(Self {
+                child,
+                base,
+                _scratch: scratch,
+            }),
             Err(_) => {
                 let _ = child.kill();
                 bail!("tickstream did not report `listening on` within 30 s")

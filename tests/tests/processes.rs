@@ -98,3 +98,103 @@ async fn a_tick_ingested_on_one_process_reaches_the_other() -> anyhow::Result<()
 
     forget_keys(REDIS, &prefix).await
 }
+
+/// The 1D candle of `asset` in a fresh snapshot from `url`: its volume.
+async fn day_volume(url: &str, asset: &str) -> anyhow::Result<u64> {
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await?;
+    let request = ClientMessage::SubscribeRedisUpdates(Subscribe {
+        asset: Asset::new(asset),
+        timeframe: Some(Timeframe::D1),
+        last_seq: None,
+        epoch: None,
+    });
+    socket.send(Message::text(request.to_json())).await?;
+    loop {
+        if let ServerMessage::CandleSnapshot(s) = next_message(&mut socket).await? {
+            return Ok(s.data.last().map_or(0, Candle::volume));
+        }
+    }
+}
+
+fn signal(server: &Server, name: &str) -> anyhow::Result<()> {
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(server.pid().to_string())
+        .status()?;
+    anyhow::ensure!(status.success(), "kill -{name} failed");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_reader_behind_a_trimming_persister_misses_no_entry() -> anyhow::Result<()> {
+    let prefix = format!("e2e-lag:{}:{}:", std::process::id(), e2e::server::unique());
+    let dir = tempfile::tempdir()?;
+    let db_url = format!("sqlite:{}", dir.path().join("ticks.db").display());
+    let env = [
+        ("REDIS_URL", REDIS),
+        ("REDIS_KEY_PREFIX", prefix.as_str()),
+        ("DATABASE_URL", db_url.as_str()),
+        ("INGEST_TOKEN", "two-processes-ingest-token"),
+        ("REDIS_BATCH_PROCESSING_INTERVAL", "1"),
+        ("PERSISTER_CLAIM_IDLE", "2"),
+    ];
+    let writer = Server::start(&env)?;
+    let behind = Server::start(&env)?;
+    // `behind` tails and publishes its position, then stops reading.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    signal(&behind, "STOP")?;
+
+    let client = reqwest::Client::new();
+    let (batches, size) = (20u64, 100u64);
+    for b in 0..batches {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)?
+            .as_millis() as i64;
+        let body: Vec<String> = (0..size)
+            .map(|i| {
+                format!(
+                    r#"{{"asset":"LAG_otc","price":"1.{:05}","timestamp":{}}}"#,
+                    b * size + i,
+                    now - 100
+                )
+            })
+            .collect();
+        let response = client
+            .post(writer.url("/api/ticks"))
+            .bearer_auth("two-processes-ingest-token")
+            .body(format!("[{}]", body.join(",")))
+            .send()
+            .await?;
+        anyhow::ensure!(response.status().is_success(), "refused");
+    }
+    // The writer's persister stores and trims what it acknowledged.
+    let started = std::time::Instant::now();
+    loop {
+        let status: serde_json::Value = reqwest::get(writer.url("/api/status"))
+            .await?
+            .json()
+            .await?;
+        if status["batch_status"]["rows_written"].as_u64() >= Some(batches * size)
+            || started.elapsed() > Duration::from_secs(20)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    signal(&behind, "CONT")?;
+
+    // The reader that was behind still gets every entry.
+    let started = std::time::Instant::now();
+    let volume = loop {
+        let volume = day_volume(&behind.ws(), "LAG_otc").await?;
+        if volume >= batches * size || started.elapsed() > Duration::from_secs(20) {
+            break volume;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(volume, batches * size);
+    assert_eq!(day_volume(&writer.ws(), "LAG_otc").await?, batches * size);
+    drop((writer, behind));
+    forget_keys(REDIS, &prefix).await
+}

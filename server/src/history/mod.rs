@@ -17,8 +17,8 @@ use shared::{Asset, Candle, CandleEvent, Timeframe, TimestampMs};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::clock::now_millis;
 use crate::hub::Hub;
-use crate::journal::now_millis;
 use crate::store::{StoreError, TickStore};
 
 /// Why history could not be read; the text is for the client.

@@ -15,7 +15,8 @@ use shared::{BatchError, Tick, parse_batch};
 use super::client_ip::ClientIp;
 use super::error::ApiError;
 use super::lockout::Verdict;
-use crate::journal::{Durability, JournalError, now_millis};
+use crate::clock::now_millis;
+use crate::journal::Durability;
 use crate::state::AppState;
 
 /// The ingest route.
@@ -28,8 +29,8 @@ pub fn router(max_body: usize) -> Router<AppState> {
 #[derive(Serialize)]
 struct Accepted {
     accepted: usize,
-    /// `redis`; `local` while Redis is away; `store` when no Redis is
-    /// configured and the tick store is the journal.
+    /// `redis`; `local` while Redis is away (in the write-ahead file);
+    /// `store` without Redis (the tick store is the journal).
     journal: &'static str,
 }
 
@@ -77,9 +78,7 @@ async fn accept(
                 Durability::Store => "store",
             },
         })),
-        Err(e @ (JournalError::Full | JournalError::Closed | JournalError::Store(_))) => {
-            Err(ApiError::Unavailable(e.to_string()))
-        }
+        Err(e) => Err(ApiError::Unavailable(e.to_string())),
     }
 }
 

@@ -6,8 +6,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use shared::protocol::{RedisStatus, wire_time};
 
+use crate::clock::now_millis;
 use crate::hub::LISTED_ASSETS;
-use crate::journal::now_millis;
 use crate::state::AppState;
 
 /// The status routes.
@@ -31,7 +31,11 @@ pub async fn current(state: &AppState) -> RedisStatus {
             m
         }
     };
-    batch_status.insert("local_backlog".into(), state.journal.backlog().await.into());
+    // Where accepted batches are kept now: `redis`, `write-ahead` (Redis
+    // away), `store` (no Redis) or `memory` (no Redis, no store); and the
+    // ticks in the write-ahead file waiting for Redis.
+    batch_status.insert("journal".into(), state.journal.mode().as_str().into());
+    batch_status.insert("local_backlog".into(), state.journal.backlog().into());
     let mut redis_info = state.journal.redis_info().await;
     if let Some(cache) = state.history.cache() {
         use std::sync::atomic::Ordering;
@@ -94,7 +98,7 @@ async fn status(State(state): State<AppState>) -> Json<RedisStatus> {
 async fn readyz(State(state): State<AppState>) -> (StatusCode, String) {
     let unready = |why: String| (StatusCode::SERVICE_UNAVAILABLE, why);
     if state.journal.uses_redis() && !state.journal.connected() {
-        return unready("Redis unreachable: journaling in-process".to_owned());
+        return unready("Redis unreachable: journaling to the write-ahead file".to_owned());
     }
     if let Some(store) = state.history.store()
         && !store.ping(std::time::Duration::from_secs(2)).await

@@ -1,7 +1,7 @@
 //! How ticks are written into the Redis journal stream and read back.
 //!
 //! One stream entry holds one journaled batch (an ingest request, a
-//! simulator tick, a flushed part of the in-process backlog): `origin` (the
+//! simulator tick, a record of the write-ahead file): `origin` (the
 //! process that journaled it), `oseq` (that process's append number of the
 //! first tick; the others follow in order) and `ticks`, one
 //! `asset,price,timestamp_ms` line per tick with the price's exact text.
@@ -34,20 +34,26 @@ pub fn fields(
     first_oseq: u64,
     simulated: bool,
 ) -> Vec<(&'static str, String)> {
-    let mut lines = String::with_capacity(ticks.len() * 40);
-    for t in ticks {
-        use std::fmt::Write;
-        let _ = writeln!(lines, "{},{},{}", t.asset, t.price, t.timestamp.millis());
-    }
     let mut fields = vec![
         ("origin", origin.to_string()),
         ("oseq", first_oseq.to_string()),
-        ("ticks", lines),
+        ("ticks", lines(ticks)),
     ];
     if simulated {
         fields.push(("sim", "1".to_owned()));
     }
     fields
+}
+
+/// The ticks as `asset,price,timestamp_ms` lines, prices exact.
+#[must_use]
+pub fn lines(ticks: &[Tick]) -> String {
+    let mut lines = String::with_capacity(ticks.len() * 40);
+    for t in ticks {
+        use std::fmt::Write;
+        let _ = writeln!(lines, "{},{},{}", t.asset, t.price, t.timestamp.millis());
+    }
+    lines
 }
 
 /// Parses an `XREAD`/`XREADGROUP` reply into (entry id, entry) pairs.
@@ -123,7 +129,9 @@ fn parse_fields(kv: &[Value]) -> Option<Entry> {
     })
 }
 
-fn parse_lines(text: &str) -> Option<Vec<Tick>> {
+/// Parses [`lines`] back; `None` when any line is not a valid tick.
+#[must_use]
+pub fn parse_lines(text: &str) -> Option<Vec<Tick>> {
     text.lines()
         .map(|line| {
             let mut parts = line.split(',');

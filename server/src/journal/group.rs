@@ -2,7 +2,8 @@
 //! journaled batch) are read
 //! through a Redis consumer group, acknowledged only once stored, claimed
 //! from a crashed consumer after they sat idle, and the stream is trimmed only
-//! below what the group has acknowledged. An entry of an on-demand
+//! below what the group has acknowledged and what every live reader (a
+//! process that tailed within [`READER_ALIVE_MS`]) has read. An entry of an on-demand
 //! simulation comes back with no ticks: it is acknowledged with the next
 //! batch and never stored.
 
@@ -13,14 +14,23 @@ use shared::Tick;
 use super::entry::Entry;
 
 use super::entry;
+use super::keys::Keys;
+use crate::clock::now_millis;
 
 /// A journal entry id (`<ms>-<seq>`).
 pub type EntryId = String;
+
+/// A reader whose position is older than this no longer holds the stream
+/// back (it stopped or died).
+pub const READER_ALIVE_MS: i64 = 30_000;
+/// A reader silent for this long is removed from the readers' hash.
+const READER_FORGOTTEN_MS: i64 = 600_000;
 
 /// One consumer of a group on the journal stream.
 pub struct ConsumerGroup {
     conn: MultiplexedConnection,
     stream: String,
+    readers: String,
     group: String,
     consumer: String,
 }
@@ -35,10 +45,11 @@ impl ConsumerGroup {
     /// A Redis error other than "the group exists".
     pub async fn join(
         mut conn: MultiplexedConnection,
-        stream: String,
+        keys: &Keys,
         group: &str,
         consumer: &str,
     ) -> redis::RedisResult<Self> {
+        let stream = keys.journal();
         let created: redis::RedisResult<()> = redis::cmd("XGROUP")
             .arg("CREATE")
             .arg(&stream)
@@ -55,6 +66,7 @@ impl ConsumerGroup {
         Ok(Self {
             conn,
             stream,
+            readers: keys.readers(),
             group: group.to_owned(),
             consumer: consumer.to_owned(),
         })
@@ -157,9 +169,10 @@ impl ConsumerGroup {
         })
     }
 
-    /// Trims the stream below the oldest entry the group still needs: the
-    /// oldest pending one, or else the last one delivered (entries before it
-    /// are acknowledged). Returns how many entries were removed.
+    /// Trims the stream below the oldest entry still needed: by the group
+    /// (its oldest pending entry, or else the last one delivered: entries
+    /// before it are acknowledged) and by every live reader (its published
+    /// position). Returns how many entries were removed.
     ///
     /// # Errors
     ///
@@ -181,12 +194,48 @@ impl ConsumerGroup {
                 None => return Ok(0),
             },
         };
+        let floor = match self.slowest_reader().await? {
+            Some(reader) if id_key(&reader) < id_key(&floor) => reader,
+            _ => floor,
+        };
         redis::cmd("XTRIM")
             .arg(&self.stream)
             .arg("MINID")
             .arg(floor)
             .query_async(&mut self.conn)
             .await
+    }
+
+    /// The position of the slowest live reader; forgets long-silent ones.
+    async fn slowest_reader(&mut self) -> redis::RedisResult<Option<EntryId>> {
+        let readers: Vec<(String, String)> = redis::cmd("HGETALL")
+            .arg(&self.readers)
+            .query_async(&mut self.conn)
+            .await?;
+        let now = now_millis();
+        let mut slowest: Option<EntryId> = None;
+        let mut forgotten = Vec::new();
+        for (field, value) in readers {
+            let Some((id, beat)) = value.split_once(' ') else {
+                continue;
+            };
+            let age = now - beat.parse::<i64>().unwrap_or(0);
+            if age > READER_FORGOTTEN_MS {
+                forgotten.push(field);
+            } else if age <= READER_ALIVE_MS
+                && slowest.as_ref().is_none_or(|s| id_key(id) < id_key(s))
+            {
+                slowest = Some(id.to_owned());
+            }
+        }
+        if !forgotten.is_empty() {
+            redis::cmd("HDEL")
+                .arg(&self.readers)
+                .arg(&forgotten)
+                .query_async::<()>(&mut self.conn)
+                .await?;
+        }
+        Ok(slowest)
     }
 
     async fn last_delivered(&mut self) -> redis::RedisResult<Option<EntryId>> {
@@ -225,6 +274,12 @@ impl ConsumerGroup {
     }
 }
 
+/// An entry id as numbers, for ordering (`ms-seq`; a bare `ms` is `ms-0`).
+fn id_key(id: &str) -> (u64, u64) {
+    let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
+    (ms.parse().unwrap_or(0), seq.parse().unwrap_or(0))
+}
+
 fn text(v: &Value) -> Option<String> {
     match v {
         Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
@@ -246,4 +301,15 @@ fn batches(entries: Vec<(EntryId, Entry)>, skipped: usize) -> Vec<(EntryId, Vec<
         .into_iter()
         .map(|(id, e)| (id, if e.simulated { Vec::new() } else { e.ticks }))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn entry_ids_order_as_numbers() {
+        use super::id_key;
+        assert!(id_key("999-5") < id_key("1000-0"));
+        assert!(id_key("1000-2") < id_key("1000-10"));
+        assert_eq!(id_key("1000"), (1000, 0));
+    }
 }

@@ -11,7 +11,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-use crate::journal::now_millis;
+use crate::clock::now_millis;
 use crate::persister::GROUP;
 use crate::state::AppState;
 
@@ -105,13 +105,13 @@ async fn register_journal(r: &mut Registry, state: &AppState) {
     let journal = &state.journal;
     r.register(
         "redis_connected",
-        "1 while Redis is in use, 0 while journaling in-process",
+        "1 while Redis is in use, 0 while journaling to the write-ahead file or without Redis",
         gauge(i64::from(journal.connected())),
     );
     r.register(
         "journal_local_backlog",
-        "Ticks held in-process while Redis is away",
-        gauge(as_i64(journal.backlog().await as u64)),
+        "Ticks in the write-ahead file while Redis is away, not yet in Redis",
+        gauge(as_i64(journal.backlog() as u64)),
     );
     if let Some(figures) = journal.stream_figures(GROUP).await {
         r.register(

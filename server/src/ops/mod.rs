@@ -88,7 +88,7 @@ where
 ///
 /// The Redis error, or a mismatch.
 pub async fn cache_round_trip(conn: &mut MultiplexedConnection, key: &str) -> Result<f64, String> {
-    let value = format!("health-{}", crate::journal::now_millis());
+    let value = format!("health-{}", crate::clock::now_millis());
     let ((), ms) = timed(async {
         redis::cmd("SET")
             .arg(key)
@@ -120,7 +120,7 @@ pub fn unique_suffix() -> String {
     format!(
         "{}:{:x}",
         std::process::id(),
-        RandomState::new().hash_one(crate::journal::now_millis()) & 0xffff_ffff
+        RandomState::new().hash_one(crate::clock::now_millis()) & 0xffff_ffff
     )
 }
 

@@ -14,8 +14,8 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use super::{cache_round_trip, connect, ms_since, redact, unique_suffix};
+use crate::clock::now_millis;
 use crate::config::RedisConfig;
-use crate::journal::now_millis;
 use crate::shutdown;
 use shared::protocol::wire_time;
 

@@ -12,11 +12,15 @@
 //! - When the database refuses a batch for its data, rows are written one by
 //!   one; a refused row is logged with its reason and counted, and never
 //!   holds up the rest.
+//! - The stream is trimmed after each write and every [`TRIM_EVERY`], below
+//!   what the group acknowledged and what every live reader has read.
 //! - Entries left pending by a crashed process are claimed by a live one
 //!   after `PERSISTER_CLAIM_IDLE` seconds.
 //! - Shutdown writes what is buffered first.
 //! - Entries of on-demand simulations hold no ticks here: they are
 //!   acknowledged with the batch they came in and nothing of them is stored.
+//! - Without Redis the store is the journal itself: [`DirectStore`] commits
+//!   each batch before ingest answers.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -24,8 +28,10 @@ use std::time::{Duration, Instant};
 use shared::Tick;
 use tokio_util::sync::CancellationToken;
 
+pub mod direct;
 pub mod status;
 
+pub use direct::DirectStore;
 pub use status::{Persister, PersisterStatus};
 
 use crate::clock::now_millis;
@@ -46,6 +52,9 @@ const READ_ENTRIES: usize = 8;
 pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
 /// The consumer group's name.
 pub const GROUP: &str = "persister";
+/// How often the stream is trimmed besides after each write: readers that
+/// held it back move on, or stop, between writes.
+const TRIM_EVERY: Duration = Duration::from_secs(2);
 
 /// How the persister runs.
 #[derive(Debug, Clone, Copy)]
@@ -106,6 +115,7 @@ impl Persister {
         let mut batch = Batch::default();
         let mut last_flush = Instant::now();
         let mut last_claim: Option<Instant> = None;
+        let mut last_trim = Instant::now();
         loop {
             if stop.is_cancelled() {
                 break;
@@ -149,6 +159,12 @@ impl Persister {
                     if let Ok(g) = journal.consumer_group(GROUP, &consumer).await {
                         group = g;
                     }
+                }
+            }
+            if last_trim.elapsed() >= TRIM_EVERY {
+                last_trim = Instant::now();
+                if let Err(e) = group.trim_acknowledged().await {
+                    tracing::debug!("trimming the journal failed: {e}");
                 }
             }
             self.lock().pending = batch.ticks.len() as u64;

@@ -164,7 +164,7 @@ pub async fn run(args: ReplayArgs) -> anyhow::Result<()> {
                 .context("--server needs the ingest token (--ingest-token or INGEST_TOKEN)")?,
         },
         None => {
-            let journal = Journal::writer(&args.redis, stop.clone(), tasks.clone()).await;
+            let journal = Journal::writer(&args.redis, stop.clone(), tasks.clone()).await?;
             if !journal.connected() {
                 bail!("replaying without --server needs Redis, and Redis does not answer");
             }

@@ -30,8 +30,9 @@ use shared::{Asset, Tick, TimestampMs};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::clock::now_millis;
 use crate::config::SimulatorConfig;
-use crate::journal::{Journal, now_millis};
+use crate::journal::Journal;
 use crate::store::TickStore;
 
 /// The longest wait for the tick store to say whether an asset has ticks.

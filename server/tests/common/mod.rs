@@ -35,6 +35,8 @@ pub struct Running {
     pub ws: String,
     pub stop: CancellationToken,
     pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// Holds the server's write-ahead file unless a test names one.
+    pub scratch: tempfile::TempDir,
 }
 
 /// Starts a server with `args` (plus a free port and the test token).
@@ -78,6 +80,11 @@ pub async fn start_bare(dist: &Path, args: &[&str]) -> Running {
     if !args.contains(&"--database-url") {
         all.extend(["--database-url".to_owned(), "none".to_owned()]);
     }
+    let scratch = tempfile::tempdir().unwrap();
+    if !args.contains(&"--journal-wal-path") {
+        let wal = scratch.path().join("journal.wal");
+        all.extend(["--journal-wal-path".to_owned(), wal.display().to_string()]);
+    }
     all.extend(args.iter().map(|s| (*s).to_owned()));
     let config = ServeConfig::parse_from(all).unwrap();
     let stop = CancellationToken::new();
@@ -87,6 +94,7 @@ pub async fn start_bare(dist: &Path, args: &[&str]) -> Running {
         ws: format!("ws://{addr}/ws"),
         stop,
         task,
+        scratch,
     }
 }
 

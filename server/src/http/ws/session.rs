@@ -16,11 +16,11 @@ use shared::protocol::{
 use shared::{ClientMessage, ServerMessage};
 
 use super::limiter::Limiter;
+use crate::clock::now_millis;
 use crate::history::CandleCache;
 use crate::http::lockout::Verdict;
 use crate::http::status;
 use crate::hub::{Outbox, OutboxLimits, SessionId};
-use crate::journal::now_millis;
 use crate::simulator::Claim;
 use crate::state::AppState;
 

@@ -1,6 +1,8 @@
 //! Sustained ingest: several keep-alive HTTP clients post batches to
 //! `/api/ticks` for a while; then `redis-benchmark -P 64` measures raw
-//! `XADD` on the same Redis, for the ratio.
+//! `XADD` on the same Redis, for the ratio. With `--redis-away` the server's
+//! Redis is a closed port, so every batch goes to the write-ahead file
+//! (fsynced, under `target/`) instead, and no ratio is printed.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,10 +26,22 @@ pub struct Args {
     /// Assets the ticks are spread over.
     #[arg(long, default_value_t = 10)]
     assets: usize,
+    /// Point the server at a Redis that does not answer: measures the
+    /// write-ahead file.
+    #[arg(long)]
+    redis_away: bool,
 }
 
+/// A closed port: the configured Redis that is away.
+const AWAY: &str = "redis://127.0.0.1:6429/0";
+
 pub async fn run(bin: Option<&PathBuf>, redis: &str, args: Args) -> anyhow::Result<()> {
-    let (server, prefix) = start_server(bin, redis, &[])?;
+    let wal = e2e::paths::target_dir().join("load-ingest-journal.wal");
+    let _ = std::fs::remove_file(&wal);
+    let wal_path = wal.display().to_string();
+    let away = [("REDIS_URL", AWAY), ("JOURNAL_WAL_PATH", wal_path.as_str())];
+    let extra: &[(&str, &str)] = if args.redis_away { &away } else { &[] };
+    let (server, prefix) = start_server(bin, redis, extra)?;
     let url = server.url("/api/ticks");
     let accepted = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
@@ -39,6 +53,7 @@ pub async fn run(bin: Option<&PathBuf>, redis: &str, args: Args) -> anyhow::Resu
         workers.push(tokio::spawn(async move {
             let client = reqwest::Client::new();
             let mut n: u64 = 0;
+            let mut took = Vec::new();
             while Instant::now() < deadline {
                 let base = now_ms();
                 let body: Vec<String> = (0..batch)
@@ -52,12 +67,14 @@ pub async fn run(bin: Option<&PathBuf>, redis: &str, args: Args) -> anyhow::Resu
                         )
                     })
                     .collect();
+                let sent = Instant::now();
                 let response = client
                     .post(&url)
                     .bearer_auth(TOKEN)
                     .body(format!("[{}]", body.join(",")))
                     .send()
                     .await?;
+                took.push(sent.elapsed());
                 anyhow::ensure!(
                     response.status().is_success(),
                     "refused: {}",
@@ -65,16 +82,42 @@ pub async fn run(bin: Option<&PathBuf>, redis: &str, args: Args) -> anyhow::Resu
                 );
                 accepted.fetch_add(batch as u64, Ordering::Relaxed);
             }
-            anyhow::Ok(())
+            anyhow::Ok(took)
         }));
     }
+    let mut took = Vec::new();
     for w in workers {
-        w.await??;
+        took.extend(w.await??);
     }
+    took.sort();
+    let at = |q: f64| {
+        took.get(((took.len() as f64 - 1.0) * q) as usize)
+            .copied()
+            .unwrap_or_default()
+    };
     let elapsed = started.elapsed().as_secs_f64();
     let total = accepted.load(Ordering::Relaxed);
     let ours = total as f64 / elapsed;
     drop(server);
+    let _ = std::fs::remove_file(&wal);
+    println!(
+        "ingest: {total} ticks in {elapsed:.1} s = {ours:.0} ticks/s ({} clients, {} ticks a request{})",
+        args.connections,
+        args.batch,
+        if args.redis_away {
+            ", Redis away: write-ahead file"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "request latency: p50 {:.2} ms, p99 {:.2} ms",
+        at(0.5).as_secs_f64() * 1000.0,
+        at(0.99).as_secs_f64() * 1000.0
+    );
+    if args.redis_away {
+        return cleanup(redis, &prefix).await;
+    }
 
     let raw_key = format!("{prefix}raw");
     let output = std::process::Command::new("redis-benchmark")
@@ -102,10 +145,6 @@ pub async fn run(bin: Option<&PathBuf>, redis: &str, args: Args) -> anyhow::Resu
         .and_then(|s| s.rsplit(": ").next())
         .and_then(|s| s.trim().parse::<f64>().ok())
         .unwrap_or(f64::NAN);
-    println!(
-        "ingest: {total} ticks in {elapsed:.1} s = {ours:.0} ticks/s ({} clients, {} ticks a request)",
-        args.connections, args.batch
-    );
     println!("redis-benchmark -P 64 XADD: {raw:.0} entries/s");
     println!("ratio: {:.2}", ours / raw);
     cleanup(redis, &prefix).await

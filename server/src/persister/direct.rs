@@ -1,6 +1,6 @@
-//! [`DirectStore`]: the tick store as the journal, when no Redis is
-//! configured. A batch is accepted only once the store has committed it, so
-//! a server without Redis still keeps every accepted tick.
+//! [`DirectStore`]: the tick store as the journal, when there is no Redis
+//! (the journal's [`Keeper`]). A batch is accepted only once the store has
+//! committed it, so a server without Redis still keeps every accepted tick.
 //!
 //! The store is readied ([`TickStore::prepare`]) before its first write (again on every write until
 //! that succeeds, so a database that was down at start-up is picked up), and
@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 
 use shared::Tick;
 
-use super::JournalError;
-use crate::persister::status::Persister;
+use super::status::Persister;
+use crate::journal::{Keeper, Keeping};
 use crate::store::TickStore;
 
 /// The store that journals batches, and the status that shows its writes.
-pub(super) struct DirectStore {
+pub struct DirectStore {
     store: TickStore,
     persister: Persister,
     timeout: Duration,
@@ -27,7 +27,8 @@ pub(super) struct DirectStore {
 impl DirectStore {
     /// Journals into `store`, reporting through `persister`; a write may take
     /// at most `timeout`.
-    pub(super) fn new(store: TickStore, persister: Persister, timeout: Duration) -> Self {
+    #[must_use]
+    pub fn new(store: TickStore, persister: Persister, timeout: Duration) -> Self {
         persister.direct_to(store.kind());
         Self {
             store,
@@ -38,7 +39,7 @@ impl DirectStore {
     }
 
     /// Commits `ticks` (all or nothing; a tick already stored is skipped).
-    pub(super) async fn keep(&self, ticks: &[Tick]) -> Result<(), JournalError> {
+    async fn commit(&self, ticks: &[Tick]) -> Result<(), String> {
         let started = Instant::now();
         let write = async {
             if !self.migrated.load(Ordering::Acquire) {
@@ -62,8 +63,14 @@ impl DirectStore {
             }
             Err(e) => {
                 self.persister.failed_write(&e);
-                Err(JournalError::Store(e))
+                Err(e)
             }
         }
+    }
+}
+
+impl Keeper for DirectStore {
+    fn keep<'a>(&'a self, ticks: &'a [Tick]) -> Keeping<'a> {
+        Box::pin(self.commit(ticks))
     }
 }
