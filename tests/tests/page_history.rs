@@ -18,6 +18,17 @@ use sqlx::Connection;
 /// How long the page may take to get somewhere (a bound, not a speed check).
 const LIMIT: Duration = Duration::from_secs(30);
 
+/// How far each drag moves the pointer (CSS pixels; about 90 bars at this
+/// width), from 450 px left of the chart's centre to inside its right edge.
+const DRAG: f64 = 900.0;
+
+/// In how many moves a drag goes. lightweight-charts takes the first move of
+/// a pressed mouse for where the drag starts and scrolls from the second on,
+/// by how far the pointer went since that second move; one WebDriver move
+/// with a duration may reach the page as only two mouse moves, which scroll
+/// nothing at all.
+const DRAG_STEPS: u32 = 30;
+
 const ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// How many `GET /api/candles` requests (older history) the page has made,
@@ -108,27 +119,31 @@ async fn scroll_left_scenario(server: &Server) -> anyhow::Result<()> {
         "only the recent candles at first: {first}"
     );
 
-    // Drag the chart to the right, back in time, until older candles come.
+    // Drag the chart to the right, back in time, until older candles come:
+    // the pointerdown tells the page the user moves the view, and the view's
+    // left edge passing 10 bars from the oldest makes it fetch.
     let chart = c.find(Locator::Css("#chart")).await?;
     for _ in 0..3 {
-        let drag = MouseActions::new("mouse".into())
+        let mut drag = MouseActions::new("mouse".into())
             .then(PointerAction::MoveToElement {
                 element: chart.clone(),
                 duration: None,
-                x: -300.0,
+                x: -450.0,
                 y: 0.0,
             })
             .then(PointerAction::Down {
                 button: MOUSE_BUTTON_LEFT,
-            })
-            .then(PointerAction::MoveBy {
-                duration: Some(Duration::from_millis(300)),
-                x: 900.0,
-                y: 0.0,
-            })
-            .then(PointerAction::Up {
-                button: MOUSE_BUTTON_LEFT,
             });
+        for _ in 0..DRAG_STEPS {
+            drag = drag.then(PointerAction::MoveBy {
+                duration: Some(Duration::from_millis(10)),
+                x: DRAG / f64::from(DRAG_STEPS),
+                y: 0.0,
+            });
+        }
+        let drag = drag.then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
         c.perform_actions(drag).await?;
     }
     let more = wait_for(
