@@ -42,24 +42,43 @@ const SEED_LIMIT: i64 = 5_000_000;
 
 /// Today's stored ticks, which the journal may no longer hold because the
 /// persister trimmed it (the journal tail starts at the same instant).
-async fn today_from(store: Option<&TickStore>) -> Seed {
+async fn today_from(store: Option<&TickStore>) -> Result<Seed, crate::store::StoreError> {
     let Some(store) = store else {
-        return Seed::default();
+        return Ok(Seed::default());
     };
     let read_at_ms = now_millis();
     let from = Timeframe::D1.bucket_of_millis(read_at_ms) * 1000 - 60_000;
-    match store.ticks_since(from, SEED_LIMIT).await {
-        Ok(ticks) => {
-            tracing::info!(
-                ticks = ticks.len(),
-                "today's candles seeded from the database"
-            );
-            Seed { ticks, read_at_ms }
+    let ticks = store.ticks_since(from, SEED_LIMIT).await?;
+    tracing::info!(
+        ticks = ticks.len(),
+        "today's candles seeded from the database"
+    );
+    Ok(Seed { ticks, read_at_ms })
+}
+
+/// Today's ticks, read again until the store answers: candles built without
+/// them would be wrong (the journal is trimmed behind the persister) and would
+/// go to the shared cache. The journal waits meanwhile; `None` on shutdown.
+async fn seed_when_ready(
+    first: Result<Seed, crate::store::StoreError>,
+    store: Option<TickStore>,
+    stop: &CancellationToken,
+) -> Option<Seed> {
+    let mut delay = Duration::from_millis(500);
+    let mut read = first;
+    loop {
+        match read {
+            Ok(seed) => return Some(seed),
+            Err(e) => tracing::warn!(
+                "today's ticks could not be read from the database ({e}); live candles wait for it"
+            ),
         }
-        Err(e) => {
-            tracing::warn!("today's ticks could not be read from the database: {e}");
-            Seed::default()
+        tokio::select! {
+            () = stop.cancelled() => return None,
+            () = tokio::time::sleep(delay) => {}
         }
+        delay = (delay * 2).min(Duration::from_secs(10));
+        read = today_from(store.as_ref()).await;
     }
 }
 
@@ -149,7 +168,6 @@ pub async fn run(
             Err(e) => tracing::error!("the tick store is not ready yet: {e}"),
         }
     }
-    let seed = today_from(store.as_ref()).await;
     let watchers = Watchers {
         feeds: FeedWatch::new(config.feeds),
         metrics: Metrics::default(),
@@ -171,14 +189,15 @@ pub async fn run(
         tasks.spawn(reviser.run(reviser_end, stop.clone()));
         builder_end
     });
-    tasks.spawn(candles::run(
-        feed,
-        hub.clone(),
-        Outlets { closed, late },
-        seed,
-        watchers.clone(),
-        stop.clone(),
-    ));
+    // The first read before serving, so a new process shows today at once.
+    let first = today_from(store.as_ref()).await;
+    let building = (hub.clone(), store.clone(), watchers.clone(), stop.clone());
+    tasks.spawn(async move {
+        let (hub, store, watchers, stop) = building;
+        if let Some(seed) = seed_when_ready(first, store, &stop).await {
+            candles::run(feed, hub, Outlets { closed, late }, seed, watchers, stop).await;
+        }
+    });
     let persister = match &store {
         Some(store) if journal.uses_redis() => {
             if let TickStore::Sqlite(file) = store {

@@ -81,6 +81,11 @@ pub async fn start_bare(dist: &Path, args: &[&str]) -> Running {
         all.extend(["--database-url".to_owned(), "none".to_owned()]);
     }
     let scratch = tempfile::tempdir().unwrap();
+    if !args.contains(&"--max-future-skew-ms") {
+        // Tests stamp ticks from the next minute on (`future_minute`), so
+        // that their candles stay forming while they run.
+        all.extend(["--max-future-skew-ms".to_owned(), "600000".to_owned()]);
+    }
     if !args.contains(&"--journal-wal-path") {
         let wal = scratch.path().join("journal.wal");
         all.extend(["--journal-wal-path".to_owned(), wal.display().to_string()]);
