@@ -19,14 +19,10 @@ pub(super) struct Batch<'a> {
     pub(super) simulated: bool,
 }
 
-/// Adds the commands writing `batches`, in order, to the atomic `pipe`.
-pub(super) fn add(
-    pipe: &mut Pipeline,
-    keys: &Keys,
-    origin: u64,
-    list_cap: u64,
-    batches: &[Batch<'_>],
-) {
+/// An atomic pipeline (`MULTI`/`EXEC`) writing `batches`, in order.
+pub(super) fn pipeline(keys: &Keys, origin: u64, list_cap: u64, batches: &[Batch<'_>]) -> Pipeline {
+    let mut pipe = redis::pipe();
+    pipe.atomic();
     let journal = keys.journal();
     // (asset, real ticks as JSON, every tick as JSON), in first-seen order.
     let mut by_asset: Vec<(Asset, Vec<String>, Vec<String>)> = Vec::new();
@@ -64,4 +60,5 @@ pub(super) fn add(
             .arg(format!("[{}]", all.join(",")))
             .ignore();
     }
+    pipe
 }

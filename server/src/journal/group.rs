@@ -16,6 +16,7 @@ use super::entry::Entry;
 use super::entry;
 use super::keys::Keys;
 use crate::clock::now_millis;
+use crate::redis::reply::{pairs, text};
 
 /// A journal entry id (`<ms>-<seq>`).
 pub type EntryId = String;
@@ -248,17 +249,7 @@ impl ConsumerGroup {
             return Ok(None);
         };
         for g in groups {
-            let fields: Vec<(String, Value)> = match g {
-                Value::Array(kv) => kv
-                    .chunks(2)
-                    .filter_map(|p| Some((text(&p[0])?, p.get(1)?.clone())))
-                    .collect(),
-                Value::Map(kv) => kv
-                    .into_iter()
-                    .filter_map(|(k, v)| Some((text(&k)?, v)))
-                    .collect(),
-                _ => continue,
-            };
+            let fields = pairs(g);
             let is_ours = fields
                 .iter()
                 .any(|(k, v)| k == "name" && text(v).as_deref() == Some(&self.group));
@@ -278,14 +269,6 @@ impl ConsumerGroup {
 fn id_key(id: &str) -> (u64, u64) {
     let (ms, seq) = id.split_once('-').unwrap_or((id, "0"));
     (ms.parse().unwrap_or(0), seq.parse().unwrap_or(0))
-}
-
-fn text(v: &Value) -> Option<String> {
-    match v {
-        Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
-        Value::SimpleString(s) => Some(s.clone()),
-        _ => None,
-    }
 }
 
 fn ticks(reply: &Value) -> Vec<(EntryId, Vec<Tick>)> {

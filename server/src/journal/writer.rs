@@ -251,16 +251,7 @@ impl Writer {
                     simulated: n.request.simulated,
                 })
                 .collect();
-            let mut pipe = redis::pipe();
-            pipe.atomic();
-            let cap = self.shared.config.redis_max_tick_buffer_size;
-            commands::add(
-                &mut pipe,
-                &self.shared.keys,
-                self.shared.origin,
-                cap,
-                &batches,
-            );
+            let pipe = journal_pipe(&self.shared, &batches);
             let written =
                 tokio::time::timeout(self.shared.config.timeout(), pipe.query_async::<()>(conn))
                     .await;
@@ -414,16 +405,7 @@ impl Writer {
                 simulated: false,
             })
             .collect();
-        let mut pipe = redis::pipe();
-        pipe.atomic();
-        let cap = self.shared.config.redis_max_tick_buffer_size;
-        commands::add(
-            &mut pipe,
-            &self.shared.keys,
-            self.shared.origin,
-            cap,
-            &batches,
-        );
+        let mut pipe = journal_pipe(&self.shared, &batches);
         pipe.cmd("SET")
             .arg(self.shared.keys.write_ahead(wal.id()))
             .arg(last)
@@ -515,4 +497,14 @@ impl Writer {
             }
         });
     }
+}
+
+/// The `MULTI`/`EXEC` journaling `batches` under this process's origin.
+fn journal_pipe(shared: &Shared, batches: &[Batch<'_>]) -> redis::Pipeline {
+    commands::pipeline(
+        &shared.keys,
+        shared.origin,
+        shared.config.redis_max_tick_buffer_size,
+        batches,
+    )
 }

@@ -1,8 +1,10 @@
 //! Redis helpers shared by the journal, the candle cache, the status and the
 //! metrics: a connection with the configured timeouts ([`connect`]), `INFO`
-//! figures ([`info`]) and the journal stream's figures ([`stream`]).
+//! figures ([`info`]), the journal stream's figures ([`stream`]) and raw
+//! replies read as text ([`reply`]).
 
 pub mod info;
+pub mod reply;
 pub mod stream;
 
 use redis::AsyncConnectionConfig;

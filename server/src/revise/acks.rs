@@ -5,35 +5,14 @@
 use redis::Value;
 use redis::aio::MultiplexedConnection;
 
+use crate::redis::reply::{pairs, text};
+
 /// A stream entry id as `(ms, seq)`, ordered as Redis orders them.
 pub type Id = (u64, u64);
 
 fn parse_id(text: &str) -> Option<Id> {
     let (ms, seq) = text.split_once('-')?;
     Some((ms.parse().ok()?, seq.parse().ok()?))
-}
-
-fn text(v: &Value) -> Option<String> {
-    match v {
-        Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
-        Value::SimpleString(s) => Some(s.clone()),
-        _ => None,
-    }
-}
-
-/// An `XINFO` reply (RESP2 flat pairs or RESP3 map) as name and value pairs.
-fn fields(v: Value) -> Vec<(String, Value)> {
-    match v {
-        Value::Array(kv) => kv
-            .chunks(2)
-            .filter_map(|p| Some((text(&p[0])?, p.get(1)?.clone())))
-            .collect(),
-        Value::Map(kv) => kv
-            .into_iter()
-            .filter_map(|(k, v)| Some((text(&k)?, v)))
-            .collect(),
-        _ => Vec::new(),
-    }
 }
 
 /// The id of the newest entry ever added to `stream` (`XINFO STREAM`'s
@@ -56,7 +35,7 @@ pub async fn last_generated(
         Err(e) if e.to_string().contains("no such key") => return Ok(None),
         Err(e) => return Err(e),
     };
-    Ok(fields(reply)
+    Ok(pairs(reply)
         .into_iter()
         .find(|(k, _)| k == "last-generated-id")
         .and_then(|(_, v)| parse_id(&text(&v)?)))
@@ -83,7 +62,7 @@ pub async fn acknowledged(
     let Value::Array(groups) = groups else {
         return Ok(false);
     };
-    let delivered = groups.into_iter().map(fields).find_map(|g| {
+    let delivered = groups.into_iter().map(pairs).find_map(|g| {
         let ours = g
             .iter()
             .any(|(k, v)| k == "name" && text(v).as_deref() == Some(group));
