@@ -26,14 +26,23 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::of(parts))
+    }
+}
+
+impl ClientIp {
+    /// The client of a request whose parts another layer holds (Socket.IO
+    /// keeps those of the request that opened the session).
+    #[must_use]
+    pub fn of(parts: &Parts) -> Self {
         if let Some(ip) = parts.extensions.get::<Self>() {
-            return Ok(*ip);
+            return *ip;
         }
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(IpAddr::from([0, 0, 0, 0]), |ConnectInfo(addr)| addr.ip());
-        Ok(Self(peer.to_canonical()))
+        Self(peer.to_canonical())
     }
 }
 

@@ -9,9 +9,11 @@ mod error;
 mod headers;
 mod health;
 mod ingest;
+mod live;
 pub mod lockout;
 mod metrics;
 mod page;
+mod socketio;
 pub mod status;
 mod trace;
 mod ws;
@@ -39,7 +41,8 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics)
         .merge(candles::router())
         .merge(ws::router())
-        .fallback_service(page::service(&config.dist));
+        .fallback_service(page::service(&config.dist))
+        .layer(socketio::layer(&state));
     with_layers(routes, &config.dist).with_state(state)
 }
 

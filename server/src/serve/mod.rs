@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::http::client_ip::TrustedProxies;
 
+pub use gate::{Gate, Permit, Refused};
 pub use settings::ConnectionsConfig;
 
 /// How long shutdown waits for open connections (WebSockets closing with
@@ -47,7 +48,7 @@ pub async fn serve(
 ) {
     let nofile = fd_limit::raise();
     let cap = fd_limit::fitting(config.max_connections, nofile);
-    let gate = gate::Gate::new(cap, config.max_connections_per_ip);
+    let gate = Gate::new(cap, config.max_connections_per_ip);
     let proxies = TrustedProxies::new(config.trusted_proxies.clone());
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())

@@ -108,7 +108,7 @@ impl ClientMessage {
     /// [`ProtocolError`] naming what is wrong; never panics.
     pub fn from_json(text: &str) -> Result<Self, ProtocolError> {
         let frame = split_frame(text)?;
-        Self::from_parts(&frame.event, frame.data)
+        Self::from_event(&frame.event, frame.data)
     }
 
     /// Parses one frame given as bytes.
@@ -121,7 +121,13 @@ impl ClientMessage {
         Self::from_json(text_of(bytes)?)
     }
 
-    fn from_parts(event: &str, raw: Option<&RawValue>) -> Result<Self, ProtocolError> {
+    /// Parses a message given as its event name and raw JSON data, as
+    /// transports with their own framing (Socket.IO) deliver it.
+    ///
+    /// # Errors
+    ///
+    /// As [`ClientMessage::from_json`].
+    pub fn from_event(event: &str, raw: Option<&RawValue>) -> Result<Self, ProtocolError> {
         Ok(match event {
             "subscribe_redis_updates" => {
                 Self::SubscribeRedisUpdates(data("subscribe_redis_updates", raw)?)

@@ -1,0 +1,226 @@
+//! Socket.IO at `/socket.io/` against the original design's own clients
+//! (issue 12, item 1): Debian's python3-socketio and socket.io-client 4 from
+//! npm under Node, each driving the real server and reporting what came
+//! back. Payloads are checked against what the original server emitted:
+//! `redis_update {data: candle}` with exact prices and one-minute candles by
+//! default, `redis_status` with `batch_status.is_running`, or `{connected:
+//! false, error, timestamp}` while Redis is away.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{ADMIN, TOKEN};
+use serde_json::Value;
+
+/// Debian's interpreter, where python3-socketio is installed (the `python3`
+/// on `PATH` may be another one).
+const PYTHON: &str = "/usr/bin/python3";
+
+fn clients() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients")
+}
+
+/// Runs a client to the end (bounded by `timeout`) and reads its report.
+fn run(program: &str, script: &str, args: &[String]) -> Value {
+    let output = Command::new("timeout")
+        .arg("60")
+        .arg(program)
+        .arg(clients().join(script))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{script} failed ({}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+/// The exact text of a number the Python client read as a Decimal.
+fn exact(v: &Value) -> &str {
+    v["decimal"]
+        .as_str()
+        .unwrap_or_else(|| panic!("not a decimal: {v}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn python_socketio_gets_the_original_events_and_payloads() {
+    let dist = tempfile::tempdir().unwrap();
+    let prefix = common::unique_prefix("sio-py");
+    let server = common::start_on_redis(dist.path(), &prefix, &["--admin-token", ADMIN]).await;
+    let minute = common::future_minute();
+    let base = server.base.clone();
+    let args = [
+        base,
+        TOKEN.into(),
+        ADMIN.into(),
+        "SIOPY".into(),
+        minute.to_string(),
+    ];
+    let report = tokio::task::spawn_blocking(move || run(PYTHON, "original_client.py", &args))
+        .await
+        .unwrap();
+
+    // Long-polling first, as python-socketio starts, then the upgrade.
+    assert_eq!(report["transport"], "websocket", "{report}");
+    // The candle alone under `data`, with the original fields and exact digits.
+    let update = &report["update"];
+    assert_eq!(
+        update.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["data"]
+    );
+    let candle = &update["data"];
+    assert_eq!(candle["asset"], "SIOPY");
+    assert_eq!(candle["timestamp"], minute / 1000);
+    assert_eq!(exact(&candle["open"]), "1.08231");
+    assert_eq!(exact(&candle["high"]), "1.08245");
+    assert_eq!(exact(&candle["low"]), "1.08219");
+    assert_eq!(exact(&candle["close"]), "1.08219");
+    assert_eq!(candle["volume"], 3);
+    assert!(
+        candle["date"].as_str().unwrap().starts_with("20"),
+        "{candle}"
+    );
+    // A subscription without a timeframe streams one-minute candles only.
+    for u in report["updates"].as_array().unwrap() {
+        assert_eq!(u["data"]["timeframe"], "1M", "{u}");
+    }
+
+    let status = &report["status"];
+    assert_eq!(status["connected"], true);
+    assert_eq!(status["batch_status"]["is_running"], false, "{status}");
+    assert!(
+        status["redis_info"]
+            .as_object()
+            .unwrap()
+            .contains_key("redis_version")
+    );
+    assert!(status["timestamp"].is_string());
+
+    let history = &report["history"];
+    assert_eq!(history["asset"], "SIOPY");
+    assert_eq!(history["timeframe"], "1M");
+    assert!(
+        ["redis_cache", "database", "cache_miss"].contains(&history["source"].as_str().unwrap())
+    );
+
+    // Each bad message answered with `error {message}`.
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert!(
+        errors.iter().all(|e| e["message"].is_string()),
+        "{errors:?}"
+    );
+    assert!(
+        errors[2]["message"]
+            .as_str()
+            .unwrap()
+            .contains("admin token"),
+        "{errors:?}"
+    );
+
+    let start = report["start"].as_array().unwrap();
+    assert_eq!(start.len(), 1, "{start:?}");
+    assert!(start[0][1]["timestamp"].is_string(), "{start:?}");
+    assert!(report["stop"]["timestamp"].is_string());
+    assert_eq!(report["unsubscribed"]["asset"], "SIOPY");
+
+    assert_eq!(
+        report["wrong_token"],
+        serde_json::json!([{"message": "wrong admin token"}]),
+        "{report}"
+    );
+    assert_eq!(report["admin_transport"], "websocket");
+    assert_eq!(report["cached"]["count"], 1, "{report}");
+    server.stop().await;
+    common::cleanup(&prefix).await;
+}
+
+/// Node's socket.io-client from the repository's `node_modules`.
+fn node(scenario: &str, base: &str, asset: &str, minute: i64) -> Value {
+    let args = [
+        base.to_owned(),
+        TOKEN.to_owned(),
+        asset.to_owned(),
+        minute.to_string(),
+        scenario.to_owned(),
+    ];
+    run("node", "original_client.cjs", &args)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn socket_io_client_under_node_streams_exact_one_minute_candles() {
+    let dist = tempfile::tempdir().unwrap();
+    let prefix = common::unique_prefix("sio-node");
+    let server = common::start_on_redis(dist.path(), &prefix, &[]).await;
+    let minute = common::future_minute();
+    let base = server.base.clone();
+    let report = tokio::task::spawn_blocking(move || node("live", &base, "SIONODE", minute))
+        .await
+        .unwrap();
+    assert_eq!(report["ingest"], 200);
+    assert_eq!(report["transport"], "websocket", "{report}");
+    let candle = &report["update"]["data"];
+    assert_eq!(candle["open"], 1.25);
+    assert_eq!(candle["close"], 1.2575);
+    assert_eq!(candle["timestamp"], minute / 1000);
+    assert!(report["update"].get("seq").is_none(), "{report}");
+    assert_eq!(report["timeframes"], serde_json::json!(["1M"]));
+    assert!(report["status"]["batch_status"].get("is_running").is_some());
+    assert_eq!(report["history"]["asset"], "SIONODE");
+    assert!(
+        report["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("asset"),
+        "{report}"
+    );
+    server.stop().await;
+    common::cleanup(&prefix).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_foreign_origin_is_refused_at_connect() {
+    let dist = tempfile::tempdir().unwrap();
+    let prefix = common::unique_prefix("sio-origin");
+    let server = common::start_on_redis(dist.path(), &prefix, &[]).await;
+    let base = server.base.clone();
+    let report = tokio::task::spawn_blocking(move || node("foreign-origin", &base, "SIO", 0))
+        .await
+        .unwrap();
+    assert!(
+        report["refused"]
+            .as_str()
+            .unwrap()
+            .contains("origin not allowed"),
+        "{report}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_redis_away_the_status_is_the_original_error_form() {
+    let dist = tempfile::tempdir().unwrap();
+    // Nothing listens on port 1: Redis is configured and away.
+    let server = common::start(dist.path(), &["--redis-url", "redis://127.0.0.1:1/0"]).await;
+    let base = server.base.clone();
+    let report = tokio::task::spawn_blocking(move || node("redis-away", &base, "SIO", 0))
+        .await
+        .unwrap();
+    let status = report["status"].as_object().unwrap();
+    assert_eq!(
+        status.keys().collect::<Vec<_>>(),
+        ["connected", "error", "timestamp"]
+    );
+    assert_eq!(status["connected"], false);
+    assert!(
+        status["error"].as_str().unwrap().contains("Redis"),
+        "{status:?}"
+    );
+    server.stop().await;
+}
