@@ -224,3 +224,27 @@ async fn with_redis_away_the_status_is_the_original_error_form() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flooding_client_is_refused_then_disconnected_and_others_go_on() {
+    let dist = tempfile::tempdir().unwrap();
+    let prefix = common::unique_prefix("sio-flood");
+    let server = common::start_on_redis(dist.path(), &prefix, &[]).await;
+    let base = server.base.clone();
+    let report = tokio::task::spawn_blocking(move || node("flood", &base, "SIO", 0))
+        .await
+        .unwrap();
+    // Socket.IO's reasons for a disconnect the server made: with its
+    // disconnect packet, or (when that packet found the client's buffer
+    // full) by closing the transport.
+    assert!(
+        ["io server disconnect", "transport close"].contains(&report["reason"].as_str().unwrap()),
+        "{report}"
+    );
+    // Refusals reached it first (not all: past socketioxide's buffer of a
+    // client that does not read, the server drops them).
+    assert!(report["refused"].as_u64().unwrap() >= 100, "{report}");
+    assert_eq!(server.get("/healthz").await.0, 200);
+    server.stop().await;
+    common::cleanup(&prefix).await;
+}

@@ -5,7 +5,7 @@
 //
 // SCENARIO `live`: subscribe, ingest, read updates and status, bad input;
 // `foreign-origin`: connect from another page's origin; `redis-away`: ask for
-// the status. Prints one JSON report.
+// the status; `flood`: far past the rate limit. Prints one JSON report.
 "use strict";
 
 const { io } = require("socket.io-client");
@@ -50,7 +50,9 @@ async function live(report) {
     ]),
   });
   report.ingest = response.status;
-  const last = await waitFor(socket, "redis_update", (u) => u.data.close === 1.2575);
+  // The update may have come while the ingest call was answered.
+  const final = (u) => u.data.close === 1.2575;
+  const last = updates.find(final) ?? (await waitFor(socket, "redis_update", final));
   report.update = last;
   report.transport = socket.io.engine.transport.name;
   report.timeframes = [...new Set(updates.map((u) => u.data.timeframe))];
@@ -86,7 +88,26 @@ async function redisAway(report) {
   socket.disconnect();
 }
 
-const scenarios = { live, "foreign-origin": foreignOrigin, "redis-away": redisAway };
+// Far more events than the rate limit lets through: refused with `error`,
+// then the flood rule disconnects the client.
+async function flood(report) {
+  const socket = io(base, { reconnection: false, transports: ["websocket"] });
+  await connected(socket);
+  let refused = 0;
+  socket.on("error", () => refused++);
+  const gone = new Promise((resolve) => socket.on("disconnect", resolve));
+  for (let i = 0; i < 3000 && socket.connected; i++) {
+    socket.emit("get_redis_status");
+    if (i % 100 === 0) await new Promise((r) => setImmediate(r));
+  }
+  report.reason = await Promise.race([
+    gone,
+    new Promise((r) => setTimeout(() => r("still connected"), 15000)),
+  ]);
+  report.refused = refused;
+}
+
+const scenarios = { live, "foreign-origin": foreignOrigin, "redis-away": redisAway, flood };
 
 (async () => {
   const report = {};

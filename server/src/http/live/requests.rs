@@ -105,12 +105,7 @@ impl<'a> Requests<'a> {
         if self.limiter.allow(now) {
             return Admission::Admitted;
         }
-        if now.saturating_duration_since(self.flood.0) > FLOOD_WINDOW {
-            self.flood = (now, 0);
-        }
-        self.flood.1 += 1;
-        if self.flood.1 > FLOOD_FRAMES {
-            tracing::debug!(session = self.session, "rate limit flooded: session closed");
+        if self.flooded(now, 1) {
             return Admission::Flood;
         }
         let rate = self.state.config.limits.ws_rate_limit;
@@ -119,6 +114,26 @@ impl<'a> Requests<'a> {
             "rate limit exceeded: at most {rate} messages a second; message ignored"
         ));
         Admission::Refused
+    }
+
+    /// Counts `dropped` messages refused before they reached the session
+    /// (its inbox was full) towards the flood rule; `true` for a flood.
+    pub fn dropped(&mut self, dropped: u32) -> bool {
+        dropped > 0 && self.flooded(Instant::now(), dropped)
+    }
+
+    /// Counts `refused` messages at `now` in the flood window; `true` once
+    /// they are past [`FLOOD_FRAMES`] in it.
+    fn flooded(&mut self, now: Instant, refused: u32) -> bool {
+        if now.saturating_duration_since(self.flood.0) > FLOOD_WINDOW {
+            self.flood = (now, 0);
+        }
+        self.flood.1 = self.flood.1.saturating_add(refused);
+        if self.flood.1 > FLOOD_FRAMES {
+            tracing::debug!(session = self.session, "rate limit flooded: session closed");
+            return true;
+        }
+        false
     }
 
     /// Answers one `{"event", "data"}` text frame of `/ws`.

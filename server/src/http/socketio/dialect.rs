@@ -8,7 +8,11 @@
 //!   only `{connected: false, error, timestamp}`.
 //!
 //! Events the original never sent (`candle_snapshot`) go out as they are:
-//! a client without a handler for them ignores them.
+//! a client without a handler for them ignores them. A snapshot sent in
+//! place of updates a client could not take (`reason` `lagged` or
+//! `resume_too_old`) is followed by `redis_update`s of its two newest
+//! candles, so that an original client still gets the final state of the
+//! candle that just closed and the forming one.
 
 use std::borrow::Cow;
 
@@ -31,6 +35,18 @@ struct Update<'a> {
     #[serde(borrow)]
     data: &'a RawValue,
 }
+
+/// A `candle_snapshot`'s data, as far as the original clients need it.
+#[derive(Deserialize)]
+struct Snapshot<'a> {
+    #[serde(borrow)]
+    reason: Cow<'a, str>,
+    #[serde(borrow)]
+    data: Vec<&'a RawValue>,
+}
+
+/// Candles of a catch-up snapshot also sent as `redis_update`.
+const CAUGHT_UP: usize = 2;
 
 /// The data of one Socket.IO event.
 #[derive(Serialize)]
@@ -55,12 +71,13 @@ pub struct Outgoing<'a> {
     pub payload: Option<Payload<'a>>,
 }
 
-/// The Socket.IO event of a `/ws` frame.
+/// The Socket.IO events of a `/ws` frame: one, or for a catch-up snapshot
+/// the snapshot and the `redis_update`s of its newest candles.
 ///
 /// # Errors
 ///
 /// A frame that is not `{"event", "data"}` JSON (never made by this server).
-pub fn outgoing(frame: &str) -> Result<Outgoing<'_>, serde_json::Error> {
+pub fn outgoing(frame: &str) -> Result<Vec<Outgoing<'_>>, serde_json::Error> {
     let Frame { event, data } = serde_json::from_str(frame)?;
     let payload = match (event.as_ref(), data) {
         (_, None) => None,
@@ -71,9 +88,24 @@ pub fn outgoing(frame: &str) -> Result<Outgoing<'_>, serde_json::Error> {
         ("redis_status", Some(raw)) => Some(Payload::Rebuilt(original_status(
             serde_json::from_str(raw.get())?,
         ))),
+        ("candle_snapshot", Some(raw)) => {
+            let snapshot: Snapshot<'_> = serde_json::from_str(raw.get())?;
+            let mut events = vec![Outgoing {
+                event,
+                payload: Some(Payload::Same(raw)),
+            }];
+            if snapshot.reason != "subscribed" {
+                let newest = snapshot.data.len().saturating_sub(CAUGHT_UP);
+                events.extend(snapshot.data[newest..].iter().map(|data| Outgoing {
+                    event: Cow::Borrowed("redis_update"),
+                    payload: Some(Payload::Candle { data }),
+                }));
+            }
+            return Ok(events);
+        }
         (_, Some(raw)) => Some(Payload::Same(raw)),
     };
-    Ok(Outgoing { event, payload })
+    Ok(vec![Outgoing { event, payload }])
 }
 
 /// `redis_status` as the original sent it: `batch_status.is_running`
@@ -116,7 +148,7 @@ fn original_status(mut status: Map<String, Value>) -> Value {
 /// Data that cannot be written back as JSON (never from a parsed value).
 pub fn incoming(data: Option<&Value>) -> Result<Option<Box<RawValue>>, serde_json::Error> {
     data.filter(|v| !v.is_null())
-        .map(|v| serde_json::value::to_raw_value(v))
+        .map(serde_json::value::to_raw_value)
         .transpose()
 }
 
@@ -126,13 +158,24 @@ mod tests {
 
     const CANDLE: &str = r#"{"asset":"EURUSD_otc","timeframe":"1M","timestamp":1700000040,"open":1.08230,"high":1.0824,"low":1.0822,"close":1.0823,"volume":3,"date":"2023-11-14T22:14:00Z","state":"forming"}"#;
 
+    fn all_emitted(frame: &str) -> Vec<(String, String)> {
+        outgoing(frame)
+            .unwrap()
+            .into_iter()
+            .map(|out| {
+                let data = out
+                    .payload
+                    .map(|p| serde_json::to_string(&p).unwrap())
+                    .unwrap_or_default();
+                (out.event.into_owned(), data)
+            })
+            .collect()
+    }
+
     fn emitted(frame: &str) -> (String, String) {
-        let out = outgoing(frame).unwrap();
-        let data = out
-            .payload
-            .map(|p| serde_json::to_string(&p).unwrap())
-            .unwrap_or_default();
-        (out.event.into_owned(), data)
+        let mut all = all_emitted(frame);
+        assert_eq!(all.len(), 1);
+        all.remove(0)
     }
 
     #[test]
@@ -177,6 +220,23 @@ mod tests {
             emitted(r#"{"event":"authenticated"}"#),
             ("authenticated".into(), String::new())
         );
+    }
+
+    #[test]
+    fn a_catch_up_snapshot_also_updates_its_newest_candles() {
+        let snapshot = |reason: &str, n: usize| {
+            let candles = vec![CANDLE; n].join(",");
+            format!(
+                r#"{{"event":"candle_snapshot","data":{{"asset":"EURUSD_otc","timeframe":"1M","seq":9,"epoch":1,"reason":"{reason}","data":[{candles}]}}}}"#
+            )
+        };
+        let lagged = all_emitted(&snapshot("lagged", 3));
+        let names: Vec<&str> = lagged.iter().map(|(e, _)| e.as_str()).collect();
+        assert_eq!(names, ["candle_snapshot", "redis_update", "redis_update"]);
+        assert_eq!(lagged[2].1, format!(r#"{{"data":{CANDLE}}}"#));
+        assert_eq!(all_emitted(&snapshot("resume_too_old", 1)).len(), 2);
+        assert_eq!(all_emitted(&snapshot("lagged", 0)).len(), 1);
+        assert_eq!(all_emitted(&snapshot("subscribed", 3)).len(), 1);
     }
 
     #[test]

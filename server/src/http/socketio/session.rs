@@ -4,6 +4,7 @@
 //! payloads. It ends when the client disconnects or the server shuts down.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -46,6 +47,9 @@ pub fn open(socket: SocketRef, state: AppState) {
         return;
     };
     let (inbox, events) = mpsc::channel(INBOX);
+    // Events refused because the inbox was full, for the flood rule.
+    let dropped = Arc::new(AtomicU32::new(0));
+    let overflow = dropped.clone();
     socket.on_fallback(
         move |socket: SocketRef, Event(event): Event, TryData(data): TryData<Value>| {
             // Queued here, before the handler's future is spawned, so that
@@ -54,6 +58,7 @@ pub fn open(socket: SocketRef, state: AppState) {
             // data; the shared parser says which events need some.
             let data = dialect::incoming(data.ok().as_ref()).map_err(|e| e.to_string());
             if inbox.try_send(Incoming { event, data }).is_err() {
+                overflow.fetch_add(1, Ordering::Relaxed);
                 let _ = socket.emit(
                     "error",
                     &serde_json::json!({"message": "too many events waiting; event ignored"}),
@@ -65,16 +70,32 @@ pub fn open(socket: SocketRef, state: AppState) {
     let gone = CancellationToken::new();
     let disconnected = gone.clone();
     socket.on_disconnect(move || async move { disconnected.cancel() });
-    tokio::spawn(run(socket, state, admitted, events, gone));
+    tokio::spawn(run(
+        socket,
+        state,
+        admitted,
+        Inbox {
+            events,
+            dropped,
+            gone,
+        },
+    ));
 }
 
-async fn run(
-    socket: SocketRef,
-    state: AppState,
-    admitted: Admitted,
-    mut events: mpsc::Receiver<Incoming>,
+/// The session's side of its inbox: the events, the count of those refused
+/// because it was full, and the client's disconnect.
+struct Inbox {
+    events: mpsc::Receiver<Incoming>,
+    dropped: Arc<AtomicU32>,
     gone: CancellationToken,
-) {
+}
+
+async fn run(socket: SocketRef, state: AppState, admitted: Admitted, inbox: Inbox) {
+    let Inbox {
+        mut events,
+        dropped,
+        gone,
+    } = inbox;
     let session = state.hub.new_session();
     let outbox = state.hub.outbox(OutboxLimits {
         frames: state.config.limits.ws_send_queue,
@@ -109,6 +130,9 @@ async fn run(
             () = state.shutdown.cancelled() => break,
             incoming = events.recv() => {
                 let Some(Incoming { event, data }) = incoming else { break };
+                if requests.dropped(dropped.swap(0, Ordering::Relaxed)) {
+                    break;
+                }
                 match requests.admit() {
                     Admission::Flood => break,
                     Admission::Refused => continue,
@@ -126,9 +150,16 @@ async fn run(
     if !writer_done {
         let _ = writer.await;
     }
-    // The server ending, a flood or a stalled client: say goodbye.
-    if socket.connected() {
-        let _ = socket.clone().disconnect();
+    // The server ending, a flood or a stalled client: say goodbye, once the
+    // client has made room for it.
+    let deadline = tokio::time::Instant::now() + SEND_TIMEOUT;
+    while socket.connected() {
+        match socket.clone().disconnect() {
+            Err(SocketError::InternalChannelFull) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(FULL_PAUSE).await;
+            }
+            _ => break,
+        }
     }
     // Its place among open clients is free again.
     socket.extensions.remove::<Admitted>();
@@ -146,9 +177,11 @@ async fn write(socket: SocketRef, outbox: Arc<Outbox>, to_socket: Latency) {
     {
         for frame in frames.drain(..) {
             match dialect::outgoing(&frame) {
-                Ok(out) => {
-                    if !emit(&socket, &out).await {
-                        return;
+                Ok(events) => {
+                    for out in &events {
+                        if !emit(&socket, out).await {
+                            return;
+                        }
                     }
                 }
                 Err(e) => tracing::warn!("a frame with no Socket.IO form was left out: {e}"),
