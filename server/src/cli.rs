@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use shared::time::iso8601;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -207,7 +208,11 @@ fn describe(shape: &Shape) {
         Shape::Original(plan) => plan,
     };
     let span = plan.span.map_or_else(String::new, |(oldest, newest)| {
-        format!(", stamped {oldest} to {newest}")
+        format!(
+            ", stamped {oldest} ({}) to {newest} ({})",
+            iso8601(oldest),
+            iso8601(newest)
+        )
     });
     println!(
         "historical_ticks is the original design's table (Unix seconds, no unique key on \

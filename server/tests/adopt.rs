@@ -14,7 +14,7 @@ use shared::Candle;
 use sqlx::Connection;
 
 /// Phase 3.1 of the original design, verbatim.
-const ORIGINAL_DDL: &str = r"
+const ORIGINAL_DDL: &str = r#"
 -- =====================================================
 -- HISTORICAL_TICKS TABLE
 -- =====================================================
@@ -45,12 +45,12 @@ CREATE INDEX IF NOT EXISTS idx_historical_ticks_pair
 ALTER TABLE historical_ticks ENABLE ROW LEVEL SECURITY;
 
 -- Policies for historical_ticks table
-CREATE POLICY \"Historical ticks are viewable by everyone\" ON historical_ticks
+CREATE POLICY "Historical ticks are viewable by everyone" ON historical_ticks
     FOR SELECT USING (true);
 
-CREATE POLICY \"Historical ticks are insertable by authenticated users\" ON historical_ticks
+CREATE POLICY "Historical ticks are insertable by authenticated users" ON historical_ticks
     FOR INSERT WITH CHECK (auth.role() = 'authenticated');
-";
+"#;
 
 /// Supabase's `auth.role()`, so the original DDL runs on plain PostgreSQL.
 const AUTH_SHIM: &str = "CREATE SCHEMA auth; \
@@ -97,15 +97,20 @@ async fn original_database(name: &str, rows: &[(&str, &str, i64)]) -> (String, S
     let (url, db) = fresh_database(name).await;
     let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
     sqlx::raw_sql(AUTH_SHIM).execute(&mut conn).await.unwrap();
-    sqlx::raw_sql(ORIGINAL_DDL).execute(&mut conn).await.unwrap();
+    sqlx::raw_sql(ORIGINAL_DDL)
+        .execute(&mut conn)
+        .await
+        .unwrap();
     for (pair, price, ts) in rows {
-        sqlx::query("INSERT INTO historical_ticks (pair, price, timestamp) VALUES ($1, $2::numeric, $3)")
-            .bind(pair)
-            .bind(price)
-            .bind(ts)
-            .execute(&mut conn)
-            .await
-            .unwrap();
+        sqlx::query(
+            "INSERT INTO historical_ticks (pair, price, timestamp) VALUES ($1, $2::numeric, $3)",
+        )
+        .bind(pair)
+        .bind(price)
+        .bind(ts)
+        .execute(&mut conn)
+        .await
+        .unwrap();
     }
     (url, db)
 }
@@ -113,10 +118,12 @@ async fn original_database(name: &str, rows: &[(&str, &str, i64)]) -> (String, S
 /// Every row as (id, pair, price, timestamp), by id.
 async fn rows(url: &str) -> Vec<(i64, String, String, i64)> {
     let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-    sqlx::query_as("SELECT id, pair::text, price::text, timestamp FROM historical_ticks ORDER BY id")
-        .fetch_all(&mut conn)
-        .await
-        .unwrap()
+    sqlx::query_as(
+        "SELECT id, pair::text, price::text, timestamp FROM historical_ticks ORDER BY id",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap()
 }
 
 /// What a query answers as text lines, for comparing schemas.
@@ -148,16 +155,16 @@ async fn policies(url: &str) -> Vec<String> {
 /// Everything about `historical_ticks` and the migrations' bookkeeping
 /// that a fresh schema and an adopted one must share.
 const SCHEMA: [&str; 6] = [
-    "SELECT attname || ' ' || format_type(atttypid, atttypmod) || ' ' || attnotnull \
+    "SELECT attname::text || ' ' || format_type(atttypid, atttypmod) || ' ' || attnotnull \
        || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '-') || ' ' || coalesce(attacl::text, '-') \
      FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
      WHERE attrelid = 'historical_ticks'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-    "SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint \
+    "SELECT conname::text || ' ' || pg_get_constraintdef(oid) FROM pg_constraint \
      WHERE conrelid = 'historical_ticks'::regclass ORDER BY 1",
     "SELECT indexdef FROM pg_indexes WHERE tablename = 'historical_ticks' ORDER BY 1",
     "SELECT relrowsecurity || ' ' || relforcerowsecurity || ' ' || coalesce(relacl::text, '-') \
      FROM pg_class WHERE oid = 'historical_ticks'::regclass",
-    "SELECT polname || ' ' || polcmd || ' ' || polroles::regrole[]::text || ' ' \
+    "SELECT polname::text || ' ' || polcmd::text || ' ' || polroles::regrole[]::text || ' ' \
        || coalesce(pg_get_expr(polqual, polrelid), '-') || ' ' || coalesce(pg_get_expr(polwithcheck, polrelid), '-') \
      FROM pg_policy WHERE polrelid = 'historical_ticks'::regclass \
        AND polname NOT LIKE 'Historical ticks are %' ORDER BY 1",
@@ -174,7 +181,7 @@ async fn the_original_table_is_adopted_then_served_and_written_once() {
     assert!(ok, "{out}");
     for needle in [
         "original design's table",
-        "8 row(s)",
+        "8 row(s), stamped 1705314600 (2024-01-15T10:30:00Z) to 1705314660",
         "merge 3 exact duplicate(s)",
         "convert 5 row(s) from Unix seconds to milliseconds",
         "0 of 2 migrations applied",
@@ -184,9 +191,14 @@ async fn the_original_table_is_adopted_then_served_and_written_once() {
     }
     assert_eq!(rows(&url).await, before);
     assert_eq!(constraints(&url).await, ["historical_ticks_pkey"]);
-    assert!(lines(&url, "SELECT relname::text FROM pg_class WHERE relname = '_sqlx_migrations'")
+    assert!(
+        lines(
+            &url,
+            "SELECT relname::text FROM pg_class WHERE relname = '_sqlx_migrations'"
+        )
         .await
-        .is_empty());
+        .is_empty()
+    );
 
     // Adopted: milliseconds, the lowest id of each duplicate kept, the near
     // duplicate kept, the key in place, the original policies still there.
@@ -231,7 +243,9 @@ async fn the_original_table_is_adopted_then_served_and_written_once() {
     let (ok, out) = migrate(&fresh_url, &[]);
     assert!(ok, "{out}");
     for sql in SCHEMA {
-        assert_eq!(lines(&url, sql).await, lines(&fresh_url, sql).await, "{sql}");
+        let adopted = lines(&url, sql).await;
+        assert!(!adopted.is_empty(), "{sql}");
+        assert_eq!(adopted, lines(&fresh_url, sql).await, "{sql}");
     }
     drop_database(&fresh_db).await;
 
@@ -347,9 +361,14 @@ async fn a_failure_mid_way_leaves_the_original_table_unchanged() {
     );
     assert_eq!(rows(&url).await, before);
     assert_eq!(constraints(&url).await, ["historical_ticks_pkey"]);
-    assert!(lines(&url, "SELECT relname::text FROM pg_class WHERE relname = '_sqlx_migrations'")
+    assert!(
+        lines(
+            &url,
+            "SELECT relname::text FROM pg_class WHERE relname = '_sqlx_migrations'"
+        )
         .await
-        .is_empty());
+        .is_empty()
+    );
     // The duplicates had been deleted before the failure (and rolled back).
     let started = Instant::now();
     loop {
@@ -364,6 +383,18 @@ async fn a_failure_mid_way_leaves_the_original_table_unchanged() {
         assert!(started.elapsed() < Duration::from_secs(10), "{deleted:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // With the bad row gone, a second run adopts the rest.
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::query("DELETE FROM historical_ticks WHERE timestamp < 0")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (ok, out) = migrate(&url, &[]);
+    assert!(
+        ok && out.contains("adopted: 5 row(s) now in Unix milliseconds, 3 exact duplicate(s)"),
+        "{out}"
+    );
+    drop(conn);
     drop_database(&db).await;
 }
 
@@ -374,7 +405,10 @@ async fn a_price_of_zero_or_a_table_in_milliseconds_is_refused_and_left_alone() 
     for args in [&["--dry-run"][..], &[]] {
         let (ok, out) = migrate(&url, args);
         assert!(!ok, "{out}");
-        assert!(out.contains("1 row(s) of historical_ticks have a price of 0 or less"), "{out}");
+        assert!(
+            out.contains("1 row(s) of historical_ticks have a price of 0 or less"),
+            "{out}"
+        );
         assert_eq!(rows(&url).await, before);
     }
     drop_database(&db).await;
@@ -411,7 +445,11 @@ async fn serve_on_the_original_table_stops_naming_migrate_and_an_empty_one_is_ad
     assert!(ok && out.contains("merge 0 exact duplicate(s)"), "{out}");
     let (ok, out) = migrate(&url, &[]);
     assert!(ok && out.contains("adopted: 0 row(s)"), "{out}");
-    assert!(constraints(&url).await.contains(&"historical_ticks_identity".to_owned()));
+    assert!(
+        constraints(&url)
+            .await
+            .contains(&"historical_ticks_identity".to_owned())
+    );
     drop_database(&db).await;
 }
 
@@ -420,7 +458,10 @@ async fn a_dry_run_on_a_new_database_or_the_embedded_store_changes_nothing() {
     let (url, db) = fresh_database("adopt_new").await;
     let (ok, out) = migrate(&url, &["--dry-run"]);
     assert!(ok, "{out}");
-    assert!(out.contains("no historical_ticks yet") && out.contains("0 of 2"), "{out}");
+    assert!(
+        out.contains("no historical_ticks yet") && out.contains("0 of 2"),
+        "{out}"
+    );
     assert!(lines(&url, "SELECT relname::text FROM pg_class WHERE relname LIKE '%historical_ticks%' OR relname = '_sqlx_migrations'")
         .await
         .is_empty());

@@ -171,21 +171,30 @@ async fn shape(conn: &mut PgConnection) -> Result<Shape, AdoptError> {
     )
     .fetch_all(&mut *conn)
     .await?;
-    if columns.iter().map(|(n, t)| (n.as_str(), t.as_str())).ne(COLUMNS) {
+    if columns
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .ne(COLUMNS)
+    {
         let found: Vec<String> = columns.iter().map(|(n, t)| format!("{n} {t}")).collect();
         return Err(AdoptError::Foreign(format!(
             "its columns are {}",
             found.join(", ")
         )));
     }
-    let (rows, duplicates, non_positive, oldest, newest): (i64, i64, i64, Option<i64>, Option<i64>) =
-        sqlx::query_as(
-            "SELECT count(*), count(*) - count(DISTINCT (pair, timestamp, price)), \
+    let (rows, duplicates, non_positive, oldest, newest): (
+        i64,
+        i64,
+        i64,
+        Option<i64>,
+        Option<i64>,
+    ) = sqlx::query_as(
+        "SELECT count(*), count(*) - count(DISTINCT (pair, timestamp, price)), \
                     count(*) FILTER (WHERE price <= 0), min(timestamp), max(timestamp) \
              FROM historical_ticks",
-        )
-        .fetch_one(&mut *conn)
-        .await?;
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     // Without the key the table is tickstream's own only if something
     // dropped it; its timestamps then are milliseconds (above 6.3e11), and
     // converting them again would move every tick a thousandfold. Only a
@@ -291,11 +300,21 @@ async fn check(conn: &mut PgConnection, plan: &Plan, done: Adopted) -> Result<()
     let expected = plan.span.map(|(o, n)| (o * 1000, n * 1000));
     let counts = [
         ("rows", rows, plan.converts()),
-        ("merged", i64::try_from(done.merged).unwrap_or(-1), plan.duplicates),
-        ("converted", i64::try_from(done.converted).unwrap_or(-1), plan.converts()),
+        (
+            "merged",
+            i64::try_from(done.merged).unwrap_or(-1),
+            plan.duplicates,
+        ),
+        (
+            "converted",
+            i64::try_from(done.converted).unwrap_or(-1),
+            plan.converts(),
+        ),
     ];
     if let Some((what, found, wanted)) = counts.iter().find(|(_, f, w)| f != w) {
-        return Err(AdoptError::Check(format!("{what}: {found}, expected {wanted}")));
+        return Err(AdoptError::Check(format!(
+            "{what}: {found}, expected {wanted}"
+        )));
     }
     if oldest.zip(newest) != expected {
         return Err(AdoptError::Check(format!(
