@@ -473,3 +473,40 @@ async fn a_dry_run_on_a_new_database_or_the_embedded_store_changes_nothing() {
     assert!(ok && out.contains("no original form"), "{out}");
     assert!(!file.exists());
 }
+
+#[tokio::test]
+async fn a_table_an_older_migrate_recorded_without_the_key_is_adopted_too() {
+    // An older tickstream's migrations ran over the original table: they
+    // are recorded, but the table kept its seconds and has no key.
+    let (url, db) = fresh_database("adopt_older").await;
+    let (ok, out) = migrate(&url, &[]);
+    assert!(ok, "{out}");
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql(
+        "ALTER TABLE historical_ticks DROP CONSTRAINT historical_ticks_identity, \
+           DROP CONSTRAINT historical_ticks_price_positive; \
+         INSERT INTO historical_ticks (pair, price, timestamp) \
+           VALUES ('EURUSD_otc', 1.5, 1705314600), ('EURUSD_otc', 1.5, 1705314600)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let (ok, out) = migrate(&url, &[]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("adopted: 1 row(s) now in Unix milliseconds, 1 exact duplicate(s)")
+            && out.contains("0 new migration(s)"),
+        "{out}"
+    );
+    assert_eq!(rows(&url).await[0].3, 1_705_314_600_000);
+    assert_eq!(
+        constraints(&url).await,
+        [
+            "historical_ticks_identity",
+            "historical_ticks_pkey",
+            "historical_ticks_price_positive"
+        ]
+    );
+    drop(conn);
+    drop_database(&db).await;
+}
