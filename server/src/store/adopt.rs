@@ -13,6 +13,7 @@
 //! sequence in place) and are recorded as usual; the original row-level
 //! security policies stay beside tickstream's own.
 
+use shared::TimestampMs;
 use sqlx::PgConnection;
 
 use super::{PgStore, StoreError};
@@ -23,6 +24,9 @@ use super::{PgStore, StoreError};
 /// year 5138 in seconds, March 1973 in milliseconds) lies far from both, so
 /// one stray or clock-skewed row does not tip the decision.
 const SECONDS_BELOW: i64 = 100_000_000_000;
+const _: () = assert!(
+    TimestampMs::MAX.seconds() < SECONDS_BELOW && SECONDS_BELOW < TimestampMs::MIN.millis()
+);
 
 /// How long adoption waits for the table's lock before it gives up.
 const LOCK_WAIT: &str = "10s";
@@ -117,6 +121,11 @@ pub enum AdoptError {
     /// The database failed.
     #[error("{0} (nothing changed)")]
     Store(#[from] StoreError),
+    /// The commit went unanswered: it may or may not have taken effect.
+    #[error(
+        "the adoption's commit went unanswered ({0}): run `tickstream migrate` again, which finds nothing to adopt if it took effect"
+    )]
+    Commit(#[source] StoreError),
 }
 
 impl From<sqlx::Error> for AdoptError {
@@ -285,7 +294,9 @@ impl PgStore {
         .await?;
         let adopted = Adopted { converted, merged };
         check(&mut tx, &plan, adopted).await?;
-        tx.commit().await?;
+        tx.commit()
+            .await
+            .map_err(|e| AdoptError::Commit(e.into()))?;
         Ok(Some(adopted))
     }
 }
