@@ -3,6 +3,7 @@
 //!
 //! - [`postgres`]: PostgreSQL's `historical_ticks` (`DATABASE_URL=postgres://...`).
 //! - [`sqlite`]: the embedded store, a SQLite file (the default, `data/tickstream.db`).
+//! - [`adopt`]: taking over the original design's PostgreSQL table.
 //!
 //! Both stores keep the natural identity `(pair, timestamp, price)` unique,
 //! so a replayed or retried batch inserts nothing twice, and both keep
@@ -10,6 +11,7 @@
 //! seed, readiness) and history reads, bounded by [`ReadLimits`], so a slow
 //! read never holds up a write or `/readyz`.
 
+pub mod adopt;
 pub mod postgres;
 mod restate;
 mod schema;

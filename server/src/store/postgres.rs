@@ -73,6 +73,16 @@ impl PgStore {
         schema::migrate(&self.pool).await
     }
 
+    /// How the schema differs from this binary's migrations (`"1 of 2
+    /// migrations applied"`, say), or `None` when it is current. Reads only.
+    ///
+    /// # Errors
+    ///
+    /// When the database is unreachable or `_sqlx_migrations` unreadable.
+    pub async fn pending_migrations(&self) -> Result<Option<String>, StoreError> {
+        schema::behind(&self.pool).await
+    }
+
     /// Inserts ticks in one statement, skipping those already stored.
     /// Returns how many rows were new.
     ///

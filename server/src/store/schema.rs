@@ -10,12 +10,15 @@
 //!   is not, rather than failing on every write later.
 //! - Either way `serve` then checks it may insert, so a role without the
 //!   grants is reported at once (the persister's `last_error`, `/readyz`).
+//! - A `historical_ticks` without the unique key (the original design's,
+//!   until `tickstream migrate` adopts it) is neither migrated nor served:
+//!   every insert would fail on it.
 
 use sqlx::PgPool;
 use sqlx::migrate::{MigrateError, Migrator};
 use sqlx::postgres::PgPoolOptions;
 
-use super::StoreError;
+use super::{StoreError, adopt};
 
 /// The migrations in `migrations/`, built into the binary.
 static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
@@ -26,6 +29,7 @@ const INSUFFICIENT_PRIVILEGE: &str = "42501";
 /// Applies the pending migrations with the owner's rights; returns how many
 /// were applied (none, whoever connects, when the schema is current).
 pub(super) async fn migrate(pool: &PgPool) -> Result<usize, StoreError> {
+    refuse_keyless(pool).await?;
     if matches!(behind(pool).await, Ok(None)) {
         return Ok(0);
     }
@@ -51,6 +55,7 @@ async fn run_migrator(pool: &PgPool) -> Result<(), MigrateError> {
 
 /// Readies the schema for `serve` (see the module's documentation).
 pub(super) async fn prepare(pool: &PgPool) -> Result<(), StoreError> {
+    refuse_keyless(pool).await?;
     if let Some(behind) = behind(pool).await? {
         if !may_migrate(pool).await? {
             return Err(StoreError::NotCurrent(format!(
@@ -84,6 +89,19 @@ pub(super) async fn prepare(pool: &PgPool) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// [`StoreError::NotCurrent`] when `historical_ticks` lacks the unique key
+/// `ON CONFLICT (pair, timestamp, price)` needs.
+async fn refuse_keyless(pool: &PgPool) -> Result<(), StoreError> {
+    if adopt::lacks_key(&mut *pool.acquire().await?).await? {
+        return Err(StoreError::NotCurrent(
+            "historical_ticks has no unique key on (pair, timestamp, price), as the original \
+             design's table has none; `tickstream migrate` adopts that one"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Versions and checksums of the successfully applied migrations; empty
 /// when none was ever applied.
 async fn applied(pool: &PgPool) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
@@ -112,7 +130,7 @@ async fn applied(pool: &PgPool) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
 
 /// How the schema differs from this binary's migrations, or `None` when it
 /// is current.
-async fn behind(pool: &PgPool) -> Result<Option<String>, StoreError> {
+pub(super) async fn behind(pool: &PgPool) -> Result<Option<String>, StoreError> {
     let applied = applied(pool).await?;
     let known: Vec<_> = MIGRATOR
         .iter()
