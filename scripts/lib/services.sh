@@ -38,3 +38,12 @@ ensure_postgres() {
     psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $TEST_DATABASE"
   fi
 }
+
+# The original design's own clients, which the Socket.IO and Redis-producer
+# tests drive: Debian's python3-socketio (with its WebSocket transport) and
+# python3-redis, for Debian's /usr/bin/python3. socket.io-client comes from npm.
+ensure_python_clients() {
+  if ! /usr/bin/python3 -c 'import socketio, websocket, requests, redis' >/dev/null 2>&1; then
+    apt_install python3-socketio python3-websocket python3-requests python3-redis
+  fi
+}
