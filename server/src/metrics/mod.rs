@@ -41,7 +41,7 @@ pub struct Metrics {
     pub ingest_rejected: Family<Reason, Counter>,
     /// WebSocket frames answered with an error, by reason.
     pub frames_refused: Family<Reason, Counter>,
-    /// Open WebSocket sessions.
+    /// Open live sessions: `/ws` and Socket.IO clients.
     pub ws_clients: Gauge,
     /// Source timestamp to the candle builder, per tick.
     pub to_candle: Latency,

@@ -200,7 +200,7 @@ fn register_delivery(r: &mut Registry, state: &AppState) {
     let hub = state.hub.stats();
     r.register(
         "ws_clients",
-        "Open WebSocket sessions",
+        "Open live sessions: /ws and Socket.IO clients",
         state.metrics.ws_clients.clone(),
     );
     r.register(
