@@ -1,6 +1,6 @@
 # Test-time services: headless Chromium with its driver, Redis and PostgreSQL
-# on loopback. Installed from apt when missing, started when not answering,
-# the same way the machine starts them.
+# on loopback, and Debian's Python clients. Installed from apt when missing,
+# started when not answering, the same way the machine starts them.
 
 ensure_chromium() {
   if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
@@ -37,4 +37,17 @@ ensure_postgres() {
     log "creating database $TEST_DATABASE"
     psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $TEST_DATABASE"
   fi
+}
+
+# Debian's Python modules that the tests' producer scripts import, run with
+# /usr/bin/python3 (not a python3 of pyenv or a venv on PATH). To add one,
+# add its Debian package to PYTHON_CLIENT_PACKAGES.
+PYTHON_CLIENT_PACKAGES=(python3-redis)
+ensure_python_clients() {
+  local missing=() pkg
+  for pkg in "${PYTHON_CLIENT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' \
+      || missing+=("$pkg")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
 }
