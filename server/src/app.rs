@@ -1,7 +1,7 @@
-//! [`run`]: start the journal, the candle builder, the hub and the simulator,
-//! serve the HTTP API, the WebSocket and the page on a listener until the
-//! stop token is cancelled, then close sockets with a reason, finish what is
-//! in flight and return.
+//! [`run`]: start the journal, the candle builder, the hub, the simulator and
+//! the ingest stream's reader, serve the HTTP API, the WebSocket and the page
+//! on a listener until the stop token is cancelled, then close sockets with a
+//! reason, finish what is in flight and return.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -36,8 +36,8 @@ pub fn decode(entry: &RawEntry, limits: &Limits, now_ms: i64) -> Result<Vec<Tick
     }
     let mut names: Vec<&str> = Vec::with_capacity(entry.fields.len());
     for (name, _) in &entry.fields {
-        let name = std::str::from_utf8(name)
-            .map_err(|_| "a field name is not UTF-8 text".to_owned())?;
+        let name =
+            std::str::from_utf8(name).map_err(|_| "a field name is not UTF-8 text".to_owned())?;
         if names.contains(&name) {
             return Err(format!("field `{name}` is given twice"));
         }
@@ -63,8 +63,8 @@ pub fn decode(entry: &RawEntry, limits: &Limits, now_ms: i64) -> Result<Vec<Tick
 fn one_tick(names: &[&str], fields: &[(Vec<u8>, Vec<u8>)]) -> Result<String, String> {
     let mut items = Vec::with_capacity(names.len());
     for (name, (_, value)) in names.iter().zip(fields) {
-        let text = std::str::from_utf8(value)
-            .map_err(|_| format!("field `{name}` is not UTF-8 text"))?;
+        let text =
+            std::str::from_utf8(value).map_err(|_| format!("field `{name}` is not UTF-8 text"))?;
         let value = if *name == "timestamp" && is_json_number(text) {
             text.to_owned()
         } else {
@@ -149,7 +149,10 @@ mod tests {
         assert!(tick("1", "1705314600").contains("milliseconds"));
         assert!(tick("1", "soon").contains("invalid type: string"));
         let e = refused(&[("asset", "EUR USD"), ("price", "1"), ("timestamp", "1")]);
-        assert!(e.starts_with("tick 0:") && e.contains("invalid asset"), "{e}");
+        assert!(
+            e.starts_with("tick 0:") && e.contains("invalid asset"),
+            "{e}"
+        );
         let e = refused(&[("asset", "EURUSD"), ("price", "1")]);
         assert!(e.contains("missing field `timestamp`"), "{e}");
         let e = refused(&[("asset", "A"), ("price", "1"), ("when", "1")]);
@@ -170,7 +173,10 @@ mod tests {
         let mut big = entry(&[("ticks", "[]")]);
         big.size = 1001;
         let e = decode(&big, &LIMITS, NOW).unwrap_err();
-        assert!(e.contains("1001 bytes") && e.contains("MAX_INGEST_BYTES"), "{e}");
+        assert!(
+            e.contains("1001 bytes") && e.contains("MAX_INGEST_BYTES"),
+            "{e}"
+        );
         let mut binary = entry(&[("asset", "A"), ("price", "1"), ("timestamp", "1")]);
         binary.fields[1].1 = vec![0xff, 0xfe];
         let e = decode(&binary, &LIMITS, NOW).unwrap_err();

@@ -132,7 +132,11 @@ impl Bridge {
     /// Connects, joins the group, then takes this consumer's own pending
     /// entries (left by a lost connection), new ones, and now and then stale
     /// ones of other consumers, until `stop` or a Redis error.
-    async fn serve(&self, stop: &CancellationToken, delay: &mut Duration) -> redis::RedisResult<()> {
+    async fn serve(
+        &self,
+        stop: &CancellationToken,
+        delay: &mut Duration,
+    ) -> redis::RedisResult<()> {
         let mut conn = crate::redis::connect(&self.client, &self.config).await?;
         group::join(&mut conn, &self.reader.stream).await?;
         let idle_ms = u64::try_from(self.claim_idle.as_millis()).unwrap_or(u64::MAX);

@@ -24,7 +24,9 @@ pub const KEEP_FIELDS: usize = 8;
 /// and the idle time (ms) after which an entry is claimed. Returns
 /// `[[id, size, [name, value, ...]], ...]`; size -1 for an entry deleted
 /// while pending.
-static SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(r"
+static SCRIPT: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"
 local mode, group, consumer = ARGV[1], ARGV[2], ARGV[3]
 local count, limit = tonumber(ARGV[4]), tonumber(ARGV[5])
 local keep, fields_kept = tonumber(ARGV[6]), tonumber(ARGV[7]) * 2
@@ -53,7 +55,9 @@ for _, e in ipairs(entries) do
   end
 end
 return out
-"));
+",
+    )
+});
 
 /// One entry as read.
 #[derive(Debug, Clone)]
@@ -151,14 +155,7 @@ fn entry(item: Value) -> Option<(String, Option<RawEntry>)> {
         .chunks_exact(2)
         .filter_map(|pair| Some((bytes(&pair[0])?, bytes(&pair[1])?)))
         .collect();
-    Some((
-        id.clone(),
-        Some(RawEntry {
-            id,
-            size,
-            fields,
-        }),
-    ))
+    Some((id.clone(), Some(RawEntry { id, size, fields })))
 }
 
 fn bytes(v: &Value) -> Option<Vec<u8>> {
