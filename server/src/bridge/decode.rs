@@ -3,6 +3,8 @@
 //! very same check ([`crate::http::parse_ticks`]), so an entry is refused
 //! exactly when, and with the message with which, that request would be.
 
+use std::collections::HashSet;
+
 use shared::Tick;
 
 use super::read::RawEntry;
@@ -35,10 +37,11 @@ pub fn decode(entry: &RawEntry, limits: &Limits, now_ms: i64) -> Result<Vec<Tick
         ));
     }
     let mut names: Vec<&str> = Vec::with_capacity(entry.fields.len());
+    let mut seen = HashSet::with_capacity(entry.fields.len());
     for (name, _) in &entry.fields {
         let name =
             std::str::from_utf8(name).map_err(|_| "a field name is not UTF-8 text".to_owned())?;
-        if names.contains(&name) {
+        if !seen.insert(name) {
             return Err(format!("field `{name}` is given twice"));
         }
         names.push(name);
