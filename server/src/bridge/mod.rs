@@ -75,7 +75,11 @@ impl Bridge {
     /// (`REDIS_INGEST_STREAM=false`) or there is no Redis.
     #[must_use]
     pub fn new(config: &ServeConfig, journal: Journal, metrics: Metrics) -> Option<Self> {
-        if !config.redis.redis_ingest_stream || !journal.uses_redis() {
+        if !journal.uses_redis() {
+            return None;
+        }
+        if !config.redis.redis_ingest_stream {
+            tracing::info!("the ingest stream is switched off (REDIS_INGEST_STREAM=false)");
             return None;
         }
         let client = redis::Client::open(config.redis.url()?.as_str()).ok()?;
