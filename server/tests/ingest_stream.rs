@@ -354,6 +354,17 @@ async fn the_bridge_waits_for_redis_and_can_be_switched_off() {
         journal_ticks(&prefix).await.len() == 2
     })
     .await;
+    // Deleted (group and all), then made again by a producer.
+    let _: () = redis::cmd("DEL")
+        .arg(&stream)
+        .query_async(&mut common::redis().await)
+        .await
+        .unwrap();
+    xadd(&stream, &tick).await;
+    until("the entry taken from the stream made again", async || {
+        journal_ticks(&prefix).await.len() == 3
+    })
+    .await;
     assert_eq!(metric(&off, ACCEPTED).await, 0, "switched off");
     server.stop().await;
     off.stop().await;
@@ -377,6 +388,13 @@ async fn the_readme_python_producer_works_as_written() {
     let prefix = unique_prefix("bridge-python");
     let dir = tempfile::tempdir().unwrap();
     let server = common::start_on_redis(dir.path(), &prefix, &[]).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let exists: u64 = redis::cmd("EXISTS")
+        .arg(format!("{prefix}ingest"))
+        .query_async(&mut common::redis().await)
+        .await
+        .unwrap();
+    assert_eq!(exists, 0, "the server makes no key of its own");
     let output = tokio::process::Command::new("/usr/bin/python3")
         .arg("-c")
         .arg(script)

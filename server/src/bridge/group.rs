@@ -1,6 +1,7 @@
-//! Joining the ingest stream's consumer group: creating it (and the stream)
-//! when missing, naming this process's consumer, and forgetting consumers of
-//! processes long gone that hold nothing, so the group's list stays short.
+//! Joining the ingest stream's consumer group: creating it once a producer
+//! has made the stream (the server itself creates no key), naming this
+//! process's consumer, and forgetting consumers of processes long gone that
+//! hold nothing, so the group's list stays short.
 
 use std::hash::{BuildHasher, RandomState};
 
@@ -32,26 +33,32 @@ pub fn consumer_name() -> String {
 }
 
 /// Creates the group at the start of `stream` (so entries added before any
-/// process ran are taken) unless it exists, then forgets consumers long gone.
+/// process ran are taken) unless it exists, then forgets consumers long gone;
+/// `false` while no producer has made the stream yet.
 ///
 /// # Errors
 ///
-/// A Redis error other than "the group exists".
-pub async fn join(conn: &mut MultiplexedConnection, stream: &str) -> redis::RedisResult<()> {
+/// A Redis error other than "the group exists" or "no such stream".
+pub async fn join(conn: &mut MultiplexedConnection, stream: &str) -> redis::RedisResult<bool> {
     let created: redis::RedisResult<()> = redis::cmd("XGROUP")
         .arg("CREATE")
         .arg(stream)
         .arg(GROUP)
         .arg("0")
-        .arg("MKSTREAM")
         .query_async(conn)
         .await;
-    if let Err(e) = created
-        && e.code() != Some("BUSYGROUP")
-    {
-        return Err(e);
+    match created {
+        Err(e)
+            if e.detail()
+                .is_some_and(|d| d.contains("requires the key to exist")) =>
+        {
+            return Ok(false);
+        }
+        Err(e) if e.code() != Some("BUSYGROUP") => return Err(e),
+        _ => {}
     }
-    forget_idle(conn, stream).await
+    forget_idle(conn, stream).await?;
+    Ok(true)
 }
 
 async fn forget_idle(conn: &mut MultiplexedConnection, stream: &str) -> redis::RedisResult<()> {

@@ -4,7 +4,8 @@
 //! `POST /api/ticks`).
 //!
 //! Every process on the Redis reads the stream through the consumer group
-//! [`group::GROUP`], so each entry is taken by one of them. An entry is
+//! [`group::GROUP`], so each entry is taken by one of them; the group is made
+//! once a producer has made the stream (the server makes no key of its own). An entry is
 //! checked exactly as `POST /api/ticks` checks a request ([`decode`]), all or
 //! nothing; its ticks are journaled through [`Journal::append`]; only then is
 //! it acknowledged and deleted from the stream ([`settle`]). A refused entry
@@ -51,6 +52,8 @@ use settle::{Outlet, Refusal};
 pub const READ_COUNT: usize = 100;
 /// The pause after a read that found nothing new.
 const IDLE_POLL: Duration = Duration::from_millis(50);
+/// The pause between looks for a stream no producer has made yet.
+const ABSENT_POLL: Duration = Duration::from_millis(500);
 /// The first pause after a Redis or journal error; it doubles up to [`MAX_RETRY`].
 const FIRST_RETRY: Duration = Duration::from_millis(500);
 /// The longest pause between attempts.
@@ -133,16 +136,42 @@ impl Bridge {
         }
     }
 
-    /// Connects, joins the group, then takes this consumer's own pending
-    /// entries (left by a lost connection), new ones, and now and then stale
-    /// ones of other consumers, until `stop` or a Redis error.
+    /// Connects, then, once a producer made the stream, joins the group and
+    /// reads it; again when the stream is deleted. Until `stop` or a Redis
+    /// error.
     async fn serve(
         &self,
         stop: &CancellationToken,
         delay: &mut Duration,
     ) -> redis::RedisResult<()> {
         let mut conn = crate::redis::connect(&self.client, &self.config).await?;
-        group::join(&mut conn, &self.reader.stream).await?;
+        while !stop.is_cancelled() {
+            if !group::join(&mut conn, &self.reader.stream).await? {
+                *delay = FIRST_RETRY;
+                pause(stop, ABSENT_POLL).await;
+                continue;
+            }
+            match self.read(&mut conn, stop, delay).await {
+                Err(e) if e.code() == Some("NOGROUP") => {
+                    tracing::info!(
+                        "the ingest stream was deleted; waiting for a producer to make it again"
+                    );
+                }
+                other => return other,
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes this consumer's own pending entries (left by a lost
+    /// connection), new ones, and now and then stale ones of other
+    /// consumers, until `stop` or a Redis error.
+    async fn read(
+        &self,
+        conn: &mut MultiplexedConnection,
+        stop: &CancellationToken,
+        delay: &mut Duration,
+    ) -> redis::RedisResult<()> {
         let idle_ms = u64::try_from(self.claim_idle.as_millis()).unwrap_or(u64::MAX);
         let mut what = Take::Mine;
         let mut last_claim = Instant::now();
@@ -151,10 +180,10 @@ impl Bridge {
                 last_claim = Instant::now();
                 what = Take::Stale(idle_ms);
             }
-            let taken = read::take(&mut conn, &self.reader, what).await?;
+            let taken = read::take(conn, &self.reader, what).await?;
             let full = taken.len() >= self.reader.count;
             let found = !taken.is_empty();
-            self.handle(&mut conn, taken, stop).await?;
+            self.handle(conn, taken, stop).await?;
             *delay = FIRST_RETRY;
             what = match what {
                 Take::Mine | Take::Stale(_) if full => what,
