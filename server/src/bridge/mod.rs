@@ -7,8 +7,9 @@
 //! [`group::GROUP`], so each entry is taken by one of them; the group is made
 //! once a producer has made the stream (the server makes no key of its own). An entry is
 //! checked exactly as `POST /api/ticks` checks a request ([`decode`]), all or
-//! nothing; its ticks are journaled through [`Journal::append`]; only then is
-//! it acknowledged and deleted from the stream ([`settle`]). A refused entry
+//! nothing; its ticks are journaled through [`Journal::append`] (the entries
+//! of one read packed whole into batches of at most `MAX_INGEST_TICKS`);
+//! only then is it acknowledged and deleted from the stream ([`settle`]). A refused entry
 //! is recorded, with the reason, in the bounded stream
 //! `{prefix}ingest:rejected`, acknowledged and deleted; nothing of it is kept.
 //! An entry left unacknowledged by a process that stopped is claimed by
@@ -222,11 +223,12 @@ impl Bridge {
             }
         }
         let mut accepted = 0;
-        let answers = join_all(batches.iter().map(|(_, ticks)| self.journal.append(ticks))).await;
-        for ((id, ticks), answer) in batches.into_iter().zip(answers) {
+        let packs = pack(batches, self.limits.max_ticks);
+        let answers = join_all(packs.iter().map(|(_, ticks)| self.journal.append(ticks))).await;
+        for ((ids, ticks), answer) in packs.into_iter().zip(answers) {
             if answer.is_ok() || self.append_again(&ticks, stop).await {
-                accepted += 1;
-                done.push(id);
+                accepted += ids.len();
+                done.extend(ids);
             }
         }
         settle::settle(conn, &self.outlet, &done, &refused).await?;
@@ -257,6 +259,23 @@ impl Bridge {
     }
 }
 
+/// Entries' ticks packed into journal batches of at most `max_ticks` (an
+/// entry holds at most that many), each entry whole in one batch: journaled
+/// all or nothing, a batch journals each of its entries all or nothing.
+fn pack(entries: Vec<(String, Vec<Tick>)>, max_ticks: usize) -> Vec<(Vec<String>, Vec<Tick>)> {
+    let mut packs: Vec<(Vec<String>, Vec<Tick>)> = Vec::new();
+    for (id, ticks) in entries {
+        match packs.last_mut() {
+            Some((ids, batch)) if batch.len() + ticks.len() <= max_ticks => {
+                ids.push(id);
+                batch.extend(ticks);
+            }
+            _ => packs.push((vec![id], ticks)),
+        }
+    }
+    packs
+}
+
 /// Waits `delay`; `false` when `stop` comes first.
 async fn pause(stop: &CancellationToken, delay: Duration) -> bool {
     tokio::select! {
@@ -276,4 +295,34 @@ fn bounded(mut reason: String) -> String {
         reason.push('…');
     }
     reason
+}
+
+#[cfg(test)]
+mod tests {
+    use shared::{Asset, Price, Tick, TimestampMs};
+
+    fn ticks(n: usize) -> Vec<Tick> {
+        let t = Tick::new(
+            Asset::new("A"),
+            Price::new("1"),
+            TimestampMs::new(1_705_314_600_000),
+        );
+        vec![t; n]
+    }
+
+    #[test]
+    fn entries_are_packed_whole_up_to_the_batch_limit() {
+        let entries = vec![
+            ("1".to_owned(), ticks(2)),
+            ("2".to_owned(), ticks(1)),
+            ("3".to_owned(), ticks(3)),
+            ("4".to_owned(), ticks(1)),
+        ];
+        let packs = super::pack(entries, 3);
+        let shape: Vec<(Vec<&str>, usize)> = packs
+            .iter()
+            .map(|(ids, t)| (ids.iter().map(String::as_str).collect(), t.len()))
+            .collect();
+        assert_eq!(shape, [(vec!["1", "2"], 3), (vec!["3"], 3), (vec!["4"], 1)]);
+    }
 }
