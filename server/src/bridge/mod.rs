@@ -4,30 +4,30 @@
 //! `POST /api/ticks`).
 //!
 //! Every process on the Redis reads the stream through the consumer group
-//! [`group::GROUP`], so each entry is taken by one of them; the group is made
-//! once a producer has made the stream (the server makes no key of its own). An entry is
-//! checked exactly as `POST /api/ticks` checks a request ([`decode`]), all or
-//! nothing; its ticks are journaled through [`Journal::append`] (the entries
-//! of one read packed whole into batches of at most `MAX_INGEST_TICKS`);
-//! only then is it acknowledged and deleted from the stream ([`settle`]). A refused entry
-//! is recorded, with the reason, in the bounded stream
-//! `{prefix}ingest:rejected`, acknowledged and deleted; nothing of it is kept.
-//! An entry left unacknowledged by a process that stopped is claimed by
-//! another after `REDIS_INGEST_CLAIM_IDLE`; journaled twice (a process
-//! stopped between journaling and acknowledging), its ticks are the same
-//! ticks, which the candles and the store count once.
+//! `tickstream`, so each entry is taken by one of them; the group is
+//! made once a producer has made the stream (the server makes no key of its
+//! own). An entry is checked exactly as `POST /api/ticks` checks a request
+//! (`decode`), all or nothing; its ticks are journaled through
+//! [`Journal::append`] (the entries of one read packed whole into batches of
+//! at most `MAX_INGEST_TICKS`); only then is it acknowledged and deleted from
+//! the stream (`settle`). A refused entry is recorded, with the reason, in
+//! the bounded stream `{prefix}ingest:rejected`, acknowledged and deleted;
+//! nothing of it is kept. An entry left unacknowledged by a process that
+//! stopped is claimed by another after `REDIS_INGEST_CLAIM_IDLE`; journaled
+//! twice (a process stopped between journaling and acknowledging), its ticks
+//! are the same ticks, which the candles and the store count once.
 //!
 //! Bounded: [`READ_COUNT`] entries a read, an entry over `MAX_INGEST_BYTES`
-//! is measured in Redis and never read whole ([`read`]). While Redis is away
+//! is measured in Redis and never read whole (`read`). While Redis is away
 //! the bridge waits, doubling its pause up to [`MAX_RETRY`]; without Redis it
 //! does not run.
 //!
 //! # Layout
 //!
-//! - [`read`]: taking entries (new, own pending, claimed), in one script.
-//! - [`decode`]: an entry to ticks, or the reason it is refused.
-//! - [`settle`]: acknowledging, deleting, recording refusals.
-//! - [`group`]: the consumer group and this process's consumer.
+//! - `read`: taking entries (new, own pending, claimed), in one script.
+//! - `decode`: an entry to ticks, or the reason it is refused.
+//! - `settle`: acknowledging, deleting, recording refusals.
+//! - `group`: the consumer group and this process's consumer.
 
 mod decode;
 mod group;
