@@ -1,6 +1,6 @@
 # Test-time services: headless Chromium with its driver, Redis and PostgreSQL
-# on loopback. Installed from apt when missing, started when not answering,
-# the same way the machine starts them.
+# on loopback, and Debian's Python clients. Installed from apt when missing,
+# started when not answering, the same way the machine starts them.
 
 ensure_chromium() {
   if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
@@ -39,11 +39,17 @@ ensure_postgres() {
   fi
 }
 
-# The original design's own clients, which the Socket.IO and Redis-producer
-# tests drive: Debian's python3-socketio (with its WebSocket transport) and
-# python3-redis, for Debian's /usr/bin/python3. socket.io-client comes from npm.
+# The original design's own clients, which the tests drive, for Debian's
+# /usr/bin/python3 (not a python3 of pyenv or a venv on PATH):
+# python3-socketio with its WebSocket transport (Socket.IO tests) and
+# python3-redis (the README's producer). socket.io-client comes from npm.
+# To add one, add its Debian package to PYTHON_CLIENT_PACKAGES.
+PYTHON_CLIENT_PACKAGES=(python3-socketio python3-websocket python3-requests python3-redis)
 ensure_python_clients() {
-  if ! /usr/bin/python3 -c 'import socketio, websocket, requests, redis' >/dev/null 2>&1; then
-    apt_install python3-socketio python3-websocket python3-requests python3-redis
-  fi
+  local missing=() pkg
+  for pkg in "${PYTHON_CLIENT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' \
+      || missing+=("$pkg")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
 }

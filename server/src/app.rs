@@ -1,7 +1,7 @@
-//! [`run`]: start the journal, the candle builder, the hub and the simulator,
-//! serve the HTTP API, the WebSocket and the page on a listener until the
-//! stop token is cancelled, then close sockets with a reason, finish what is
-//! in flight and return.
+//! [`run`]: start the journal, the candle builder, the hub, the simulator and
+//! the ingest stream's reader, serve the HTTP API, the WebSocket and the page
+//! on a listener until the stop token is cancelled, then close sockets with a
+//! reason, finish what is in flight and return.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::bridge::Bridge;
 use crate::candles::{Outlets, Seed, Watchers};
 use crate::clock::now_millis;
 use crate::config::ServeConfig;
@@ -248,6 +249,10 @@ pub async fn run(
         stop.clone(),
         tasks.clone(),
     );
+    // Producers' ticks through the Redis stream `{prefix}ingest`.
+    if let Some(bridge) = Bridge::new(&config, journal.clone(), watchers.metrics.clone()) {
+        tasks.spawn(bridge.run(stop.clone()));
+    }
     for asset in &config.simulator.simulate {
         simulator.start_operator_feed(*asset);
     }

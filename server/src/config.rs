@@ -147,6 +147,18 @@ pub struct RedisConfig {
     /// runs) can share one Redis.
     #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "", value_parser = parse_prefix)]
     pub redis_key_prefix: String,
+    /// Whether producers may journal ticks by `XADD` to the stream
+    /// `{prefix}ingest` (read only while Redis is in use).
+    #[arg(long, env = "REDIS_INGEST_STREAM", default_value_t = true,
+          num_args = 0..=1, default_missing_value = "true",
+          action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub redis_ingest_stream: bool,
+    /// Seconds an ingest-stream entry may sit unacknowledged with a process
+    /// that stopped before another process takes it over.
+    #[arg(long, env = "REDIS_INGEST_CLAIM_IDLE", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub redis_ingest_claim_idle: u64,
 }
 
 /// Tokens, origins, and how many wrong tokens an address may try.
@@ -438,6 +450,14 @@ mod tests {
         assert_eq!(c.redis.redis_historical_cache_ttl, 3600);
         assert_eq!(c.redis.redis_batch_processing_interval, 30);
         assert_eq!(c.redis.redis_historical_cache_size, 200);
+        assert!(c.redis.redis_ingest_stream);
+        assert_eq!(c.redis.redis_ingest_claim_idle, 30);
+        assert!(
+            !parse(&["--redis-ingest-stream=false"])
+                .unwrap()
+                .redis
+                .redis_ingest_stream
+        );
         assert_eq!(c.history.read_limits(), ReadLimits::default());
     }
 
@@ -474,6 +494,10 @@ mod tests {
         assert!(err.contains("SIMULATOR_ON_DEMAND"), "{err}");
         let err = parse(&["--simulator-max-assets", "0"]).unwrap_err();
         assert!(err.contains("SIMULATOR_MAX_ASSETS"), "{err}");
+        let err = parse(&["--redis-ingest-stream", "perhaps"]).unwrap_err();
+        assert!(err.contains("REDIS_INGEST_STREAM"), "{err}");
+        let err = parse(&["--redis-ingest-claim-idle", "0"]).unwrap_err();
+        assert!(err.contains("REDIS_INGEST_CLAIM_IDLE"), "{err}");
     }
 
     #[test]

@@ -34,6 +34,7 @@
 //! - [`telemetry`]: logging set-up.
 
 pub mod app;
+pub mod bridge;
 pub mod candles;
 pub mod cli;
 pub mod clock;

@@ -108,7 +108,7 @@ fn authorize(state: &AppState, ip: std::net::IpAddr, headers: &HeaderMap) -> Res
 
 /// Checks a whole batch; the first bad item (one stamped more than
 /// `max_skew_ms` ahead of `now_ms` among them) refuses all of it.
-fn parse(
+pub(crate) fn parse(
     body: &[u8],
     max_ticks: usize,
     now_ms: i64,

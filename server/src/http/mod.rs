@@ -24,6 +24,7 @@ use tower_http::trace::TraceLayer;
 use crate::state::AppState;
 
 pub use error::ApiError;
+pub(crate) use ingest::parse as parse_ticks;
 
 /// Every route of the server; `/metrics` answers 404 here while
 /// `METRICS_BIND` serves it apart.

@@ -37,6 +37,18 @@ impl Keys {
         format!("{}journal:readers", self.prefix)
     }
 
+    /// The stream any producer may `XADD` ticks to (see [`crate::bridge`]).
+    #[must_use]
+    pub fn ingest(&self) -> String {
+        format!("{}ingest", self.prefix)
+    }
+
+    /// The bounded stream of refused ingest-stream entries, with reasons.
+    #[must_use]
+    pub fn ingest_rejected(&self) -> String {
+        format!("{}ingest:rejected", self.prefix)
+    }
+
     /// The number of the last record of write-ahead file `file_id` written
     /// to the stream, set in the same `MULTI`/`EXEC` as those records.
     #[must_use]

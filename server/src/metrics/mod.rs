@@ -39,6 +39,8 @@ pub fn since_source(tick: &Tick, now_ms: i64) -> f64 {
 pub struct Metrics {
     /// Refused `POST /api/ticks` requests by reason.
     pub ingest_rejected: Family<Reason, Counter>,
+    /// Ingest-stream entries handled, by outcome (`accepted`, `refused`).
+    pub ingest_stream_entries: Family<Reason, Counter>,
     /// WebSocket frames answered with an error, by reason.
     pub frames_refused: Family<Reason, Counter>,
     /// Open live sessions: `/ws` and Socket.IO clients.
@@ -56,6 +58,17 @@ impl Metrics {
         self.ingest_rejected
             .get_or_create(&[("reason", reason)])
             .inc();
+    }
+
+    /// Counts ingest-stream entries journaled and refused.
+    pub fn stream_entries(&self, accepted: usize, refused: usize) {
+        for (outcome, n) in [("accepted", accepted), ("refused", refused)] {
+            if n > 0 {
+                self.ingest_stream_entries
+                    .get_or_create(&[("outcome", outcome)])
+                    .inc_by(n as u64);
+            }
+        }
     }
 
     /// Counts a WebSocket frame refused with an error.

@@ -63,6 +63,11 @@ fn register_ingest(r: &mut Registry, state: &AppState) {
         "Refused POST /api/ticks requests, by reason (nothing of them was kept)",
         state.metrics.ingest_rejected.clone(),
     );
+    r.register(
+        "ingest_stream_entries",
+        "Entries of the Redis stream {prefix}ingest handled by this process, by outcome (a refused one is in {prefix}ingest:rejected)",
+        state.metrics.ingest_stream_entries.clone(),
+    );
     let hub = state.hub.stats();
     r.register(
         "ticks_late",
