@@ -15,23 +15,6 @@ use common::{
 };
 use sqlx::Connection;
 
-/// `tickstream migrate` (the real binary) against `url`: success, stdout.
-fn migrate(url: &str) -> (bool, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tickstream"))
-        .arg("migrate")
-        .current_dir(dir.path())
-        .env("DATABASE_URL", url)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
-
 /// Runs `sql` on `url` as whoever `url` logs in as.
 async fn run(url: &str, sql: &str) {
     let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
@@ -57,10 +40,10 @@ async fn batch_status_when(
 #[tokio::test]
 async fn migrate_makes_group_roles_and_a_writer_member_serves_and_stores() {
     let (url, db) = fresh_database("roles_serve").await;
-    let (ok, out) = migrate(&url);
+    let (ok, out) = common::migrate(&url, &[]);
     assert!(ok, "{out}");
     assert!(out.contains("NOLOGIN"), "{out}");
-    let (ok, out) = migrate(&url);
+    let (ok, out) = common::migrate(&url, &[]);
     assert!(ok && out.contains("0 new"), "idempotent: {out}");
     let mut owner = sqlx::PgConnection::connect(&url).await.unwrap();
     let login: Vec<(String, bool)> = sqlx::query_as(
@@ -117,7 +100,7 @@ async fn migrate_makes_group_roles_and_a_writer_member_serves_and_stores() {
 #[tokio::test]
 async fn a_writer_member_on_a_schema_that_is_not_current_stops_naming_migrate() {
     let (url, db) = fresh_database("roles_behind").await;
-    let (ok, out) = migrate(&url);
+    let (ok, out) = common::migrate(&url, &[]);
     assert!(ok, "{out}");
     let (bare_url, bare_db) = fresh_database("roles_bare").await;
     let app = login_role("behind", "tickstream_writer").await;
@@ -128,18 +111,14 @@ async fn a_writer_member_on_a_schema_that_is_not_current_stops_naming_migrate() 
     run(&url, "DELETE FROM _sqlx_migrations WHERE version = 2").await;
     for (target, needle) in [(&bare_url, "0 of 2"), (&url, "1 of 2")] {
         let server = common::start_with_db(dist.path(), &prefix, &as_role(target, &app), &[]).await;
-        let outcome = tokio::time::timeout(Duration::from_secs(15), server.task)
-            .await
-            .expect("serve stops")
-            .unwrap();
-        let err = format!("{:#}", outcome.expect_err("serve must not start"));
+        let err = server.refusal().await;
         assert!(
             err.contains("tickstream migrate") && err.contains(needle),
             "{err}"
         );
     }
     // The owner brings it up to date; then the member starts.
-    let (ok, out) = migrate(&url);
+    let (ok, out) = common::migrate(&url, &[]);
     assert!(ok && out.contains("1 new"), "{out}");
     let server = common::start_with_db(dist.path(), &prefix, &as_role(&url, &app), &[]).await;
     let status = batch_status_when(&server.base, |s| s["writable"] == true).await;
@@ -154,7 +133,7 @@ async fn a_writer_member_on_a_schema_that_is_not_current_stops_naming_migrate() 
 #[tokio::test]
 async fn a_role_without_insert_is_not_ready_and_says_why_until_granted() {
     let (url, db) = fresh_database("roles_noinsert").await;
-    let (ok, out) = migrate(&url);
+    let (ok, out) = common::migrate(&url, &[]);
     assert!(ok, "{out}");
     // Grants are per database: this one's writers lose INSERT.
     run(

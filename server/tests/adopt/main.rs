@@ -11,13 +11,11 @@ mod original;
 
 use std::time::{Duration, Instant};
 
-use common::{cleanup, drop_database, fresh_database, ticks_json, unique_prefix};
+use common::{cleanup, drop_database, fresh_database, migrate, ticks_json, unique_prefix};
 use shared::Candle;
 use sqlx::Connection;
 
-use original::{
-    OLD_ROWS, SCHEMA, T0, constraints, lines, migrate, original_database, policies, rows,
-};
+use original::{OLD_ROWS, SCHEMA, T0, constraints, lines, original_database, policies, rows};
 
 #[tokio::test]
 async fn the_original_table_is_adopted_then_served_and_written_once() {
@@ -276,11 +274,7 @@ async fn serve_on_the_original_table_stops_naming_migrate_and_an_empty_one_is_ad
     let prefix = unique_prefix("adopt_serve");
     let dist = tempfile::tempdir().unwrap();
     let server = common::start_with_db(dist.path(), &prefix, &url, &[]).await;
-    let outcome = tokio::time::timeout(Duration::from_secs(15), server.task)
-        .await
-        .expect("serve stops")
-        .unwrap();
-    let err = format!("{:#}", outcome.expect_err("serve must not start"));
+    let err = server.refusal().await;
     assert!(
         err.contains("no unique key") && err.contains("tickstream migrate"),
         "{err}"

@@ -65,25 +65,6 @@ pub const OLD_ROWS: [(&str, &str, i64); 8] = [
     ("GBPUSD_otc", "1.27", T0 + 5),
 ];
 
-/// `tickstream migrate ARGS` (the real binary) against `url`: success and
-/// everything it printed.
-pub fn migrate(url: &str, args: &[&str]) -> (bool, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tickstream"))
-        .arg("migrate")
-        .args(args)
-        .current_dir(dir.path())
-        .env("DATABASE_URL", url)
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
-
 /// A fresh database holding the original design's table with `rows`.
 pub async fn original_database(name: &str, rows: &[(&str, &str, i64)]) -> (String, String) {
     let (url, db) = fresh_database(name).await;

@@ -134,6 +134,16 @@ impl Running {
         json
     }
 
+    /// Waits for a server that must refuse to start (within 15 s): its
+    /// error, with causes.
+    pub async fn refusal(self) -> String {
+        let outcome = tokio::time::timeout(Duration::from_secs(15), self.task)
+            .await
+            .expect("serve stops")
+            .unwrap();
+        format!("{:#}", outcome.expect_err("serve must not start"))
+    }
+
     pub async fn stop(self) {
         self.stop.cancel();
         self.task.await.unwrap().unwrap();
@@ -535,4 +545,23 @@ impl Drop for PrivateRedis {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// `tickstream migrate ARGS` (the real binary) against `url`, run from an
+/// empty folder: whether it succeeded, and its stdout then stderr.
+pub fn migrate(url: &str, args: &[&str]) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tickstream"))
+        .arg("migrate")
+        .args(args)
+        .current_dir(dir.path())
+        .env("DATABASE_URL", url)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
 }
