@@ -27,6 +27,9 @@
 //! - [`ops`]: the operator commands `health` and `monitor`.
 //! - [`http`]: the routes, one module per concern (ingest, candles, status,
 //!   WebSocket, page), and [`http::client_ip::ClientIp`].
+//! - [`bridge`]: producers through Redis: the `ingest` stream, checked and
+//!   journaled as `POST /api/ticks`.
+//! - [`gate`]: counts of open clients, in all and per address, and their caps.
 //! - [`serve`]: connections: hyper with header-read and idle timeouts, the
 //!   connection caps, graceful shutdown.
 //! - [`state`]: [`state::AppState`], what handlers share.
@@ -40,6 +43,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod feeds;
+pub mod gate;
 pub mod history;
 pub mod http;
 pub mod hub;

@@ -24,7 +24,7 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
-use super::gate::{Gate, Permit};
+use crate::gate::{Gate, Permit};
 use crate::http::client_ip::{ClientIp, TrustedProxies};
 
 /// What every connection shares.

@@ -5,7 +5,6 @@
 //! open-files limit raised to fit them, and graceful shutdown.
 //!
 //! - [`settings`]: [`ConnectionsConfig`], the settings.
-//! - [`gate`]: the counts and caps.
 //! - [`connection`]: one connection through hyper, `ConnectInfo` and
 //!   `ClientIp` on every request, the idle watchdog.
 //! - [`refuse`]: the answer over a cap.
@@ -13,7 +12,6 @@
 
 mod connection;
 mod fd_limit;
-mod gate;
 mod refuse;
 mod settings;
 
@@ -25,9 +23,9 @@ use hyper_util::rt::TokioTimer;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::gate::Gate;
 use crate::http::client_ip::TrustedProxies;
 
-pub use gate::{Gate, Permit, Refused};
 pub use settings::ConnectionsConfig;
 
 /// How long shutdown waits for open connections (WebSockets closing with

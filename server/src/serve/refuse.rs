@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
-use super::gate::Refused;
+use crate::gate::Refused;
 
 /// Refusals written at once; past that a refused socket is just closed.
 /// Counted in [`super::fd_limit::RESERVED`].

@@ -10,10 +10,10 @@ use serde::Deserialize;
 use socketioxide::ParserError;
 use socketioxide::extract::SocketRef;
 
+use crate::gate::{Gate, Permit};
 use crate::http::client_ip::ClientIp;
 use crate::http::live::origin_allowed;
 use crate::http::lockout::Verdict;
-use crate::serve::{Gate, Permit};
 use crate::state::AppState;
 
 /// The handshake's `auth` object: `{token}` to be privileged, or nothing.

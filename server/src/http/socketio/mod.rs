@@ -18,7 +18,7 @@ use socketioxide::extract::SocketRef;
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 
-use crate::serve::Gate;
+use crate::gate::Gate;
 use crate::state::AppState;
 
 /// Packets socketioxide buffers per client ahead of the socket; the
