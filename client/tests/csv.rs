@@ -12,7 +12,6 @@ use client::stream::StreamOptions;
 use common::{fresh_root, load_chart_library, sleep};
 use js_sys::{Array, Reflect, Uint8Array};
 use leptos::prelude::*;
-use shared::csv::TickFile;
 use shared::{Asset, CsvFile, Timeframe};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -158,7 +157,7 @@ async fn a_candle_file_is_charted_at_its_own_width() {
     leptos::task::tick().await;
     let t0 = common::BASE;
     let text = format!(
-        "timestamp,open,high,low,close,volume\n{t0},1.1,1.3,1.0,1.2,5\n{},1.2,1.25,1.15,1.22,3\n{},1.22,1.4,1.2,1.40001,1\n",
+        "timestamp,open,high,low,close,volume\n{t0},1.1,1.3,1.0,1.2,5\n{},1.2,1.25,1.15,1.22,3\n{},1.22,1.40001,1.2,1.40001,1\n",
         t0 + 3600,
         t0 + 7200
     );

@@ -3,7 +3,17 @@
 //! page's real file input (WebDriver sends the path). The file is charted
 //! beside the live chart, as `shared` builds its candles; a file with a bad
 //! line shows the line and charts nothing.
+//!
+//! Two ignored tests give BENCHMARKS.md's figures ("CSV on the page"): a
+//! million ticks and a million one-minute candles, from the input's
+//! `change` to the chart drawn, with the longest main-thread task and the
+//! longest gap between animation frames meanwhile:
+//!
+//! ```sh
+//! cargo test -p e2e --test page_csv -- --ignored --nocapture --test-threads 1
+//! ```
 
+use std::io::Write;
 use std::time::Duration;
 
 use e2e::browser::{number, wait_for};
@@ -102,4 +112,106 @@ async fn a_csv_chosen_in_the_file_input_is_charted_and_a_bad_line_is_named() -> 
     assert!(browser.console_errors().await?.is_empty());
     browser.close().await;
     Ok(())
+}
+
+/// Watches the page from the input's `change` on: the longest task
+/// (`longtask` entries, 50 ms and more), the longest gap between animation
+/// frames, and when the CSV chart has points.
+const WATCH: &str = "
+    window.__csv = { start: 0, done: 0, longest: 0, gap: 0 };
+    document.getElementById('csv-file').addEventListener('change',
+        () => { window.__csv.start = performance.now(); }, { capture: true });
+    new PerformanceObserver(list => {
+        for (const e of list.getEntries()) {
+            if (window.__csv.start && e.startTime + e.duration >= window.__csv.start) {
+                window.__csv.longest = Math.max(window.__csv.longest, e.duration);
+            }
+        }
+    }).observe({ type: 'longtask' });
+    let last = performance.now();
+    const frame = t => {
+        const w = window.__csv;
+        if (w.start && !w.done) { w.gap = Math.max(w.gap, t - Math.max(last, w.start)); }
+        last = t;
+        const points = document.getElementById('csv-chart')?.getAttribute('data-points');
+        if (w.start && !w.done && points && points !== '0') { w.done = t; }
+        requestAnimationFrame(frame);
+    };
+    requestAnimationFrame(frame);";
+
+/// Opens `path` in the page and prints how long it took to chart.
+async fn figure(label: &str, path: &std::path::Path) -> anyhow::Result<()> {
+    let server = Server::start(&[])?;
+    let browser = Browser::start().await?;
+    let c = &browser.client;
+    c.set_window_size(1280, 900).await?;
+    c.goto(&server.url("/")).await?;
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#chart canvas"))
+        .await?;
+    c.execute(WATCH, vec![]).await?;
+    let input = c.find(Locator::Css("#csv-file")).await?;
+    input.send_keys(&path.display().to_string()).await?;
+    let result = wait_for(
+        c,
+        "the CSV charted",
+        "window.__csv.done ? window.__csv : null",
+        Duration::from_secs(300),
+        |v| !v.is_null(),
+    )
+    .await?;
+    let attributes = c
+        .execute(
+            "const e = document.getElementById('csv-chart'); return [e.dataset.candles, e.dataset.points, document.getElementById('csv-summary').textContent]",
+            vec![],
+        )
+        .await?;
+    let ms = |k: &str| result[k].as_f64().unwrap_or(f64::NAN);
+    println!(
+        "{label}: {:.0} bytes; change to chart drawn {:.0} ms; longest task {:.0} ms; longest frame gap {:.0} ms; {attributes}",
+        std::fs::metadata(path)?.len() as f64,
+        ms("done") - ms("start"),
+        ms("longest"),
+        ms("gap"),
+    );
+    browser.close().await;
+    Ok(())
+}
+
+#[tokio::test]
+#[ignore = "a figure, run by hand"]
+async fn figure_a_million_ticks() -> anyhow::Result<()> {
+    let files = tempfile::tempdir()?;
+    let path = files.path().join("EURUSD_otc.csv");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+    writeln!(out, "asset,price,timestamp_ms")?;
+    for i in 0..1_000_000i64 {
+        let price = 108_000 + (i * 7919) % 400;
+        writeln!(out, "EURUSD_otc,1.{price},{}", DAY_MS + i * 250)?;
+    }
+    out.flush()?;
+    figure("1,000,000 ticks", &path).await
+}
+
+#[tokio::test]
+#[ignore = "a figure, run by hand"]
+async fn figure_a_million_candles() -> anyhow::Result<()> {
+    let files = tempfile::tempdir()?;
+    let path = files.path().join("EURUSD_otc.csv");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+    writeln!(out, "timestamp,open,high,low,close,volume")?;
+    for i in 0..1_000_000i64 {
+        let open = 108_000 + (i * 7919) % 400;
+        let close = 108_000 + (i * 104_729) % 400;
+        let (low, high) = (open.min(close) - 3, open.max(close) + 5);
+        writeln!(
+            out,
+            "{},1.{open},1.{high},1.{low},1.{close},{}",
+            DAY_MS / 1000 + i * 60,
+            1 + i % 50
+        )?;
+    }
+    out.flush()?;
+    figure("1,000,000 one-minute candles", &path).await
 }

@@ -250,7 +250,7 @@ proptest! {
         let mut expected: Vec<(i64, Price)> = rows.iter().map(|(u, at)| (*at, price(*u))).collect();
         expected.sort_by_key(|(at, _)| *at);
         let got: Vec<(i64, Price)> = file.ticks().map(|t| (t.timestamp.millis(), t.price)).collect();
-        prop_assert_eq!(file.asset().as_str(), asset.as_str());
+        prop_assert_eq!(file.asset(), Asset::new(&asset));
         prop_assert_eq!(got, expected);
     }
 
