@@ -118,28 +118,64 @@ async fn a_csv_chosen_in_the_file_input_is_charted_and_a_bad_line_is_named() -> 
 /// (`longtask` entries, 50 ms and more), the longest gap between animation
 /// frames, and when the CSV chart has points.
 const WATCH: &str = "
-    window.__csv = { start: 0, done: 0, longest: 0, gap: 0 };
-    document.getElementById('csv-file').addEventListener('change',
-        () => { window.__csv.start = performance.now(); }, { capture: true });
+    window.__csv = { start: 0, done: 0, settled: 0, longest: 0, gap: 0, tasks: [], want: null };
+    const begin = want => { window.__csv = { start: performance.now(), done: 0, settled: 0, longest: 0, gap: 0, tasks: [], want }; };
+    document.getElementById('csv-file').addEventListener('change', () => begin(null), { capture: true });
+    document.getElementById('timeframe').addEventListener('change', e => begin(e.target.value), { capture: true });
     new PerformanceObserver(list => {
+        const w = window.__csv;
         for (const e of list.getEntries()) {
-            if (window.__csv.start && e.startTime + e.duration >= window.__csv.start) {
-                window.__csv.longest = Math.max(window.__csv.longest, e.duration);
+            if (w.start && e.startTime + e.duration >= w.start) {
+                w.longest = Math.max(w.longest, e.duration);
+                w.tasks.push([Math.round(e.startTime - w.start), Math.round(e.duration)]);
             }
         }
     }).observe({ type: 'longtask' });
     let last = performance.now();
     const frame = t => {
         const w = window.__csv;
-        if (w.start && !w.done) { w.gap = Math.max(w.gap, t - Math.max(last, w.start)); }
+        if (w.start && !w.settled) { w.gap = Math.max(w.gap, t - Math.max(last, w.start)); }
         last = t;
-        const points = document.getElementById('csv-chart')?.getAttribute('data-points');
-        if (w.start && !w.done && points && points !== '0') { w.done = t; }
+        const chart = document.getElementById('csv-chart');
+        const points = chart?.getAttribute('data-points');
+        const drawn = points && points !== '0' && (!w.want || chart.getAttribute('data-timeframe') === w.want);
+        if (w.start && !w.done && drawn) { w.done = t; }
+        if (w.done && !w.settled && t - w.done > 2000) { w.settled = t; }
         requestAnimationFrame(frame);
     };
     requestAnimationFrame(frame);";
 
-/// Opens `path` in the page and prints how long it took to chart.
+/// Waits until the watched change is drawn and settled, and prints the
+/// figures.
+async fn report(c: &fantoccini::Client, label: &str, path: &std::path::Path) -> anyhow::Result<()> {
+    let result = wait_for(
+        c,
+        "the CSV charted",
+        "window.__csv.settled ? window.__csv : null",
+        Duration::from_secs(300),
+        |v| !v.is_null(),
+    )
+    .await?;
+    let attributes = c
+        .execute(
+            "const e = document.getElementById('csv-chart'); return [e.dataset.timeframe, e.dataset.candles, e.dataset.points, document.getElementById('csv-summary').textContent]",
+            vec![],
+        )
+        .await?;
+    let ms = |k: &str| result[k].as_f64().unwrap_or(f64::NAN);
+    println!(
+        "{label}: {:.0} bytes; to chart drawn {:.0} ms; longest task {:.0} ms; longest frame gap {:.0} ms; tasks (start, ms) {}; {attributes}",
+        std::fs::metadata(path)?.len() as f64,
+        ms("done") - ms("start"),
+        ms("longest"),
+        ms("gap"),
+        result["tasks"],
+    );
+    Ok(())
+}
+
+/// Opens `path` in the page, then shows it at 1H, and prints how long each
+/// took to chart.
 async fn figure(label: &str, path: &std::path::Path) -> anyhow::Result<()> {
     let server = Server::start(&[])?;
     let browser = Browser::start().await?;
@@ -153,28 +189,13 @@ async fn figure(label: &str, path: &std::path::Path) -> anyhow::Result<()> {
     c.execute(WATCH, vec![]).await?;
     let input = c.find(Locator::Css("#csv-file")).await?;
     input.send_keys(&path.display().to_string()).await?;
-    let result = wait_for(
-        c,
-        "the CSV charted",
-        "window.__csv.done ? window.__csv : null",
-        Duration::from_secs(300),
-        |v| !v.is_null(),
+    report(c, label, path).await?;
+    c.execute(
+        "const s = document.getElementById('timeframe'); s.value = '1H'; s.dispatchEvent(new Event('change'));",
+        vec![],
     )
     .await?;
-    let attributes = c
-        .execute(
-            "const e = document.getElementById('csv-chart'); return [e.dataset.candles, e.dataset.points, document.getElementById('csv-summary').textContent]",
-            vec![],
-        )
-        .await?;
-    let ms = |k: &str| result[k].as_f64().unwrap_or(f64::NAN);
-    println!(
-        "{label}: {:.0} bytes; change to chart drawn {:.0} ms; longest task {:.0} ms; longest frame gap {:.0} ms; {attributes}",
-        std::fs::metadata(path)?.len() as f64,
-        ms("done") - ms("start"),
-        ms("longest"),
-        ms("gap"),
-    );
+    report(c, &format!("{label}, then 1H"), path).await?;
     browser.close().await;
     Ok(())
 }

@@ -94,6 +94,7 @@ fn CsvPanel(csv: CsvView, zone: ReadSignal<String>) -> impl IntoView {
                 node_ref=container
                 data-points=move || points.get().to_string()
                 data-candles=attr(|s| s.candles.len().to_string())
+                data-total=attr(|s| s.total.to_string())
                 data-timeframe=attr(|s| s.timeframe.to_string())
                 data-asset=attr(|s| s.asset.to_string())
                 data-last-close=attr(|s| s.candles.last().map(|c| c.close().to_string()).unwrap_or_default())
@@ -103,7 +104,8 @@ fn CsvPanel(csv: CsvView, zone: ReadSignal<String>) -> impl IntoView {
     }
 }
 
-/// `EURUSD · 1M · 1,440 candles from 86,400 ticks`.
+/// `EURUSD · 1M · 1,440 candles from 86,400 ticks`, saying when only the
+/// newest are drawn.
 fn summary(s: &CsvShown) -> String {
     let source = if s.ticks {
         let repeats = match s.repeats {
@@ -115,12 +117,16 @@ fn summary(s: &CsvShown) -> String {
     } else {
         "read as candles".to_owned()
     };
-    format!(
-        "{} · {} · {} candles {source}",
-        s.asset,
-        s.timeframe,
-        grouped(s.candles.len() as u64)
-    )
+    let count = if s.total > s.candles.len() {
+        format!(
+            "the newest {} of {} candles (a wider timeframe shows more)",
+            grouped(s.candles.len() as u64),
+            grouped(s.total as u64)
+        )
+    } else {
+        format!("{} candles", grouped(s.total as u64))
+    };
+    format!("{} · {} · {count} {source}", s.asset, s.timeframe)
 }
 
 /// `1234567` as `1,234,567`.

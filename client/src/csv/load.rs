@@ -2,17 +2,23 @@
 //! loop after each so the page stays responsive; each slice reports
 //! progress and may find the work no longer wanted.
 
+use std::borrow::Cow;
+
 use js_sys::{Promise, Uint8Array};
-use shared::csv::{MAX_CSV_BYTES, TickAggregation};
+use shared::csv::{CandleMerge, MAX_CSV_BYTES, TickAggregation};
 use shared::{Asset, Candle, CsvError, CsvFile, CsvReader, Timeframe};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Blob;
 
+use super::window::{MAX_CHART_POINTS, newest_within};
+
 /// Bytes read and checked between two yields.
 pub const CHUNK_BYTES: u32 = 512 * 1024;
 /// Ticks placed in candles between two yields.
 pub const TICKS_PER_STEP: usize = 40_000;
+/// Candles merged into a wider timeframe between two yields.
+pub const CANDLES_PER_STEP: usize = 100_000;
 
 /// Why loading stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,10 +79,23 @@ async fn slice(blob: &Blob, start: f64, end: f64) -> Result<Vec<u8>, JsValue> {
     Ok(Uint8Array::new(&buffer).to_vec())
 }
 
-/// The candles `file` shows at `wanted`, with their timeframe: ticks placed
-/// by the aggregator [`TICKS_PER_STEP`] at a time (calling `progress` with
-/// the share placed), candles merged into `wanted` when it is wider than
-/// theirs; and the repeated ticks counted once.
+/// What a file shows at a timeframe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Charted {
+    /// The candles' timeframe.
+    pub timeframe: Timeframe,
+    /// The newest candles, as many as the chart holds ([`newest_within`]).
+    pub candles: Vec<Candle>,
+    /// Candles of the file at this timeframe.
+    pub total: usize,
+    /// Repeated ticks, counted once.
+    pub repeats: u64,
+}
+
+/// The candles `file` shows at `wanted`: ticks placed by the aggregator
+/// [`TICKS_PER_STEP`] at a time, candles merged into `wanted` when it is
+/// wider than theirs [`CANDLES_PER_STEP`] at a time (calling `progress` with
+/// the share done); the newest [`MAX_CHART_POINTS`] points of them kept.
 ///
 /// # Errors
 ///
@@ -87,11 +106,22 @@ pub async fn candles(
     wanted: Timeframe,
     progress: impl Fn(f64),
     still_wanted: impl Fn() -> bool,
-) -> Result<(Timeframe, Vec<Candle>, u64), LoadError> {
-    match file {
+) -> Result<Charted, LoadError> {
+    let (timeframe, all, repeats) = match file {
+        CsvFile::Candles(c) if wanted <= c.timeframe() => {
+            (c.timeframe(), Cow::Borrowed(c.candles()), 0)
+        }
         CsvFile::Candles(c) => {
-            let (timeframe, candles) = c.candles_for(wanted)?;
-            Ok((timeframe, candles.into_owned(), 0))
+            let mut merge = CandleMerge::new(c, wanted);
+            while !merge.step(c, CANDLES_PER_STEP)? {
+                #[allow(clippy::cast_precision_loss)]
+                progress(merge.merged() as f64 / c.len() as f64);
+                yield_now().await;
+                if !still_wanted() {
+                    return Err(LoadError::Superseded);
+                }
+            }
+            (merge.timeframe(), Cow::Owned(merge.finish()), 0)
         }
         CsvFile::Ticks(ticks) => {
             let mut aggregation = TickAggregation::new(wanted);
@@ -104,9 +134,16 @@ pub async fn candles(
                 }
             }
             let repeats = aggregation.repeats();
-            Ok((wanted, aggregation.finish()?, repeats))
+            (wanted, Cow::Owned(aggregation.finish()?), repeats)
         }
-    }
+    };
+    let from = newest_within(&all, timeframe, MAX_CHART_POINTS);
+    Ok(Charted {
+        timeframe,
+        candles: all[from..].to_vec(),
+        total: all.len(),
+        repeats,
+    })
 }
 
 /// Lets the browser handle input and paint before going on.

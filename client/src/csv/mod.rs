@@ -5,9 +5,11 @@
 //!
 //! - [`load`]: a file (a `Blob`) to a [`shared::CsvFile`], and a file to the
 //!   candles of a timeframe, yielding as they go.
+//! - [`window`]: how many of a file's candles the chart holds.
 //! - [`view`]: [`CsvView`], what the page shows of the open file.
 
 pub mod load;
 pub mod view;
+pub mod window;
 
 pub use view::{CsvShown, CsvStatus, CsvView};

@@ -10,7 +10,7 @@ use shared::csv::asset_from_file_name;
 use shared::{Asset, Candle, CsvFile, Timeframe};
 use web_sys::Blob;
 
-use super::load::{self, LoadError};
+use super::load::{self, Charted, LoadError};
 
 /// What is being done with a file.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,8 +49,11 @@ pub struct CsvShown {
     pub asset: Asset,
     /// Their timeframe.
     pub timeframe: Timeframe,
-    /// Oldest first.
+    /// The newest candles, oldest first: at most what the chart holds
+    /// ([`MAX_CHART_POINTS`](super::window::MAX_CHART_POINTS)).
     pub candles: Arc<Vec<Candle>>,
+    /// Candles of the file at this timeframe, drawn or not.
+    pub total: usize,
     /// Data lines of the file.
     pub rows: usize,
     /// Whether the file held ticks (else candles).
@@ -173,12 +176,18 @@ impl CsvView {
             }
         };
         match load::candles(&file, timeframe, building, wanted).await {
-            Ok((shown_at, candles, repeats)) if wanted() => {
+            Ok(Charted {
+                timeframe: shown_at,
+                candles,
+                total,
+                repeats,
+            }) if wanted() => {
                 self.shown.try_set(Some(CsvShown {
                     name: name.clone(),
                     asset: file.asset(),
                     timeframe: shown_at,
                     candles: Arc::new(candles),
+                    total,
                     rows: file.len(),
                     ticks: matches!(*file, CsvFile::Ticks(_)),
                     repeats,

@@ -1,11 +1,9 @@
 //! [`CandleFile`]: the candles of a CSV file, at the width their open times
-//! show, and merged into any wider timeframe with [`resample`].
-
-use std::borrow::Cow;
+//! show; and [`CandleMerge`], which merges them into a wider timeframe with
+//! [`resample`], a budget at a time.
 
 use super::CsvError;
-use super::line::CandleRow;
-use crate::{Asset, Candle, CandleState, Timeframe, resample};
+use crate::{Asset, Candle, CandleError, Timeframe, resample};
 
 /// What the open times read so far say about the candles' width.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,31 +69,28 @@ pub struct CandleFile {
 }
 
 impl CandleFile {
-    /// Candles of `rows` (checked, in increasing time) at the width `widths`
-    /// gives, labelled `asset`.
+    /// The one-minute `candles` (of one asset, in increasing time)
+    /// labelled with the width `widths` gives.
     ///
     /// # Errors
     ///
-    /// [`CsvError::Candle`] when a row is not a candle of that width: not
-    /// expected, since the rows and the width were checked.
-    pub fn new(asset: Asset, rows: &[CandleRow], widths: &Widths) -> Result<Self, CsvError> {
+    /// [`CsvError::Candle`] when a candle does not start a bucket of that
+    /// width: not expected, since `widths` saw every open time.
+    pub fn new(mut candles: Vec<Candle>, widths: &Widths) -> Result<Self, CsvError> {
         let timeframe = widths.width();
-        let candles = rows
-            .iter()
-            .map(|r| {
-                Candle::new_checked(
-                    asset,
+        let asset = candles
+            .first()
+            .map_or_else(|| Asset::new(super::UNNAMED_ASSET), Candle::asset);
+        for c in &mut candles {
+            if timeframe.bucket_start(c.open_time) != c.open_time {
+                return Err(CandleError::Misaligned {
+                    timestamp: c.open_time,
                     timeframe,
-                    r.time,
-                    r.open,
-                    r.high,
-                    r.low,
-                    r.close,
-                    r.volume,
-                    CandleState::Closed,
-                )
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+                }
+                .into());
+            }
+            c.timeframe = timeframe;
+        }
         Ok(Self {
             asset,
             timeframe,
@@ -133,18 +128,81 @@ impl CandleFile {
         &self.candles
     }
 
-    /// The candles for `wanted`: merged into it when it is wider than the
-    /// file's width, the file's own otherwise; with the timeframe they have.
+    /// The candles for `wanted` in one go: see [`CandleMerge`].
+    ///
+    /// # Errors
+    ///
+    /// As [`CandleMerge::step`].
+    pub fn merged(&self, wanted: Timeframe) -> Result<(Timeframe, Vec<Candle>), CsvError> {
+        let mut merge = CandleMerge::new(self, wanted);
+        merge.step(self, usize::MAX)?;
+        Ok((merge.timeframe(), merge.finish()))
+    }
+}
+
+/// A [`CandleFile`]'s candles being merged into a wider timeframe with
+/// [`resample`], a budget of candles at a time; at the file's own width
+/// when the timeframe wanted is not wider.
+#[derive(Debug, Clone)]
+pub struct CandleMerge {
+    timeframe: Timeframe,
+    /// Candles of the file merged so far.
+    merged: usize,
+    out: Vec<Candle>,
+}
+
+impl CandleMerge {
+    /// Nothing merged yet, into `wanted` or the file's width, the wider.
+    #[must_use]
+    pub fn new(file: &CandleFile, wanted: Timeframe) -> Self {
+        Self {
+            timeframe: wanted.max(file.timeframe),
+            merged: 0,
+            out: Vec::new(),
+        }
+    }
+
+    /// The timeframe of the candles made.
+    #[must_use]
+    pub const fn timeframe(&self) -> Timeframe {
+        self.timeframe
+    }
+
+    /// Candles of the file merged so far.
+    #[must_use]
+    pub const fn merged(&self) -> usize {
+        self.merged
+    }
+
+    /// Merges about `budget` more candles of `file` (whole buckets of the
+    /// wider timeframe); `true` once all are.
     ///
     /// # Errors
     ///
     /// [`CsvError::Candle`] when merging fails: not expected, since every
     /// timeframe divides every wider one.
-    pub fn candles_for(&self, wanted: Timeframe) -> Result<(Timeframe, Cow<'_, [Candle]>), CsvError> {
-        if wanted <= self.timeframe {
-            return Ok((self.timeframe, Cow::Borrowed(&self.candles)));
+    pub fn step(&mut self, file: &CandleFile, budget: usize) -> Result<bool, CsvError> {
+        let all = &file.candles;
+        let start = self.merged.min(all.len());
+        let mut end = all.len().min(start.saturating_add(budget.max(1)));
+        let bucket = |c: &Candle| self.timeframe.bucket_start(c.open_time);
+        while end < all.len() && bucket(&all[end]) == bucket(&all[end - 1]) {
+            end += 1;
         }
-        Ok((wanted, Cow::Owned(resample(&self.candles, wanted)?)))
+        let part = &all[start..end];
+        if self.timeframe == file.timeframe {
+            self.out.extend_from_slice(part);
+        } else {
+            self.out.extend(resample(part, self.timeframe)?);
+        }
+        self.merged = end;
+        Ok(end >= all.len())
+    }
+
+    /// The candles made, oldest first.
+    #[must_use]
+    pub fn finish(self) -> Vec<Candle> {
+        self.out
     }
 }
 

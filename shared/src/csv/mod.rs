@@ -13,7 +13,9 @@
 //!   large (the two ranges do not overlap), each the start of a minute, in
 //!   increasing order; `volume` a whole number of ticks, 1 when absent. The
 //!   candles' width is the widest timeframe every open time is aligned to and
-//!   no wider than the smallest step between two of them ([`CandleFile`]).
+//!   no wider than the smallest step between two of them ([`CandleFile`]);
+//!   they are merged into a wider timeframe with
+//!   [`resample`](crate::resample) ([`CandleMerge`]).
 //!
 //! A first line naming the fields (`asset,price,timestamp_ms`,
 //! `timestamp,open,high,low,close,volume`, any case) is a header and
@@ -25,7 +27,7 @@
 //! - [`reader`]: [`CsvReader`], bytes in, a [`CsvFile`] out.
 //! - [`line`]: one line's fields into a tick or a candle row.
 //! - [`ticks`]: [`TickFile`] and [`TickAggregation`].
-//! - [`candles`]: [`CandleFile`].
+//! - [`candles`]: [`CandleFile`] and [`CandleMerge`].
 
 pub mod candles;
 mod error;
@@ -36,7 +38,7 @@ pub mod ticks;
 #[cfg(test)]
 mod tests;
 
-pub use candles::CandleFile;
+pub use candles::{CandleFile, CandleMerge};
 pub use error::CsvError;
 pub use reader::CsvReader;
 pub use ticks::{TickAggregation, TickFile};

@@ -2,10 +2,10 @@
 //! line), a checked [`CsvFile`] out.
 
 use super::candles::{CandleFile, Widths};
-use super::line::{self, CandleRow, Fields, Layout, TickRow};
+use super::line::{self, Fields, Layout, TickRow};
 use super::ticks::TickFile;
 use super::{CsvError, CsvFile, MAX_CSV_BYTES, MAX_CSV_ROWS, MAX_LINE_BYTES};
-use crate::Asset;
+use crate::{Asset, Candle, CandleState, Timeframe};
 use crate::time::iso8601;
 
 /// What the lines read so far hold.
@@ -15,8 +15,9 @@ enum Rows {
     Unknown,
     /// Ticks, and their asset once a tick was read.
     Ticks(Option<Asset>, Vec<TickRow>),
-    /// Candles, with what their open times say about the width.
-    Candles(bool, Vec<CandleRow>, Widths),
+    /// Candles (labelled one-minute until their width is known), with what
+    /// their open times say about the width.
+    Candles(bool, Vec<Candle>, Widths),
 }
 
 /// Reads a CSV file of ticks or candles incrementally.
@@ -98,9 +99,9 @@ impl CsvReader {
         }
         match self.rows {
             Rows::Ticks(Some(asset), ticks) => Ok(CsvFile::Ticks(TickFile::new(asset, ticks))),
-            Rows::Candles(_, candles, widths) if !candles.is_empty() => Ok(CsvFile::Candles(
-                CandleFile::new(self.asset, &candles, &widths)?,
-            )),
+            Rows::Candles(_, candles, widths) if !candles.is_empty() => {
+                Ok(CsvFile::Candles(CandleFile::new(candles, &widths)?))
+            }
             _ => Err(CsvError::Empty),
         }
     }
@@ -162,16 +163,28 @@ impl CsvReader {
                 }
                 let row = line::candle(&fields).map_err(at_line)?;
                 if let Some(previous) = candles.last()
-                    && previous.time >= row.time
+                    && previous.open_time() >= row.time
                 {
                     return Err(at_line(format!(
                         "open time {} is not after the line before's ({}): candles go in increasing time",
                         iso8601(row.time),
-                        iso8601(previous.time)
+                        iso8601(previous.open_time())
                     )));
                 }
+                let candle = Candle::new_checked(
+                    self.asset,
+                    Timeframe::M1,
+                    row.time,
+                    row.open,
+                    row.high,
+                    row.low,
+                    row.close,
+                    row.volume,
+                    CandleState::Closed,
+                )
+                .map_err(|e| at_line(e.to_string()))?;
                 widths.add(row.time);
-                candles.push(row);
+                candles.push(candle);
             }
             Rows::Unknown => {}
         }

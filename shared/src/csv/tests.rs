@@ -78,9 +78,9 @@ fn reads_candles_in_seconds_or_milliseconds_and_merges_them_wider() {
     let file = candle_file(parse(&text).unwrap());
     assert_eq!((file.timeframe(), file.len()), (Timeframe::M1, 3));
     assert_eq!(file.asset(), Asset::new("EURUSD_otc"));
-    let (tf, m1) = file.candles_for(Timeframe::M1).unwrap();
+    let (tf, m1) = file.merged(Timeframe::M1).unwrap();
     assert_eq!((tf, m1.len()), (Timeframe::M1, 3));
-    let (tf, m5) = file.candles_for(Timeframe::M5).unwrap();
+    let (tf, m5) = file.merged(Timeframe::M5).unwrap();
     assert_eq!((tf, m5.len()), (Timeframe::M5, 2));
     assert_eq!(m5[0].high().to_string(), "1.3");
     assert_eq!(m5[0].close().to_string(), "1.22");
@@ -90,7 +90,29 @@ fn reads_candles_in_seconds_or_milliseconds_and_merges_them_wider() {
     let hour = 1_705_312_800; // 2024-01-15T10:00:00Z
     let hourly = candle_file(parse(&format!("{hour},1,1,1,1\n{},1,1,1,1", hour + 3600)).unwrap());
     assert_eq!(hourly.timeframe(), Timeframe::H1);
-    assert_eq!(hourly.candles_for(Timeframe::M1).unwrap().0, Timeframe::H1);
+    assert_eq!(hourly.merged(Timeframe::M1).unwrap().0, Timeframe::H1);
+}
+
+#[test]
+fn merging_in_steps_keeps_buckets_whole() {
+    let text: String = (0..500)
+        .map(|i| format!("{},1.{i:03},2,1.0,1.{:03},{}\n", T0 + 60 * (2 * i + i % 2), (i * 7) % 1000, 1 + i % 4))
+        .collect();
+    let file = candle_file(parse(&text).unwrap());
+    for tf in Timeframe::ALL {
+        let whole = file.merged(tf).unwrap();
+        for budget in [1, 3, 10, 77] {
+            let mut merge = CandleMerge::new(&file, tf);
+            let mut steps = 0;
+            while !merge.step(&file, budget).unwrap() {
+                steps += 1;
+                assert!(merge.merged() < file.len());
+            }
+            assert!(steps > 0 || budget >= file.len());
+            assert_eq!((merge.timeframe(), merge.finish()), whole.clone(), "{tf} by {budget}");
+        }
+        assert_eq!(whole.1, crate::resample(file.candles(), whole.0).unwrap());
+    }
 }
 
 #[test]
