@@ -1,8 +1,7 @@
 //! "Open CSV" in a real headless Chromium (wasm-bindgen-test): a file put
 //! into the page's file input, as a user's choice arrives, is read, charted
 //! beside the live chart, re-charted at another timeframe, and a bad line is
-//! shown with its number while nothing is charted. One ignored test measures
-//! a file of a million ticks (BENCHMARKS.md, "CSV on the page").
+//! shown with its number while nothing is charted.
 #![cfg(target_arch = "wasm32")]
 
 mod common;
@@ -10,10 +9,10 @@ mod common;
 use client::App;
 use client::stream::StreamOptions;
 use common::{fresh_root, load_chart_library, sleep};
-use js_sys::{Array, Reflect, Uint8Array};
+use js_sys::{Array, Uint8Array};
 use leptos::prelude::*;
 use shared::{Asset, CsvFile, Timeframe};
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use web_sys::{DataTransfer, Event, File, HtmlElement, HtmlInputElement, HtmlSelectElement};
 
@@ -114,8 +113,16 @@ async fn a_tick_file_is_charted_beside_the_live_chart_as_the_aggregator_builds_i
         attribute(&root, "#csv-chart", "data-last-close"),
         Some(expected[9].close().to_string())
     );
-    assert_eq!(attribute(&root, "#csv-chart", "data-timeframe").as_deref(), Some("1M"));
-    assert!(root.query_selector_all("#csv-chart canvas").unwrap().length() > 0);
+    assert_eq!(
+        attribute(&root, "#csv-chart", "data-timeframe").as_deref(),
+        Some("1M")
+    );
+    assert!(
+        root.query_selector_all("#csv-chart canvas")
+            .unwrap()
+            .length()
+            > 0
+    );
     assert_eq!(
         text_of(&root, "#csv-title").as_deref(),
         Some("CSV: EURUSD_otc.csv")
@@ -140,7 +147,10 @@ async fn a_tick_file_is_charted_beside_the_live_chart_as_the_aggregator_builds_i
         attribute(&root, "#csv-chart", "data-timeframe").as_deref() == Some("5M")
     })
     .await;
-    assert_eq!(attribute(&root, "#csv-chart", "data-candles").as_deref(), Some("2"));
+    assert_eq!(
+        attribute(&root, "#csv-chart", "data-candles").as_deref(),
+        Some("2")
+    );
 
     root.query_selector("#csv-close")
         .unwrap()
@@ -166,9 +176,18 @@ async fn a_candle_file_is_charted_at_its_own_width() {
         attribute(&root, "#csv-chart", "data-points").is_some_and(|p| p != "0")
     })
     .await;
-    assert_eq!(attribute(&root, "#csv-chart", "data-timeframe").as_deref(), Some("1H"));
-    assert_eq!(attribute(&root, "#csv-chart", "data-asset").as_deref(), Some("BTCUSD"));
-    assert_eq!(attribute(&root, "#csv-chart", "data-candles").as_deref(), Some("3"));
+    assert_eq!(
+        attribute(&root, "#csv-chart", "data-timeframe").as_deref(),
+        Some("1H")
+    );
+    assert_eq!(
+        attribute(&root, "#csv-chart", "data-asset").as_deref(),
+        Some("BTCUSD")
+    );
+    assert_eq!(
+        attribute(&root, "#csv-chart", "data-candles").as_deref(),
+        Some("3")
+    );
     assert_eq!(
         attribute(&root, "#csv-chart", "data-last-close").as_deref(),
         Some("1.40001")
@@ -201,51 +220,4 @@ async fn a_bad_line_is_shown_with_its_number_and_nothing_is_charted() {
     })
     .await;
     assert!(root.query_selector("#csv-error").unwrap().is_none());
-}
-
-/// Runs `source` as a function body in the page.
-fn run_js(source: &str) -> JsValue {
-    js_sys::Function::new_no_args(source)
-        .call0(&JsValue::NULL)
-        .unwrap()
-}
-
-/// BENCHMARKS.md, "CSV on the page": a million ticks (about 38 MB) through
-/// the file input to a drawn chart, with the longest main-thread task
-/// (PerformanceObserver `longtask`) and the longest gap between animation
-/// frames meanwhile.
-#[wasm_bindgen_test]
-#[ignore = "a figure, run by hand"]
-async fn figure_a_million_ticks() {
-    let root = mount_page();
-    leptos::task::tick().await;
-    let text = ticks_csv(1_000_000, true);
-    let bytes = text.into_bytes();
-    run_js(
-        "window.__longest = 0; window.__gap = 0; window.__watch = true;
-         new PerformanceObserver(l => { for (const e of l.getEntries()) window.__longest = Math.max(window.__longest, e.duration); })
-           .observe({type: 'longtask'});
-         let last = performance.now();
-         const frame = t => { window.__gap = Math.max(window.__gap, t - last); last = t; if (window.__watch) requestAnimationFrame(frame); };
-         requestAnimationFrame(frame);",
-    );
-    let start = now();
-    choose_file(&root, "million.csv", &bytes);
-    until(120_000.0, "a million ticks charted", || {
-        attribute(&root, "#csv-chart", "data-points").is_some_and(|p| p != "0")
-    })
-    .await;
-    let total = now() - start;
-    sleep(200).await;
-    run_js("window.__watch = false;");
-    let global = js_sys::global();
-    let number = |name: &str| Reflect::get(&global, &name.into()).unwrap().as_f64().unwrap();
-    let message = format!(
-        "CSV figure: {} bytes, 1,000,000 ticks to {} candles drawn in {total:.0} ms; longest task {:.0} ms; longest frame gap {:.0} ms",
-        bytes.len(),
-        attribute(&root, "#csv-chart", "data-candles").unwrap_or_default(),
-        number("__longest"),
-        number("__gap"),
-    );
-    web_sys::console::log_1(&message.into());
 }

@@ -76,7 +76,10 @@ async fn a_csv_chosen_in_the_file_input_is_charted_and_a_bad_line_is_named() -> 
         last.as_str(),
         expected.last().map(|c| c.close().to_string()).as_deref()
     );
-    wait_for(c, "the CSV drawn", &chart("points"), LIMIT, |v| number(v) > 0).await?;
+    wait_for(c, "the CSV drawn", &chart("points"), LIMIT, |v| {
+        number(v) > 0
+    })
+    .await?;
     let canvases = c
         .execute(
             "return [document.querySelectorAll('#chart canvas').length, document.querySelectorAll('#csv-chart canvas').length]",
@@ -147,7 +150,11 @@ const WATCH: &str = "
 
 /// Waits until the watched change is drawn and settled, and prints the
 /// figures.
-async fn report(c: &fantoccini::Client, label: &str, path: &std::path::Path) -> anyhow::Result<()> {
+async fn report(
+    c: &fantoccini::Client,
+    label: &str,
+    path: &std::path::Path,
+) -> anyhow::Result<serde_json::Value> {
     let result = wait_for(
         c,
         "the CSV charted",
@@ -171,12 +178,13 @@ async fn report(c: &fantoccini::Client, label: &str, path: &std::path::Path) -> 
         ms("gap"),
         result["tasks"],
     );
-    Ok(())
+    Ok(attributes)
 }
 
 /// Opens `path` in the page, then shows it at 1H, and prints how long each
-/// took to chart.
-async fn figure(label: &str, path: &std::path::Path) -> anyhow::Result<()> {
+/// took to chart; returns the chart's timeframe, candles, points and
+/// summary after each.
+async fn figure(label: &str, path: &std::path::Path) -> anyhow::Result<[serde_json::Value; 2]> {
     let server = Server::start(&[])?;
     let browser = Browser::start().await?;
     let c = &browser.client;
@@ -189,15 +197,15 @@ async fn figure(label: &str, path: &std::path::Path) -> anyhow::Result<()> {
     c.execute(WATCH, vec![]).await?;
     let input = c.find(Locator::Css("#csv-file")).await?;
     input.send_keys(&path.display().to_string()).await?;
-    report(c, label, path).await?;
+    let first = report(c, label, path).await?;
     c.execute(
         "const s = document.getElementById('timeframe'); s.value = '1H'; s.dispatchEvent(new Event('change'));",
         vec![],
     )
     .await?;
-    report(c, &format!("{label}, then 1H"), path).await?;
+    let hourly = report(c, &format!("{label}, then 1H"), path).await?;
     browser.close().await;
-    Ok(())
+    Ok([first, hourly])
 }
 
 #[tokio::test]
@@ -212,7 +220,11 @@ async fn figure_a_million_ticks() -> anyhow::Result<()> {
         writeln!(out, "EURUSD_otc,1.{price},{}", DAY_MS + i * 250)?;
     }
     out.flush()?;
-    figure("1,000,000 ticks", &path).await
+    let [first, hourly] = figure("1,000,000 ticks", &path).await?;
+    // 250,000 seconds of ticks: 4,167 minutes, 70 hours.
+    assert_eq!((&first[0], &first[1]), (&"1M".into(), &"4167".into()));
+    assert_eq!((&hourly[0], &hourly[1]), (&"1H".into(), &"70".into()));
+    Ok(())
 }
 
 #[tokio::test]
@@ -234,5 +246,9 @@ async fn figure_a_million_candles() -> anyhow::Result<()> {
         )?;
     }
     out.flush()?;
-    figure("1,000,000 one-minute candles", &path).await
+    let [first, hourly] = figure("1,000,000 one-minute candles", &path).await?;
+    // The chart holds the newest 10,000 points of 1,000,000 and of 16,667.
+    assert_eq!((&first[0], &first[1]), (&"1M".into(), &"10000".into()));
+    assert_eq!((&hourly[0], &hourly[1]), (&"1H".into(), &"10000".into()));
+    Ok(())
 }

@@ -136,7 +136,7 @@ pub fn decimals(candle: &Candle) -> u32 {
 /// (10⁻¹⁰ each): its scale less its trailing zeros.
 fn fraction_digits(mut units: u128) -> u32 {
     let mut digits = PRICE_SCALE;
-    while digits > 0 && units % 10 == 0 {
+    while digits > 0 && units.is_multiple_of(10) {
         units /= 10;
         digits -= 1;
     }
@@ -202,8 +202,16 @@ mod tests {
     #[wasm_bindgen_test]
     fn prices_become_the_nearest_f64_as_their_text_parses() {
         for text in [
-            "1.0823", "0.1", "0.3", "1.08231", "64000", "0.0000000001", "900719.9254740992",
-            "900719.9254740993", "9999999999.9999999999", "123456.7890123456",
+            "1.0823",
+            "0.1",
+            "0.3",
+            "1.08231",
+            "64000",
+            "0.0000000001",
+            "900719.9254740992",
+            "900719.9254740993",
+            "9999999999.9999999999",
+            "123456.7890123456",
         ] {
             let p = Price::new(text);
             assert_eq!(to_f64(p), p.to_f64_lossy(), "{text}");

@@ -149,9 +149,8 @@ pub async fn candles(
 /// Lets the browser handle input and paint before going on.
 pub async fn yield_now() {
     let promise = Promise::new(&mut |resolve, _| {
-        let timer = web_sys::window().map(|w| {
-            w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0)
-        });
+        let timer = web_sys::window()
+            .map(|w| w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0));
         if !matches!(timer, Some(Ok(_))) {
             // No timer to wait for: go on at once rather than never.
             let _ = resolve.call0(&JsValue::NULL);

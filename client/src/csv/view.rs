@@ -165,7 +165,13 @@ impl CsvView {
         self.status.try_set(CsvStatus::Idle);
     }
 
-    async fn build_at(self, generation: u64, name: String, file: Arc<CsvFile>, timeframe: Timeframe) {
+    async fn build_at(
+        self,
+        generation: u64,
+        name: String,
+        file: Arc<CsvFile>,
+        timeframe: Timeframe,
+    ) {
         let wanted = move || self.is_current(generation);
         let building = |share| {
             if wanted() {

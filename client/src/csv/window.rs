@@ -9,7 +9,7 @@ use shared::{Candle, Timeframe};
 use crate::chart::bars::gap_times;
 
 /// Points (bars and gap whitespace) a file's chart holds at most.
-pub const MAX_CHART_POINTS: usize = 20_000;
+pub const MAX_CHART_POINTS: usize = 10_000;
 
 /// The index of the oldest of the newest `candles` (oldest first) whose
 /// points, gaps included, are at most `max_points`.
@@ -19,9 +19,9 @@ pub fn newest_within(candles: &[Candle], timeframe: Timeframe, max_points: usize
     let mut from = candles.len();
     while from > 0 {
         let candle = &candles[from - 1];
-        let gap = candles
-            .get(from)
-            .map_or(0, |next| gap_times(candle.open_time(), next.open_time(), timeframe).count());
+        let gap = candles.get(from).map_or(0, |next| {
+            gap_times(candle.open_time(), next.open_time(), timeframe).count()
+        });
         if points + 1 + gap > max_points {
             break;
         }

@@ -226,7 +226,10 @@ mod tests {
         assert_eq!(width_of(&[DAY, DAY + 300, DAY + 1200]), Timeframe::M5);
         assert_eq!(width_of(&[DAY, DAY + 3600, DAY + 7 * 3600]), Timeframe::H1);
         // Daily bars with a weekend gap.
-        assert_eq!(width_of(&[DAY, DAY + 86_400, DAY + 4 * 86_400]), Timeframe::D1);
+        assert_eq!(
+            width_of(&[DAY, DAY + 86_400, DAY + 4 * 86_400]),
+            Timeframe::D1
+        );
         // Daily bars opening at 22:00 UTC are aligned to hours only.
         assert_eq!(width_of(&[DAY + 79_200, DAY + 165_600]), Timeframe::H1);
         assert_eq!(width_of(&[DAY + 60]), Timeframe::M1);

@@ -217,9 +217,8 @@ pub struct CandleRow {
 pub fn candle(fields: &Fields<'_>) -> Result<CandleRow, String> {
     let f = &fields.first;
     let time = open_time(f[0])?;
-    let price = |name: &str, text: &str| {
-        Price::new_checked(text).map_err(|e| format!("{name}: {e}"))
-    };
+    let price =
+        |name: &str, text: &str| Price::new_checked(text).map_err(|e| format!("{name}: {e}"));
     let (open, high, low, close) = (
         price("open", f[1])?,
         price("high", f[2])?,
@@ -321,10 +320,22 @@ mod tests {
     fn reads_candle_times_in_seconds_or_milliseconds() {
         assert_eq!(open_time("1705314600"), Ok(1_705_314_600));
         assert_eq!(open_time("1705314600000"), Ok(1_705_314_600));
-        assert!(open_time("1705314600500").unwrap_err().contains("whole second"));
-        assert!(open_time("1705314630").unwrap_err().contains("start of a minute"));
+        assert!(
+            open_time("1705314600500")
+                .unwrap_err()
+                .contains("whole second")
+        );
+        assert!(
+            open_time("1705314630")
+                .unwrap_err()
+                .contains("start of a minute")
+        );
         assert!(open_time("60").unwrap_err().contains("outside"));
-        assert!(open_time("2024-01-15").unwrap_err().contains("not a whole number"));
+        assert!(
+            open_time("2024-01-15")
+                .unwrap_err()
+                .contains("not a whole number")
+        );
     }
 
     #[test]
@@ -336,13 +347,21 @@ mod tests {
         );
         assert!(t("EUR/USD,1,1705314600000").contains("asset name"));
         assert!(t("EURUSD,1,1705314600").contains("milliseconds"));
-        let other = tick(&Fields::split("GBPUSD,1,1705314600000"), Some(Asset::new("EURUSD")));
+        let other = tick(
+            &Fields::split("GBPUSD,1,1705314600000"),
+            Some(Asset::new("EURUSD")),
+        );
         assert!(other.unwrap_err().contains("one asset"));
         let c = |line| candle(&Fields::split(line)).unwrap_err();
         assert!(c("1705314600,1,x,1,1").starts_with("high: price \"x\""));
         assert!(c("1705314600,1,1,2,1").contains("inconsistent"));
         assert!(c("1705314600,1,1,1,1,0").contains("at least 1"));
         assert!(c("1705314600,1,1,1,1,2.5").contains("whole number"));
-        assert_eq!(candle(&Fields::split("1705314600,1,2,1,1.5")).unwrap().volume, 1);
+        assert_eq!(
+            candle(&Fields::split("1705314600,1,2,1,1.5"))
+                .unwrap()
+                .volume,
+            1
+        );
     }
 }

@@ -5,8 +5,8 @@ use super::candles::{CandleFile, Widths};
 use super::line::{self, Fields, Layout, TickRow};
 use super::ticks::TickFile;
 use super::{CsvError, CsvFile, MAX_CSV_BYTES, MAX_CSV_ROWS, MAX_LINE_BYTES};
-use crate::{Asset, Candle, CandleState, Timeframe};
 use crate::time::iso8601;
+use crate::{Asset, Candle, CandleState, Timeframe};
 
 /// What the lines read so far hold.
 #[derive(Debug, Clone)]
@@ -128,8 +128,7 @@ impl CsvReader {
             line: line_no,
             reason,
         };
-        let text =
-            std::str::from_utf8(bytes).map_err(|_| at_line("not UTF-8 text".to_owned()))?;
+        let text = std::str::from_utf8(bytes).map_err(|_| at_line("not UTF-8 text".to_owned()))?;
         if text.trim().is_empty() {
             return Ok(());
         }

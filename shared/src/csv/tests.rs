@@ -53,7 +53,10 @@ fn reads_ticks_with_or_without_a_header_in_any_chunking() {
     let plain = tick_file(parse(&body).unwrap());
     assert_eq!(plain.asset(), Asset::new("EURUSD_otc"));
     assert_eq!(plain.len(), 3);
-    for text in [body.clone(), format!("\u{feff}asset,price,timestamp_ms\n{body}\n")] {
+    for text in [
+        body.clone(),
+        format!("\u{feff}asset,price,timestamp_ms\n{body}\n"),
+    ] {
         for size in [1, 2, 7, 64, 4096] {
             assert_eq!(tick_file(parse_in_chunks(&text, size).unwrap()), plain);
         }
@@ -61,7 +64,10 @@ fn reads_ticks_with_or_without_a_header_in_any_chunking() {
     let candles = plain.candles(Timeframe::M1).unwrap();
     assert_eq!(candles.len(), 2);
     assert_eq!(
-        (candles[0].open().to_string(), candles[0].close().to_string()),
+        (
+            candles[0].open().to_string(),
+            candles[0].close().to_string()
+        ),
         ("1.0823".into(), "1.0825".into())
     );
     assert_eq!(candles[1].volume(), 1);
@@ -96,7 +102,14 @@ fn reads_candles_in_seconds_or_milliseconds_and_merges_them_wider() {
 #[test]
 fn merging_in_steps_keeps_buckets_whole() {
     let text: String = (0..500)
-        .map(|i| format!("{},1.{i:03},2,1.0,1.{:03},{}\n", T0 + 60 * (2 * i + i % 2), (i * 7) % 1000, 1 + i % 4))
+        .map(|i| {
+            format!(
+                "{},1.{i:03},2,1.0,1.{:03},{}\n",
+                T0 + 60 * (2 * i + i % 2),
+                (i * 7) % 1000,
+                1 + i % 4
+            )
+        })
         .collect();
     let file = candle_file(parse(&text).unwrap());
     for tf in Timeframe::ALL {
@@ -109,7 +122,11 @@ fn merging_in_steps_keeps_buckets_whole() {
                 assert!(merge.merged() < file.len());
             }
             assert!(steps > 0 || budget >= file.len());
-            assert_eq!((merge.timeframe(), merge.finish()), whole.clone(), "{tf} by {budget}");
+            assert_eq!(
+                (merge.timeframe(), merge.finish()),
+                whole.clone(),
+                "{tf} by {budget}"
+            );
         }
         assert_eq!(whole.1, crate::resample(file.candles(), whole.0).unwrap());
     }
@@ -147,7 +164,10 @@ fn a_bad_line_is_named_by_number_and_why() {
     bad_utf8.extend_from_slice(b"EURUSD,1.1,\xff\n");
     let e = CsvFile::parse(&bad_utf8, Asset::new("X")).unwrap_err();
     assert_eq!(e.to_string(), "line 2: not UTF-8 text");
-    assert_eq!(parse("asset,price,timestamp_ms\n\n").unwrap_err(), CsvError::Empty);
+    assert_eq!(
+        parse("asset,price,timestamp_ms\n\n").unwrap_err(),
+        CsvError::Empty
+    );
     assert_eq!(parse("").unwrap_err(), CsvError::Empty);
 }
 
@@ -165,7 +185,10 @@ fn limits_bound_lines_rows_and_bytes() {
     reader.feed(&[b'\n'; 1000]).unwrap();
     assert_eq!(reader.bytes_read(), 1000);
     let rest = usize::try_from(MAX_CSV_BYTES).unwrap() - 1000;
-    assert_eq!(reader.feed(&vec![b'\n'; rest + 1]).unwrap_err(), CsvError::TooLarge);
+    assert_eq!(
+        reader.feed(&vec![b'\n'; rest + 1]).unwrap_err(),
+        CsvError::TooLarge
+    );
 
     let mut reader = CsvReader::new(Asset::new("X"));
     let line = format!("X,1,{}\n", T0 * 1000);
@@ -174,7 +197,12 @@ fn limits_bound_lines_rows_and_bytes() {
         reader.feed(block.as_bytes()).unwrap();
     }
     let past = reader.feed(line.as_bytes()).unwrap_err();
-    assert_eq!(past, CsvError::TooManyRows { line: MAX_CSV_ROWS + 1 });
+    assert_eq!(
+        past,
+        CsvError::TooManyRows {
+            line: MAX_CSV_ROWS + 1
+        }
+    );
 }
 
 /// The aggregator fed the ticks in time order, its candles closed.
@@ -240,9 +268,18 @@ fn ticks_in_any_order_chart_as_the_aggregator_builds_them_repeats_once() {
 
 #[test]
 fn candle_files_are_named_after_the_file() {
-    assert_eq!(asset_from_file_name("EURUSD_otc.csv"), Asset::new("EURUSD_otc"));
-    assert_eq!(asset_from_file_name("data/BTCUSD.1m.csv"), Asset::new("BTCUSD"));
-    assert_eq!(asset_from_file_name("my prices.csv"), Asset::new(UNNAMED_ASSET));
+    assert_eq!(
+        asset_from_file_name("EURUSD_otc.csv"),
+        Asset::new("EURUSD_otc")
+    );
+    assert_eq!(
+        asset_from_file_name("data/BTCUSD.1m.csv"),
+        Asset::new("BTCUSD")
+    );
+    assert_eq!(
+        asset_from_file_name("my prices.csv"),
+        Asset::new(UNNAMED_ASSET)
+    );
 }
 
 fn units() -> impl Strategy<Value = u128> {
