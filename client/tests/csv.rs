@@ -221,3 +221,32 @@ async fn a_bad_line_is_shown_with_its_number_and_nothing_is_charted() {
     .await;
     assert!(root.query_selector("#csv-error").unwrap().is_none());
 }
+
+#[wasm_bindgen_test]
+async fn a_timeframe_picked_while_the_file_is_read_is_the_one_charted() {
+    let root = mount_page();
+    leptos::task::tick().await;
+    // About 3.6 MB: read in several slices, with yields between them.
+    choose_file(&root, "EURUSD_otc.csv", ticks_csv(100_000, true).as_bytes());
+    leptos::task::tick().await;
+    assert!(root.query_selector("#csv-progress").unwrap().is_some());
+    let select: HtmlSelectElement = root
+        .query_selector("#timeframe")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    select.set_value("1H");
+    select
+        .dispatch_event(&Event::new("change").unwrap())
+        .unwrap();
+    until(60_000.0, "CSV charted at 1H", || {
+        attribute(&root, "#csv-chart", "data-timeframe").as_deref() == Some("1H")
+    })
+    .await;
+    // 100,000 seconds: 28 hours begun.
+    assert_eq!(
+        attribute(&root, "#csv-chart", "data-candles").as_deref(),
+        Some("28")
+    );
+    assert!(root.query_selector("#csv-progress").unwrap().is_none());
+}

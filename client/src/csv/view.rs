@@ -10,7 +10,7 @@ use shared::csv::asset_from_file_name;
 use shared::{Asset, Candle, CsvFile, Timeframe};
 use web_sys::Blob;
 
-use super::load::{self, Charted, LoadError};
+use super::load::{self, LoadError};
 
 /// What is being done with a file.
 #[derive(Debug, Clone, PartialEq)]
@@ -132,22 +132,21 @@ impl CsvView {
         });
     }
 
-    /// Charts files at `timeframe` from now on, and the open one (unless a
-    /// file is being read: it will be charted at `timeframe`).
+    /// Charts files at `timeframe` from now on, and the open one; work
+    /// under way (reading a file, building candles) goes on and charts at
+    /// `timeframe` when it is done.
     pub fn follow(self, timeframe: Timeframe) {
         self.timeframe.try_set_value(timeframe);
-        let reading = self
-            .status
-            .with_untracked(|s| matches!(s, CsvStatus::Reading { .. }));
+        let busy = self.status.with_untracked(|s| {
+            matches!(s, CsvStatus::Reading { .. } | CsvStatus::Building { .. })
+        });
         let Some((name, file)) = self.file.try_get_value().flatten() else {
             return;
         };
-        if reading {
-            return;
-        }
-        if self
-            .shown
-            .with_untracked(|s| s.as_ref().is_some_and(|s| s.timeframe == timeframe))
+        if busy
+            || self
+                .shown
+                .with_untracked(|s| s.as_ref().is_some_and(|s| s.timeframe == timeframe))
         {
             return;
         }
@@ -165,44 +164,46 @@ impl CsvView {
         self.status.try_set(CsvStatus::Idle);
     }
 
+    /// Charts `file` at `timeframe`, then again at the page's timeframe
+    /// for as long as it changed meanwhile.
     async fn build_at(
         self,
         generation: u64,
         name: String,
         file: Arc<CsvFile>,
-        timeframe: Timeframe,
+        mut timeframe: Timeframe,
     ) {
         let wanted = move || self.is_current(generation);
-        let building = |share| {
-            if wanted() {
-                self.status.try_set(CsvStatus::Building {
-                    name: name.clone(),
-                    share,
-                });
+        loop {
+            let building = |share| {
+                if wanted() {
+                    self.status.try_set(CsvStatus::Building {
+                        name: name.clone(),
+                        share,
+                    });
+                }
+            };
+            let charted = match load::candles(&file, timeframe, building, wanted).await {
+                Ok(charted) if wanted() => charted,
+                Ok(_) => return,
+                Err(e) => return self.fail(generation, &name, e),
+            };
+            self.shown.try_set(Some(CsvShown {
+                name: name.clone(),
+                asset: file.asset(),
+                timeframe: charted.timeframe,
+                candles: Arc::new(charted.candles),
+                total: charted.total,
+                rows: file.len(),
+                ticks: matches!(*file, CsvFile::Ticks(_)),
+                repeats: charted.repeats,
+            }));
+            self.file.try_set_value(Some((name.clone(), file.clone())));
+            self.status.try_set(CsvStatus::Idle);
+            match self.timeframe.try_get_value() {
+                Some(now) if now != timeframe => timeframe = now,
+                _ => return,
             }
-        };
-        match load::candles(&file, timeframe, building, wanted).await {
-            Ok(Charted {
-                timeframe: shown_at,
-                candles,
-                total,
-                repeats,
-            }) if wanted() => {
-                self.shown.try_set(Some(CsvShown {
-                    name: name.clone(),
-                    asset: file.asset(),
-                    timeframe: shown_at,
-                    candles: Arc::new(candles),
-                    total,
-                    rows: file.len(),
-                    ticks: matches!(*file, CsvFile::Ticks(_)),
-                    repeats,
-                }));
-                self.file.try_set_value(Some((name, file)));
-                self.status.try_set(CsvStatus::Idle);
-            }
-            Ok(_) => {}
-            Err(e) => self.fail(generation, &name, e),
         }
     }
 
