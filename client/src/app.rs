@@ -1,12 +1,15 @@
 //! [`App`]: the trading page: pickers, stream controls, status badges, the
-//! OHLC legend and the live candlestick chart.
+//! OHLC legend and the live candlestick chart; and a CSV file's chart below
+//! it when one is open.
 
 use leptos::prelude::*;
 
 use crate::chart::UTC;
 use crate::components::{
-    AssetPicker, CandleChart, Legend, StatusBadges, StreamControls, TimeZonePicker, TimeframePicker,
+    AssetPicker, CandleChart, CsvChart, Legend, OpenCsv, StatusBadges, StreamControls,
+    TimeZonePicker, TimeframePicker,
 };
+use crate::csv::CsvView;
 use crate::stream::{StreamOptions, use_data_stream};
 
 /// The asset shown when the page opens.
@@ -27,6 +30,9 @@ pub fn App(
     let stream = use_data_stream(options);
     // The socket follows the user's choice of series.
     Effect::new(move |_| stream.show(asset.get(), timeframe.get()));
+    // A CSV file is charted at the timeframe picked, too.
+    let csv = CsvView::new();
+    Effect::new(move |_| csv.follow(timeframe.get()));
     let known = Signal::derive(move || stream.view().with(|v| v.known_assets.clone()));
     view! {
         <main class="page">
@@ -39,9 +45,11 @@ pub fn App(
                 <TimeframePicker timeframe=timeframe set_timeframe=set_timeframe />
                 <TimeZonePicker zone=zone set_zone=set_zone />
                 <StreamControls stream=stream />
+                <OpenCsv csv=csv />
             </section>
             <Legend stream=stream hovered=hovered zone=zone />
             <CandleChart stream=stream zone=zone set_hovered=set_hovered />
+            <CsvChart csv=csv zone=zone />
             <footer class="credits">
                 "Charts by "
                 <a href="https://www.tradingview.com/" rel="noopener">

@@ -12,12 +12,15 @@
 //!   reconnection and resume, the queue between frames and the chart.
 //! - [`model`]: the pure logic under it all (buffer, resume cursor, feed
 //!   clock, backoff, [`model::StreamState`]), tested without a browser.
+//! - [`csv`]: a local CSV file of ticks or candles, read in the browser
+//!   and charted beside the live view.
 //! - [`api`]: `GET /api/candles` for older history.
 
 pub mod api;
 pub mod app;
 pub mod chart;
 pub mod components;
+pub mod csv;
 pub mod model;
 pub mod stream;
 

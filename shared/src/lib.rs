@@ -12,6 +12,8 @@
 //! - [`batch`]: [`parse_batch`], an ingest body checked all or nothing.
 //! - [`timeframe`]: [`Timeframe`], the candle widths `1M` to `1D`.
 //! - [`candle`]: [`Candle`] and its [`CandleState`], plus [`resample`].
+//! - [`csv`]: [`CsvFile`], a CSV file of ticks or candles read and checked,
+//!   a chunk of bytes at a time ([`CsvReader`]).
 //! - [`aggregator`]: [`Aggregator`], ticks in, [`CandleEvent`]s out.
 //! - [`protocol`]: [`ClientMessage`] and [`ServerMessage`], the WebSocket
 //!   frames `{"event": ..., "data": ...}`.
@@ -20,6 +22,7 @@ pub mod aggregator;
 pub mod asset;
 pub mod batch;
 pub mod candle;
+pub mod csv;
 pub mod price;
 pub mod protocol;
 pub mod tick;
@@ -32,6 +35,7 @@ pub use aggregator::{
 pub use asset::{Asset, AssetError};
 pub use batch::{BatchError, parse_batch};
 pub use candle::{Candle, CandleError, CandleState, resample};
+pub use csv::{CsvError, CsvFile, CsvReader};
 pub use price::{Price, PriceError};
 pub use protocol::{ClientMessage, ForAsset, ForSeries, ProtocolError, ServerMessage};
 pub use tick::Tick;

@@ -5,7 +5,8 @@
 //! [`Price`]: shared::Price
 
 use serde::Serialize;
-use shared::{Candle, Timeframe};
+use shared::price::PRICE_SCALE;
+use shared::{Candle, Price, Timeframe};
 
 /// Whitespace points drawn for one gap at most: a longer gap (a weekend at
 /// one minute) still shows, just not at full width.
@@ -65,10 +66,10 @@ pub enum VolumePoint {
 pub fn bar(candle: &Candle) -> BarPoint {
     BarPoint::Bar {
         time: candle.open_time(),
-        open: candle.open().to_f64_lossy(),
-        high: candle.high().to_f64_lossy(),
-        low: candle.low().to_f64_lossy(),
-        close: candle.close().to_f64_lossy(),
+        open: to_f64(candle.open()),
+        high: to_f64(candle.high()),
+        low: to_f64(candle.low()),
+        close: to_f64(candle.close()),
     }
 }
 
@@ -126,13 +127,35 @@ pub fn points<'a>(
 pub fn decimals(candle: &Candle) -> u32 {
     [candle.open(), candle.high(), candle.low(), candle.close()]
         .iter()
-        .map(|p| {
-            let text = p.to_string();
-            text.split_once('.')
-                .map_or(0, |(_, f)| u32::try_from(f.len()).unwrap_or(10))
-        })
+        .map(|p| fraction_digits(p.units()))
         .max()
         .unwrap_or(0)
+}
+
+/// Fractional digits of the shortest exact text of a price of `units`
+/// (10⁻¹⁰ each): its scale less its trailing zeros.
+fn fraction_digits(mut units: u128) -> u32 {
+    let mut digits = PRICE_SCALE;
+    while digits > 0 && units.is_multiple_of(10) {
+        units /= 10;
+        digits -= 1;
+    }
+    digits
+}
+
+/// The nearest `f64` to `price`, as [`Price::to_f64_lossy`] gives it but
+/// without text: below 2⁵³ units, the units and 10¹⁰ are exact `f64`s and
+/// one division rounds their quotient correctly, as parsing does.
+fn to_f64(price: Price) -> f64 {
+    const EXACT: u128 = 1 << 53;
+    let units = price.units();
+    if units <= EXACT {
+        #[allow(clippy::cast_precision_loss)]
+        let exact = units as f64;
+        exact / 1e10
+    } else {
+        price.to_f64_lossy()
+    }
 }
 
 /// The time of a point.
@@ -172,6 +195,27 @@ mod tests {
     fn counts_the_decimals_of_the_exact_prices() {
         assert_eq!(decimals(&candle(0, "1.08231")), 5);
         assert_eq!(decimals(&candle(0, "64000")), 0);
+        assert_eq!(decimals(&candle(0, "0.0000000001")), 10);
+        assert_eq!(decimals(&candle(0, "9999999999.9999999999")), 10);
+    }
+
+    #[wasm_bindgen_test]
+    fn prices_become_the_nearest_f64_as_their_text_parses() {
+        for text in [
+            "1.0823",
+            "0.1",
+            "0.3",
+            "1.08231",
+            "64000",
+            "0.0000000001",
+            "900719.9254740992",
+            "900719.9254740993",
+            "9999999999.9999999999",
+            "123456.7890123456",
+        ] {
+            let p = Price::new(text);
+            assert_eq!(to_f64(p), p.to_f64_lossy(), "{text}");
+        }
     }
 
     #[wasm_bindgen_test]

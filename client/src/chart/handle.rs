@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use js_sys::{Function, Object, Reflect};
 use serde::Serialize;
-use shared::Timeframe;
+use shared::{Candle, Timeframe};
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlElement;
 
@@ -296,10 +296,29 @@ impl Chart {
             && self.volume.update(&to_js(volume), historical).is_ok()
     }
 
+    /// Draws `candles` (oldest first) as all the data, the newest in view:
+    /// a chart of a whole series at once, such as a CSV file's.
+    pub fn show_candles(&mut self, candles: &[Candle], timeframe: Timeframe) {
+        let points = bars::points(candles, timeframe);
+        let decimals = candles.iter().map(bars::decimals).max();
+        self.set_points(points, decimals, true);
+    }
+
     /// Sets every point again; keeps the user's view unless `fit`.
     fn set_all(&mut self, buffer: &CandleBuffer, timeframe: Timeframe, fit: bool) {
-        let (bar_points, volume_points) = bars::points(buffer.iter(), timeframe);
-        if let Some(decimals) = buffer.iter().map(bars::decimals).max() {
+        let points = bars::points(buffer.iter(), timeframe);
+        let decimals = buffer.iter().map(bars::decimals).max();
+        self.set_points(points, decimals, fit);
+    }
+
+    /// Sets `points` as all the data, the price axis showing `decimals`.
+    fn set_points(
+        &mut self,
+        (bar_points, volume_points): (Vec<BarPoint>, Vec<VolumePoint>),
+        decimals: Option<u32>,
+        fit: bool,
+    ) {
+        if let Some(decimals) = decimals {
             self.show_precision(decimals, true);
         }
         let time_scale = self.api.time_scale();

@@ -2,7 +2,9 @@
 
 mod asset_picker;
 mod candle_chart;
+mod csv_chart;
 mod legend;
+mod open_csv;
 mod status_badges;
 mod stream_controls;
 mod time_zone_picker;
@@ -10,7 +12,9 @@ mod timeframe_picker;
 
 pub use asset_picker::AssetPicker;
 pub use candle_chart::CandleChart;
+pub use csv_chart::CsvChart;
 pub use legend::Legend;
+pub use open_csv::OpenCsv;
 pub use status_badges::StatusBadges;
 pub use stream_controls::StreamControls;
 pub use time_zone_picker::TimeZonePicker;
