@@ -2,6 +2,7 @@
 //! and how they are answered ([`Requests`]), the per-session rate limit, and
 //! the live-client count.
 
+mod cached;
 mod counted;
 mod limiter;
 mod origin;

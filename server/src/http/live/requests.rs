@@ -14,6 +14,7 @@ use shared::protocol::{
 };
 use shared::{ClientMessage, ServerMessage, Timeframe};
 
+use super::cached::checked;
 use super::limiter::Limiter;
 use crate::clock::now_millis;
 use crate::history::CandleCache;
@@ -206,58 +207,21 @@ impl<'a> Requests<'a> {
         cache
     }
 
-    /// `cache_historical_data`: every candle must be of the named asset and
-    /// timeframe (the protocol already checked each one's prices and time);
-    /// one wrong candle refuses them all and the cache stays as it was.
+    /// `cache_historical_data`: the candles [`checked`], then merged into
+    /// the cache; one wrong candle refuses them all and the cache stays as
+    /// it was.
     async fn cache(&self, request: CacheRequest) {
         let Some(cache) = self.privileged_cache() else {
             return;
         };
-        let CacheRequest {
-            asset,
-            timeframe,
-            data,
-        } = request;
-        if data.is_empty() {
-            self.refuse("cache_historical_data needs at least one candle");
-            return;
-        }
-        // A candle from the future would sort after the forming one and
-        // hide it from every reader.
-        let forming = timeframe.bucket_of_millis(now_millis());
-        if let Some((i, c)) = data
-            .iter()
-            .enumerate()
-            .find(|(_, c)| c.open_time() > forming)
-        {
-            self.refuse(format!(
-                "candle {i} opens at {}, after the forming {timeframe} candle ({}); nothing was cached",
-                wire_time(c.open_time().saturating_mul(1000)),
-                wire_time(forming * 1000)
-            ));
-            return;
-        }
-        if let Some((i, c)) = data
-            .iter()
-            .enumerate()
-            .find(|(_, c)| c.asset() != asset || c.timeframe() != timeframe)
-        {
-            self.refuse(format!(
-                "candle {i} is for {} {}, not {asset} {timeframe}; nothing was cached",
-                c.asset(),
-                c.timeframe()
-            ));
-            return;
-        }
-        let mut sorted = data;
-        sorted.sort_by_key(shared::Candle::open_time);
-        if sorted
-            .windows(2)
-            .any(|w| w[0].open_time() == w[1].open_time())
-        {
-            self.refuse("two candles share an open time; nothing was cached");
-            return;
-        }
+        let (asset, timeframe) = (request.asset, request.timeframe);
+        let sorted = match checked(request, now_millis()) {
+            Ok(sorted) => sorted,
+            Err(why) => {
+                self.refuse(why);
+                return;
+            }
+        };
         match cache.merge(asset, timeframe, &sorted).await {
             Ok(_) => self.reply(&ServerMessage::HistoricalDataCached(CacheStored {
                 asset,

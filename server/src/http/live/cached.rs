@@ -1,0 +1,53 @@
+//! The checks of `cache_historical_data` beyond each candle's own (prices
+//! and time, checked by the protocol): the request's candles, sorted.
+
+use shared::Candle;
+use shared::protocol::{CacheRequest, wire_time};
+
+/// The candles of `request`, sorted by open time, when every one is of the
+/// named asset and timeframe, none opens after the forming candle at
+/// `now_ms`, and no two share an open time; otherwise why not.
+pub fn checked(request: CacheRequest, now_ms: i64) -> Result<Vec<Candle>, String> {
+    let CacheRequest {
+        asset,
+        timeframe,
+        data,
+    } = request;
+    if data.is_empty() {
+        return Err("cache_historical_data needs at least one candle".to_owned());
+    }
+    // A candle from the future would sort after the forming one and hide it
+    // from every reader.
+    let forming = timeframe.bucket_of_millis(now_ms);
+    if let Some((i, c)) = data
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.open_time() > forming)
+    {
+        return Err(format!(
+            "candle {i} opens at {}, after the forming {timeframe} candle ({}); nothing was cached",
+            wire_time(c.open_time().saturating_mul(1000)),
+            wire_time(forming * 1000)
+        ));
+    }
+    if let Some((i, c)) = data
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.asset() != asset || c.timeframe() != timeframe)
+    {
+        return Err(format!(
+            "candle {i} is for {} {}, not {asset} {timeframe}; nothing was cached",
+            c.asset(),
+            c.timeframe()
+        ));
+    }
+    let mut sorted = data;
+    sorted.sort_by_key(Candle::open_time);
+    if sorted
+        .windows(2)
+        .any(|w| w[0].open_time() == w[1].open_time())
+    {
+        return Err("two candles share an open time; nothing was cached".to_owned());
+    }
+    Ok(sorted)
+}
