@@ -42,9 +42,10 @@ ensure_postgres() {
 # The original design's own clients, which the tests drive, for Debian's
 # /usr/bin/python3 (not a python3 of pyenv or a venv on PATH):
 # python3-socketio with its WebSocket transport (Socket.IO tests) and
-# python3-redis (the README's producer). socket.io-client comes from npm.
+# python3-redis (the README's producer), python3-pandas (the indicators
+# oracle). socket.io-client comes from npm.
 # To add one, add its Debian package to PYTHON_CLIENT_PACKAGES.
-PYTHON_CLIENT_PACKAGES=(python3-socketio python3-websocket python3-requests python3-redis)
+PYTHON_CLIENT_PACKAGES=(python3-socketio python3-websocket python3-requests python3-redis python3-pandas)
 ensure_python_clients() {
   local missing=() pkg
   for pkg in "${PYTHON_CLIENT_PACKAGES[@]}"; do

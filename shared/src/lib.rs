@@ -15,6 +15,9 @@
 //! - [`csv`]: [`CsvFile`], a CSV file of ticks or candles read and checked,
 //!   a chunk of bytes at a time ([`CsvReader`]).
 //! - [`aggregator`]: [`Aggregator`], ticks in, [`CandleEvent`]s out.
+//! - [`indicators`]: [`Study`] (`sma`, `ema`, `rsi`, `bb`, `macd`) as Pine
+//!   v5 defines them, pushed a close at a time ([`Indicator`]) or computed
+//!   over candles ([`indicators::compute`]).
 //! - [`protocol`]: [`ClientMessage`] and [`ServerMessage`], the WebSocket
 //!   frames `{"event": ..., "data": ...}`.
 
@@ -23,6 +26,7 @@ pub mod asset;
 pub mod batch;
 pub mod candle;
 pub mod csv;
+pub mod indicators;
 pub mod price;
 pub mod protocol;
 pub mod tick;
@@ -36,6 +40,7 @@ pub use asset::{Asset, AssetError};
 pub use batch::{BatchError, parse_batch};
 pub use candle::{Candle, CandleError, CandleState, resample};
 pub use csv::{CsvError, CsvFile, CsvReader};
+pub use indicators::{Indicator, Study, StudyError};
 pub use price::{Price, PriceError};
 pub use protocol::{ClientMessage, ForAsset, ForSeries, ProtocolError, ServerMessage};
 pub use tick::Tick;

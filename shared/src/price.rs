@@ -108,7 +108,8 @@ impl Price {
         }
     }
 
-    /// The nearest `f64`, for drawing only: never compute with it.
+    /// The nearest `f64`, for drawing and for the float64 indicators (as
+    /// Pine computes them): never for arithmetic on prices.
     #[must_use]
     pub fn to_f64_lossy(self) -> f64 {
         // Parsing the exact text rounds correctly, unlike dividing units.
