@@ -214,6 +214,34 @@ impl History {
             None => recent,
         })
     }
+
+    /// The newest `limit` candles of the whole history (as [`History::range`]
+    /// reads it, under the same read limits), followed by the hub's candles
+    /// from the newest stored one on, so the live forming candle is last.
+    ///
+    /// # Errors
+    ///
+    /// [`HistoryError`] when the database could not be read in time.
+    pub async fn whole(
+        &self,
+        asset: Asset,
+        timeframe: Timeframe,
+        limit: usize,
+    ) -> Result<Vec<Candle>, HistoryError> {
+        let (first, last) = (TimestampMs::MIN.seconds(), TimestampMs::MAX.seconds());
+        let stored = self.range(asset, timeframe, first, last, limit).await?;
+        let mut candles = stored.candles.unwrap_or_default();
+        for live in self.hub.candles(asset, timeframe) {
+            match candles.last_mut() {
+                Some(c) if c.open_time() > live.open_time() => {}
+                Some(c) if c.open_time() == live.open_time() => *c = live,
+                _ => candles.push(live),
+            }
+        }
+        Ok(found(stored.source, candles, limit)
+            .candles
+            .unwrap_or_default())
+    }
 }
 
 /// The newest `limit` entries of a cached JSON array, with `live` (the

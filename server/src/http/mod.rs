@@ -8,6 +8,7 @@ pub mod client_ip;
 mod error;
 mod headers;
 mod health;
+mod indicators;
 mod ingest;
 mod live;
 pub mod lockout;
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .merge(status::router())
         .merge(metrics)
         .merge(candles::router())
+        .merge(indicators::router())
         .merge(ws::router())
         .fallback_service(page::service(&config.dist))
         .layer(socketio::layer(&state));
