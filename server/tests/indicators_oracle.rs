@@ -44,7 +44,11 @@ fn closes() -> Vec<Price> {
             state ^= state << 25;
             state ^= state >> 27;
             let r = state.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32;
-            let step = if r % 4 == 0 { 0 } else { (r % 51) as i64 - 25 };
+            let step = if r.is_multiple_of(4) {
+                0
+            } else {
+                (r % 51) as i64 - 25
+            };
             pips = (pips + step).max(1);
             Price::new(&format!("{}.{:05}", pips / 100_000, pips % 100_000))
         })
