@@ -98,11 +98,7 @@ impl Study {
             "macd" => "macd",
             other => return Err(StudyError::UnknownName(other.chars().take(40).collect())),
         };
-        let takes: &[&str] = match name {
-            "bb" => &["period", "mult"],
-            "macd" => &["fast", "slow", "signal"],
-            _ => &["period"],
-        };
+        let takes = parameters(name);
         let given = [
             ("period", params.period),
             ("mult", params.mult),
@@ -159,6 +155,15 @@ impl Study {
     }
 }
 
+/// The parameters `name` takes, in the order Pine takes them.
+fn parameters(name: &str) -> &'static [&'static str] {
+    match name {
+        "bb" => &["period", "mult"],
+        "macd" => &["fast", "slow", "signal"],
+        _ => &["period"],
+    }
+}
+
 fn period(param: &'static str, text: &str) -> Result<usize, StudyError> {
     match text.parse::<usize>() {
         Ok(n) if (1..=MAX_PERIOD).contains(&n) => Ok(n),
@@ -182,11 +187,7 @@ impl FromStr for Study {
         let mut parts = text.split(':');
         let name = parts.next().unwrap_or_default();
         let values: Vec<&str> = parts.collect();
-        let order: &[&'static str] = match name {
-            "bb" => &["period", "mult"],
-            "macd" => &["fast", "slow", "signal"],
-            _ => &["period"],
-        };
+        let order = parameters(name);
         if values.len() > order.len() {
             return Err(StudyError::TooMany(
                 order[order.len() - 1],
