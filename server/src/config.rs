@@ -172,7 +172,8 @@ pub struct AccessConfig {
     /// 16 characters; no session is privileged while unset.
     #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true, value_parser = TokenParser)]
     pub admin_token: Option<String>,
-    /// Comma-separated origins allowed to open `/ws` (`*`: any). Unset: the
+    /// Comma-separated origins allowed to open `/ws` and `/socket.io/`, and
+    /// to read the HTTP API from a browser (CORS) (`*`: any). Unset: the
     /// page's own origin and clients that send no Origin.
     #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,

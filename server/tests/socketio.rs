@@ -248,3 +248,72 @@ async fn a_flooding_client_is_refused_then_disconnected_and_others_go_on() {
     server.stop().await;
     common::cleanup(&prefix).await;
 }
+
+/// One long-polling request to `/socket.io/` from a page at `origin`: the
+/// status, its `Access-Control-Allow-Origin`, and the body.
+async fn poll(
+    http: &reqwest::Client,
+    base: &str,
+    origin: &str,
+    query: &str,
+    body: Option<&str>,
+) -> (u16, Option<String>, String) {
+    let url = format!("{base}/socket.io/?EIO=4&transport=polling{query}");
+    let request = match body {
+        Some(b) => http.post(url).body(b.to_owned()),
+        None => http.get(url),
+    };
+    let response = request.header("origin", origin).send().await.unwrap();
+    let allowed = response
+        .headers()
+        .get("access-control-allow-origin")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (
+        response.status().as_u16(),
+        allowed,
+        response.text().await.unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_of_an_allowed_origin_long_polls_with_cors_and_others_get_none() {
+    let dist = tempfile::tempdir().unwrap();
+    let prefix = common::unique_prefix("sio-cors");
+    let page = "http://charts.example:5173";
+    let server = common::start_on_redis(dist.path(), &prefix, &["--allowed-origins", page]).await;
+    let http = reqwest::Client::new();
+    // The browser's preflight for the polling POST.
+    let preflight = http
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("{}/socket.io/?EIO=4&transport=polling", server.base),
+        )
+        .header("origin", page)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 200);
+    assert_eq!(preflight.headers()["access-control-allow-origin"], page);
+
+    // Handshake, namespace connect, and the connect's answer, as
+    // socket.io-client does them over long-polling.
+    for (origin, allowed) in [(page, true), ("http://evil.example", false)] {
+        let (status, cors, body) = poll(&http, &server.base, origin, "", None).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(cors.as_deref() == Some(origin), allowed, "{cors:?}");
+        let open: Value = serde_json::from_str(body.strip_prefix('0').unwrap()).unwrap();
+        let sid = format!("&sid={}", open["sid"].as_str().unwrap());
+        let (status, _, _) = poll(&http, &server.base, origin, &sid, Some("40")).await;
+        assert_eq!(status, 200);
+        let (_, _, answer) = poll(&http, &server.base, origin, &sid, None).await;
+        if allowed {
+            assert!(answer.starts_with("40{\"sid\""), "{answer}");
+        } else {
+            assert!(answer.contains("origin not allowed"), "{answer}");
+        }
+    }
+    server.stop().await;
+    common::cleanup(&prefix).await;
+}

@@ -5,6 +5,7 @@
 
 mod candles;
 pub mod client_ip;
+mod cors;
 mod error;
 mod headers;
 mod health;
@@ -46,6 +47,10 @@ pub fn router(state: AppState) -> Router {
         .merge(ws::router())
         .fallback_service(page::service(&config.dist))
         .layer(socketio::layer(&state));
+    let routes = match cors::layer(&config.access.allowed_origins) {
+        Some(cors) => routes.layer(cors),
+        None => routes,
+    };
     with_layers(routes, &config.dist).with_state(state)
 }
 
