@@ -37,7 +37,11 @@ pub struct Outlet {
 ///
 /// # Errors
 ///
-/// A Redis error: nothing was done, and the entries stay pending.
+/// A Redis error. When the transaction did not run (Redis away), nothing
+/// was done and the entries stay pending; when one of its commands failed
+/// inside it (a rejected stream replaced by another type), the others still
+/// ran, since Redis does not roll a transaction back: the entries are
+/// acknowledged and that refusal's record is lost.
 pub async fn settle(
     conn: &mut MultiplexedConnection,
     outlet: &Outlet,

@@ -71,6 +71,21 @@ pub struct Outgoing<'a> {
     pub payload: Option<Payload<'a>>,
 }
 
+/// The event an idle session sends to learn whether its client is still
+/// there (clients without a handler ignore it).
+pub const ALIVE: &str = "tickstream_alive";
+
+impl Outgoing<'_> {
+    /// [`ALIVE`], without data.
+    #[must_use]
+    pub const fn alive() -> Self {
+        Outgoing {
+            event: Cow::Borrowed(ALIVE),
+            payload: None,
+        }
+    }
+}
+
 /// The Socket.IO events of a `/ws` frame: one, or for a catch-up snapshot
 /// the snapshot and the `redis_update`s of its newest candles.
 ///

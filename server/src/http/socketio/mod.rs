@@ -13,10 +13,10 @@ mod session;
 
 use std::time::Duration;
 
-use socketioxide::SocketIo;
 use socketioxide::extract::SocketRef;
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
+use socketioxide::{ParserConfig, SocketIo};
 
 use crate::gate::Gate;
 use crate::state::AppState;
@@ -45,6 +45,9 @@ pub fn layer(state: &AppState) -> SocketIoLayer {
         .connect_timeout(Duration::from_secs(10))
         .max_buffer_size(BUFFERED_PACKETS)
         .max_payload(u64::try_from(hard_cap).unwrap_or(u64::MAX))
+        .ws_max_message_size(hard_cap)
+        .ws_max_frame_size(hard_cap)
+        .with_parser(ParserConfig::common().max_incoming_binary_buf_size(hard_cap))
         .ws_read_buffer_size(READ_BUFFER)
         .build_layer();
     let gate = Gate::new(

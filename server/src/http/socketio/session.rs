@@ -106,6 +106,7 @@ async fn run(socket: SocketRef, state: AppState, admitted: Admitted, inbox: Inbo
         socket.clone(),
         outbox.clone(),
         state.metrics.to_socket.clone(),
+        state.config.connections.ws_ping_interval,
     ));
     let mut requests = Requests::new(
         &state,
@@ -167,14 +168,31 @@ async fn run(socket: SocketRef, state: AppState, admitted: Admitted, inbox: Inbo
 }
 
 /// Empties the outbox into Socket.IO events until it closes or the client
-/// stops taking them.
-async fn write(socket: SocketRef, outbox: Arc<Outbox>, to_socket: Latency) {
+/// stops taking them. A session that sent nothing for a whole `every` sends
+/// [`dialect::ALIVE`], so that one whose connection closed unnoticed ends: a
+/// client whose events raced its own connect can be closed by socketioxide
+/// before the session exists, and then no disconnect ever reaches it.
+async fn write(socket: SocketRef, outbox: Arc<Outbox>, to_socket: Latency, every: Duration) {
     let mut frames = Vec::with_capacity(WRITE_BATCH);
     let mut sources = Vec::with_capacity(WRITE_BATCH);
-    while outbox
-        .next_batch(&mut frames, &mut sources, WRITE_BATCH)
-        .await
-    {
+    let mut probe = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    probe.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut sent = false;
+    loop {
+        tokio::select! {
+            _ = probe.tick() => {
+                if !std::mem::take(&mut sent) && !emit(&socket, &Outgoing::alive()).await {
+                    return;
+                }
+                continue;
+            }
+            open = outbox.next_batch(&mut frames, &mut sources, WRITE_BATCH) => {
+                if !open {
+                    return;
+                }
+            }
+        }
+        sent = true;
         for frame in frames.drain(..) {
             match dialect::outgoing(&frame) {
                 Ok(events) => {
