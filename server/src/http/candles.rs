@@ -4,22 +4,18 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::HeaderValue;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use shared::protocol::HistorySource;
 use shared::{Asset, Timeframe, TimestampMs};
 
 use super::error::ApiError;
-use crate::config::MAX_CANDLES;
+use super::series::{limit, series, timed};
 use crate::history::HistoryError;
 use crate::state::AppState;
-
-/// Most candles one request returns.
-pub const MAX_LIMIT: usize = MAX_CANDLES as usize;
 
 impl From<HistoryError> for ApiError {
     fn from(e: HistoryError) -> Self {
@@ -59,15 +55,7 @@ async fn candles(
 ) -> Result<Response, ApiError> {
     let started = std::time::Instant::now();
     let answer = answer(state, params).await?;
-    let mut response = Json(answer).into_response();
-    let timing = format!(
-        "history;dur={:.3}",
-        started.elapsed().as_secs_f64() * 1000.0
-    );
-    if let Ok(value) = HeaderValue::from_str(&timing) {
-        response.headers_mut().insert("server-timing", value);
-    }
-    Ok(response)
+    Ok(timed("history", started, &answer))
 }
 
 async fn answer(
@@ -75,22 +63,8 @@ async fn answer(
     params: Result<Query<Params>, QueryRejection>,
 ) -> Result<Answer, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let asset =
-        Asset::new_checked(&p.asset).map_err(|e| ApiError::BadRequest(format!("asset: {e}")))?;
-    let timeframe = match p.timeframe.as_deref() {
-        None => Timeframe::M1,
-        Some(t) => t
-            .parse()
-            .map_err(|e| ApiError::BadRequest(format!("timeframe: {e}")))?,
-    };
-    let limit = p
-        .limit
-        .unwrap_or(state.config.redis.redis_historical_cache_size as usize);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::BadRequest(format!(
-            "limit must be 1 to {MAX_LIMIT}"
-        )));
-    }
+    let (asset, timeframe) = series(&p.asset, p.timeframe.as_deref())?;
+    let limit = limit(p.limit, &state)?;
     let found = match (p.from, p.to) {
         (None, None) => {
             let (source, candles) = state.history.recent_json(asset, timeframe, limit).await?;

@@ -10,16 +10,15 @@
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::HeaderValue;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use serde::{Deserialize, Serialize};
 use shared::indicators::{Point, Study, StudyParams, compute};
 use shared::{Asset, Timeframe};
 
-use super::candles::MAX_LIMIT;
 use super::error::ApiError;
+use super::series::{limit, series, timed};
 use crate::state::AppState;
 
 /// Most candles of history a study runs over.
@@ -67,15 +66,7 @@ async fn indicators(
 ) -> Result<Response, ApiError> {
     let started = std::time::Instant::now();
     let answer = answer(state, params).await?;
-    let mut response = Json(answer).into_response();
-    let timing = format!(
-        "indicators;dur={:.3}",
-        started.elapsed().as_secs_f64() * 1000.0
-    );
-    if let Ok(value) = HeaderValue::from_str(&timing) {
-        response.headers_mut().insert("server-timing", value);
-    }
-    Ok(response)
+    Ok(timed("indicators", started, &answer))
 }
 
 async fn answer(
@@ -83,14 +74,7 @@ async fn answer(
     params: Result<Query<Params>, QueryRejection>,
 ) -> Result<Answer, ApiError> {
     let Query(p) = params.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let asset =
-        Asset::new_checked(&p.asset).map_err(|e| ApiError::BadRequest(format!("asset: {e}")))?;
-    let timeframe = match p.timeframe.as_deref() {
-        None => Timeframe::M1,
-        Some(t) => t
-            .parse()
-            .map_err(|e| ApiError::BadRequest(format!("timeframe: {e}")))?,
-    };
+    let (asset, timeframe) = series(&p.asset, p.timeframe.as_deref())?;
     let study = Study::from_params(
         &p.name,
         &StudyParams {
@@ -102,14 +86,7 @@ async fn answer(
         },
     )
     .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let limit = p
-        .limit
-        .unwrap_or(state.config.redis.redis_historical_cache_size as usize);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::BadRequest(format!(
-            "limit: must be 1 to {MAX_LIMIT}"
-        )));
-    }
+    let limit = limit(p.limit, &state)?;
     let (from, to) = (p.from.unwrap_or(i64::MIN), p.to.unwrap_or(i64::MAX));
     if from > to {
         return Err(ApiError::BadRequest("from must not be after to".to_owned()));

@@ -15,6 +15,7 @@ mod live;
 pub mod lockout;
 mod metrics;
 mod page;
+mod series;
 mod socketio;
 pub mod status;
 mod trace;
