@@ -2,11 +2,11 @@
 //! history, oldest first with the forming candle last, and its source. A
 //! read that runs past `HISTORY_READ_TIMEOUT` answers 503 with `Retry-After`.
 
+use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use shared::protocol::HistorySource;

@@ -8,11 +8,11 @@
 //! and RSI do not depend on the window asked for; the points are then cut
 //! to `from..=to` (open times, Unix seconds) and the newest `limit`.
 
+use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
 use serde::{Deserialize, Serialize};
 use shared::indicators::{Point, Study, StudyParams, compute};
 use shared::{Asset, Timeframe};
