@@ -4,53 +4,46 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
 use shared::indicators::{Bands, MacdValue, Study, Value};
 use shared::{Asset, Timeframe};
 
 use super::study_track::ServerValues;
+use wasm_bindgen::JsValue;
+
 use crate::api::{ApiError, fetch_text};
 
 /// Most points asked for at once (the server's `limit` bound).
 pub const MAX_POINTS: usize = 5_000;
 
+/// A number field of a parsed JSON object.
+fn number(object: &JsValue, key: &str) -> Option<f64> {
+    js_sys::Reflect::get(object, &JsValue::from_str(key))
+        .ok()?
+        .as_f64()
+}
+
 /// A point as the server writes it: `{time, value}`, `{time, basis, upper,
 /// lower}` or `{time, macd, signal, histogram}`.
-#[derive(Deserialize)]
-struct RawPoint {
-    time: i64,
-    value: Option<f64>,
-    basis: Option<f64>,
-    upper: Option<f64>,
-    lower: Option<f64>,
-    macd: Option<f64>,
-    signal: Option<f64>,
-    histogram: Option<f64>,
-}
-
-impl RawPoint {
-    fn value(&self) -> Option<Value> {
-        if let Some(value) = self.value {
-            return Some(Value::Line { value });
-        }
-        if let (Some(basis), Some(upper), Some(lower)) = (self.basis, self.upper, self.lower) {
-            return Some(Value::Bands(Bands {
-                basis,
-                upper,
-                lower,
-            }));
-        }
-        Some(Value::Macd(MacdValue {
-            macd: self.macd?,
-            signal: self.signal?,
-            histogram: self.histogram?,
-        }))
-    }
-}
-
-#[derive(Deserialize)]
-struct Answer {
-    points: Vec<RawPoint>,
+fn read_point(point: &JsValue) -> Option<(i64, Value)> {
+    let n = |key| number(point, key);
+    #[allow(clippy::cast_possible_truncation)]
+    let time = n("time")? as i64;
+    let value = if let Some(value) = n("value") {
+        Value::Line { value }
+    } else if let Some(basis) = n("basis") {
+        Value::Bands(Bands {
+            basis,
+            upper: n("upper")?,
+            lower: n("lower")?,
+        })
+    } else {
+        Value::Macd(MacdValue {
+            macd: n("macd")?,
+            signal: n("signal")?,
+            histogram: n("histogram")?,
+        })
+    };
+    Some((time, value))
 }
 
 /// The query of `study`'s points for candles opening from `from` on.
@@ -77,12 +70,13 @@ async fn points(
 ) -> Result<Vec<(i64, Value)>, ApiError> {
     let text = fetch_text(&indicators_path(asset, timeframe, study, from)).await?;
     let parsed = js_sys::JSON::parse(&text).map_err(|_| ApiError::Body("not JSON".to_owned()))?;
-    let answer: Answer =
-        serde_wasm_bindgen::from_value(parsed).map_err(|e| ApiError::Body(e.to_string()))?;
-    Ok(answer
-        .points
+    let points = js_sys::Reflect::get(&parsed, &JsValue::from_str("points"))
+        .ok()
+        .filter(js_sys::Array::is_array)
+        .ok_or_else(|| ApiError::Body("no points".to_owned()))?;
+    Ok(js_sys::Array::from(&points)
         .iter()
-        .filter_map(|p| Some((p.time, p.value()?)))
+        .filter_map(|p| read_point(&p))
         .collect())
 }
 
