@@ -1,19 +1,22 @@
 //! Studies against the real lightweight-charts library in headless
 //! Chromium: the legend names each study before it has a value and shows
 //! its value after; a chart with three studies has a pane for each of RSI
-//! and MACD, and its lines end at the values `shared` computes.
+//! and MACD, and its lines end at the values `shared` computes; the menu
+//! keeps to `shared`'s limits and eight studies.
 #![cfg(target_arch = "wasm32")]
 
 mod common;
 
 use client::chart::{Chart, Studies, TimeFormat};
-use client::components::{CandleChart, Legend};
+use client::components::{CandleChart, IndicatorMenu, Legend};
 use client::model::{CandleBuffer, Redraw};
 use client::stream::{DataStream, StreamOptions};
 use common::{fresh_root, load_chart_library, m1, next_frame, snapshot_frame, update_frame};
 use leptos::prelude::*;
+use leptos::task::tick;
 use shared::indicators::{Study, Value, compute};
 use shared::{Asset, Candle, Timeframe};
+use wasm_bindgen::JsCast;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 use web_sys::HtmlElement;
 
@@ -175,4 +178,104 @@ async fn three_studies_draw_two_panes_below_the_price_and_end_at_shareds_values(
     assert_eq!(chart.pane_count(), 1);
     assert_eq!(chart.newest_study_values().len(), 1);
     chart.remove();
+}
+
+/// Sets the menu's `id` field to `value` as typing does.
+fn type_into(root: &HtmlElement, id: &str, value: &str) {
+    let element: web_sys::HtmlInputElement = root
+        .query_selector(&format!("#{id}"))
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    element.set_value(value);
+    element
+        .dispatch_event(&web_sys::Event::new("input").unwrap())
+        .unwrap();
+}
+
+fn click(root: &HtmlElement, selector: &str) {
+    root.query_selector(selector)
+        .unwrap()
+        .unwrap()
+        .dyn_into::<HtmlElement>()
+        .unwrap()
+        .click();
+}
+
+fn problem(root: &HtmlElement) -> Option<String> {
+    root.query_selector(".indicator-problem")
+        .unwrap()
+        .and_then(|e| e.text_content())
+}
+
+#[wasm_bindgen_test]
+async fn the_menu_adds_within_shareds_limits_and_eight_at_most_and_removes() {
+    let root = fresh_root();
+    let enabled = RwSignal::new(Vec::<Study>::new());
+    mount_to(root.clone(), move || {
+        view! { <IndicatorMenu studies=Studies::new(enabled) /> }
+    })
+    .forget();
+    type_into(&root, "indicator-period", "501");
+    click(&root, "#indicator-add");
+    tick().await;
+    assert!(
+        problem(&root)
+            .is_some_and(|p| p.starts_with("period: must be a whole number from 1 to 500")),
+        "{:?}",
+        problem(&root)
+    );
+    assert!(enabled.get_untracked().is_empty());
+
+    // MACD takes three periods; Bollinger a multiplier.
+    let select: web_sys::HtmlSelectElement = root
+        .query_selector("#indicator-kind")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    select.set_value("macd");
+    select
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    tick().await;
+    click(&root, "#indicator-add");
+    tick().await;
+    select.set_value("bb");
+    select
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    tick().await;
+    type_into(&root, "indicator-mult", "2.5");
+    click(&root, "#indicator-add");
+    tick().await;
+    assert_eq!(
+        enabled.get_untracked(),
+        parse_all(&["macd:12:26:9", "bb:20:2.5"])
+    );
+    assert_eq!(problem(&root), None);
+
+    // Eight at most.
+    select.set_value("sma");
+    select
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    for period in 1..=7 {
+        type_into(&root, "indicator-period", &period.to_string());
+        click(&root, "#indicator-add");
+        tick().await;
+    }
+    assert_eq!(enabled.get_untracked().len(), 8);
+    assert_eq!(
+        problem(&root).as_deref(),
+        Some("at most 8 indicators on a chart")
+    );
+    click(&root, ".indicator-remove[data-study=\"bb:20:2.5\"]");
+    tick().await;
+    assert_eq!(enabled.get_untracked().len(), 7);
+    assert_eq!(
+        root.query_selector_all(".indicator-on").unwrap().length(),
+        7
+    );
 }
