@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use e2e::browser::{number, wait_for};
 use e2e::server::{REDIS, forget_keys};
-use e2e::{Browser, Server, seed};
+use e2e::{Browser, Server, paths, seed};
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
 
@@ -163,6 +163,12 @@ async fn the_legend_shows_the_servers_sma_and_rsi_for_live_candles() -> anyhow::
         let expected = format!("{:.digits$}", point["value"].as_f64().unwrap_or(f64::NAN));
         wait_for(c, study, &study_value(study), LIMIT, |v| v == &expected).await?;
     }
+    // A picture of the studies for whoever looks at the run.
+    std::fs::create_dir_all(paths::artifacts())?;
+    std::fs::write(
+        paths::artifacts().join("page-indicators.png"),
+        c.screenshot().await?,
+    )?;
     let errors = browser.console_errors().await?;
     assert!(errors.is_empty(), "console errors: {errors:?}");
     browser.close().await;
