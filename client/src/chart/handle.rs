@@ -412,6 +412,7 @@ impl Chart {
             .apply_series_options(&options(&serde_json::json!({
                 "priceFormat": { "type": "price", "precision": wanted, "minMove": min_move },
             })));
+        self.studies.show_precision(wanted);
     }
 
     /// Frees the chart and its handlers.

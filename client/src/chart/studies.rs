@@ -207,7 +207,10 @@ impl Studies {
             st.request += 1;
             Some((st.request, oldest, newest))
         });
-        self.version.try_update(|v| *v = v.wrapping_add(1));
+        if !wanted.is_empty() {
+            // (With none, the legend follows `enabled` alone.)
+            self.version.try_update(|v| *v = v.wrapping_add(1));
+        }
         if let Some(Some((request, from, before))) = ask {
             self.ask(&wanted, series, request, from, before);
         }

@@ -38,6 +38,14 @@ fn series_values(value: &Value) -> Vec<f64> {
 pub struct StudyLines {
     /// Per study, in order: its series, one per number of its value.
     series: Vec<Vec<ISeriesApi>>,
+    /// The studies, in the same order.
+    studies: Vec<Study>,
+}
+
+/// The price format of `decimals` decimals.
+fn price_format(decimals: u32) -> serde_json::Value {
+    let min_move = 10f64.powi(-i32::try_from(decimals).unwrap_or(10));
+    serde_json::json!({ "type": "price", "precision": decimals, "minMove": min_move })
 }
 
 impl StudyLines {
@@ -48,10 +56,7 @@ impl StudyLines {
         for s in self.series.drain(..).flatten() {
             api.remove_series(&s);
         }
-        let price_format = |decimals: u32| {
-            let min_move = 10f64.powi(-i32::try_from(decimals).unwrap_or(10));
-            serde_json::json!({ "type": "price", "precision": decimals, "minMove": min_move })
-        };
+        self.studies = studies.to_vec();
         let mut pane = 0u32;
         let mut colour = PRICE_COLOURS.iter().cycle();
         for study in studies {
@@ -107,6 +112,18 @@ impl StudyLines {
             price
                 .unchecked_into::<IPaneApi>()
                 .set_stretch_factor(PRICE_PANE_STRETCH);
+        }
+    }
+
+    /// Shows `decimals` decimals on the studies in prices (all but RSI).
+    pub fn show_precision(&self, decimals: u32) {
+        let format = options(&serde_json::json!({ "priceFormat": price_format(decimals) }));
+        for (study, set) in self.studies.iter().zip(&self.series) {
+            if !matches!(study, Study::Rsi { .. }) {
+                for s in set {
+                    s.apply_series_options(&format);
+                }
+            }
         }
     }
 
