@@ -4,10 +4,10 @@
 
 use leptos::prelude::*;
 
-use crate::chart::UTC;
+use crate::chart::{Studies, UTC};
 use crate::components::{
-    AssetPicker, CandleChart, CsvChart, Legend, OpenCsv, StatusBadges, StreamControls,
-    TimeZonePicker, TimeframePicker,
+    AssetPicker, CandleChart, CsvChart, IndicatorMenu, Legend, OpenCsv, StatusBadges,
+    StreamControls, TimeZonePicker, TimeframePicker,
 };
 use crate::csv::CsvView;
 use crate::stream::{StreamOptions, use_data_stream};
@@ -27,6 +27,7 @@ pub fn App(
     let (timeframe, set_timeframe) = signal(options.timeframe);
     let (zone, set_zone) = signal(UTC.to_owned());
     let (hovered, set_hovered) = signal(None::<i64>);
+    let studies = Studies::new(RwSignal::new(Vec::new()));
     let stream = use_data_stream(options);
     // The socket follows the user's choice of series.
     Effect::new(move |_| stream.show(asset.get(), timeframe.get()));
@@ -46,9 +47,10 @@ pub fn App(
                 <TimeZonePicker zone=zone set_zone=set_zone />
                 <StreamControls stream=stream />
                 <OpenCsv csv=csv />
+                <IndicatorMenu studies=studies />
             </section>
-            <Legend stream=stream hovered=hovered zone=zone />
-            <CandleChart stream=stream zone=zone set_hovered=set_hovered />
+            <Legend stream=stream hovered=hovered zone=zone studies=studies />
+            <CandleChart stream=stream zone=zone set_hovered=set_hovered studies=studies />
             <CsvChart csv=csv zone=zone />
             <footer class="credits">
                 "Charts by "

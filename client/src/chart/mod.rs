@@ -5,11 +5,20 @@
 //!   numbers), whitespace for gaps.
 //! - [`time_zone`]: axis and crosshair times in a chosen zone.
 //! - [`handle`]: [`Chart`], a chart drawn from the candle buffer.
+//! - [`study_track`]: one study's values, live from `shared::indicators`,
+//!   warmed up with the server's ([`study_fetch`]).
+//! - [`study_lines`]: the series and panes the studies are drawn with.
+//! - [`studies`]: [`Studies`], a chart's enabled studies and their values.
 
 pub mod bars;
 pub mod bindings;
 pub mod handle;
+pub mod studies;
+pub mod study_fetch;
+pub mod study_lines;
+pub mod study_track;
 pub mod time_zone;
 
 pub use handle::{Chart, ChartError};
+pub use studies::{MAX_STUDIES, Studies};
 pub use time_zone::{TimeFormat, UTC};

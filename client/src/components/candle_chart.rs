@@ -5,7 +5,7 @@ use leptos::html::Div;
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 
-use crate::chart::{Chart, TimeFormat};
+use crate::chart::{Chart, Studies, TimeFormat};
 use crate::stream::DataStream;
 
 /// Logical index from the left edge under which older history is fetched.
@@ -21,15 +21,22 @@ pub fn CandleChart(
     zone: ReadSignal<String>,
     /// Receives the open time under the crosshair.
     set_hovered: WriteSignal<Option<i64>>,
+    /// The studies drawn over and under the candles (none when absent).
+    #[prop(optional)]
+    studies: Option<Studies>,
 ) -> impl IntoView {
     let container = NodeRef::<Div>::new();
     let chart: StoredValue<Option<SendWrapper<Chart>>> = StoredValue::new(None);
     let (problem, set_problem) = signal(None::<String>);
     let (points, set_points) = signal(0usize);
+    let (panes, set_panes) = signal(1u32);
     let painted = StoredValue::new(false);
 
     Effect::new(move |_| {
         stream.frame().track();
+        if let Some(s) = studies {
+            s.track();
+        }
         let Some(element) = container.get() else {
             return;
         };
@@ -57,13 +64,24 @@ pub fn CandleChart(
             }
         }
         let redraw = stream.take_redraw();
-        if redraw.is_empty() {
+        if redraw.is_empty() && studies.is_none() {
             return;
         }
         let drawn = chart.try_update_value(|c| {
             let c = c.as_mut()?;
-            let timeframe = stream.view().with_untracked(|v| v.timeframe);
-            stream.with_buffer(|b| c.draw(&redraw, b, timeframe));
+            let series = stream.view().with_untracked(|v| (v.asset, v.timeframe));
+            stream.with_buffer(|b| {
+                if !redraw.is_empty() {
+                    c.draw(&redraw, b, series.1);
+                }
+                if let Some(s) = studies {
+                    s.sync(c, &redraw, b, series);
+                }
+            });
+            let n = c.pane_count();
+            if panes.get_untracked() != n {
+                set_panes.set(n);
+            }
             Some(c.points_drawn())
         });
         if let Some(Some(n)) = drawn {
@@ -94,7 +112,7 @@ pub fn CandleChart(
 
     view! {
         <div class="chart-frame">
-            <div class="chart" id="chart" node_ref=container data-points=move || points.get().to_string()></div>
+            <div class="chart" id="chart" node_ref=container data-points=move || points.get().to_string() data-panes=move || panes.get().to_string()></div>
             {move || problem.get().map(|p| view! { <p class="chart-error" role="alert">{p}</p> })}
         </div>
     }

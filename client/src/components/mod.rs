@@ -3,6 +3,7 @@
 mod asset_picker;
 mod candle_chart;
 mod csv_chart;
+mod indicator_menu;
 mod legend;
 mod open_csv;
 mod status_badges;
@@ -13,6 +14,7 @@ mod timeframe_picker;
 pub use asset_picker::AssetPicker;
 pub use candle_chart::CandleChart;
 pub use csv_chart::CsvChart;
+pub use indicator_menu::IndicatorMenu;
 pub use legend::Legend;
 pub use open_csv::OpenCsv;
 pub use status_badges::StatusBadges;
