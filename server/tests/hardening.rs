@@ -158,7 +158,7 @@ fn bad_candle_queries() -> Vec<String> {
         "asset=ABCDEFGHIJKLMNOPQRSTU".to_owned(),
         "asset=%C3%A9".to_owned(),
         "timeframe=1M".to_owned(),
-        format!("{a}&timeframe=2M"),
+        format!("{a}&timeframe=1441M"),
         format!("{a}&timeframe="),
         format!("{a}&timeframe=1X"),
         format!("{a}&limit=0"),

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::time::iso8601;
-use crate::{Asset, Price, Timeframe, TimestampMs};
+use crate::{Asset, Price, Sessions, Timeframe, TimestampMs};
 
 /// Where a candle is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -64,7 +64,8 @@ pub enum CandleError {
         /// Close given.
         close: Price,
     },
-    /// The open time is not the start of a bucket of the timeframe.
+    /// The open time is not the start of a bucket of the timeframe (for a
+    /// day or a week, not a whole minute: `DAY_START` may be any minute).
     #[error("candle timestamp {timestamp} is not the start of a {timeframe} bucket")]
     Misaligned {
         /// Open time given, Unix seconds.
@@ -115,7 +116,7 @@ impl Candle {
         if open_time < TimestampMs::MIN.seconds() || open_time > TimestampMs::MAX.seconds() {
             return Err(CandleError::OutOfRange(open_time));
         }
-        if timeframe.bucket_start(open_time) != open_time {
+        if !opens_a_bucket(timeframe, open_time) {
             return Err(CandleError::Misaligned {
                 timestamp: open_time,
                 timeframe,
@@ -160,7 +161,9 @@ impl Candle {
     pub const fn open_time(&self) -> i64 {
         self.open_time
     }
-    /// The end of the bucket (exclusive), Unix seconds.
+    /// The end of the bucket (exclusive), Unix seconds; for a day or a week
+    /// opening at `DAY_START` in a zone with daylight saving, see
+    /// [`Sessions::bucket_end`] for the exact end.
     #[must_use]
     pub const fn close_time(&self) -> i64 {
         self.open_time + self.timeframe.seconds()
@@ -278,20 +281,45 @@ impl<'de> Deserialize<'de> for Candle {
     }
 }
 
+/// Whether `open_time` may open a `timeframe` bucket: aligned to the epoch,
+/// or for a day or a week (which open at `DAY_START`) a whole minute.
+const fn opens_a_bucket(timeframe: Timeframe, open_time: i64) -> bool {
+    let unit = match timeframe {
+        Timeframe::D1 | Timeframe::W1 => Timeframe::M1,
+        other => other,
+    };
+    unit.bucket_start(open_time) == open_time
+}
+
 /// Merges candles of one asset, in open-time order, into candles of the wider
 /// timeframe `to`: first open, highest high, lowest low, last close, summed
 /// volume. A merged candle is forming when any part is forming, revised when
-/// any part is revised, closed otherwise.
+/// any part is revised, closed otherwise. Days and weeks are UTC ones; see
+/// [`resample_in`].
 ///
 /// # Errors
 ///
 /// [`CandleError::Resample`] when the candles mix assets or timeframes, are
 /// out of order, or their timeframe does not divide `to`.
 pub fn resample(candles: &[Candle], to: Timeframe) -> Result<Vec<Candle>, CandleError> {
+    resample_in(candles, to, &Sessions::utc())
+}
+
+/// [`resample`] with days and weeks opening at `sessions`' opens: the one
+/// roll-up of candles into a wider timeframe, live and in history.
+///
+/// # Errors
+///
+/// As [`resample`].
+pub fn resample_in(
+    candles: &[Candle],
+    to: Timeframe,
+    sessions: &Sessions,
+) -> Result<Vec<Candle>, CandleError> {
     let Some(first) = candles.first() else {
         return Ok(Vec::new());
     };
-    if !first.timeframe.divides(to) {
+    if !first.timeframe.divides(to) && sessions.is_utc() {
         return Err(CandleError::Resample(
             "source timeframe does not divide the target",
         ));
@@ -308,7 +336,7 @@ pub fn resample(candles: &[Candle], to: Timeframe) -> Result<Vec<Candle>, Candle
             ));
         }
         previous = Some(c.open_time);
-        let bucket = to.bucket_start(c.open_time);
+        let bucket = sessions.bucket_start(to, c.open_time);
         match out.last_mut() {
             Some(m) if m.open_time == bucket => {
                 m.high = m.high.max(c.high);
