@@ -147,7 +147,9 @@ pub async fn run(
         let day_start = config.day_start.to_string();
         match cache.adopt_day_start(&day_start).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!("DAY_START is now {day_start}: {n} cached daily and weekly series dropped"),
+            Ok(n) => tracing::info!(
+                "DAY_START is now {day_start}: {n} cached daily and weekly series dropped"
+            ),
             Err(e) => tracing::warn!("cannot record DAY_START in Redis: {e}"),
         }
     }

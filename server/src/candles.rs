@@ -19,8 +19,7 @@ use std::time::Duration;
 
 use shared::{
     Aggregator, AggregatorConfig, Asset, CandleEvent, Restated, Restatement, Sessions, Tick,
-    Timeframe,
-    TimestampMs,
+    Timeframe, TimestampMs,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;

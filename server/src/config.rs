@@ -396,7 +396,8 @@ fn store_url(text: &str) -> Result<String, String> {
 }
 
 fn parse_day_start(text: &str) -> Result<shared::DayStart, String> {
-    text.parse().map_err(|e: shared::DayStartError| e.to_string())
+    text.parse()
+        .map_err(|e: shared::DayStartError| e.to_string())
 }
 
 fn cache_size(text: &str) -> Result<u64, String> {

@@ -28,7 +28,15 @@ fn session_opens() -> Vec<i64> {
     let wed = 1_772_661_600;
     let sat = wed + 3 * 86_400;
     let sun = sat + 23 * HOUR;
-    vec![wed, wed + 86_400, wed + 2 * 86_400, sat, sun, sun + 86_400, sun + 2 * 86_400]
+    vec![
+        wed,
+        wed + 86_400,
+        wed + 2 * 86_400,
+        sat,
+        sun,
+        sun + 86_400,
+        sun + 2 * 86_400,
+    ]
 }
 
 async fn api(base: &str, query: &str) -> (String, Vec<Candle>) {
@@ -90,8 +98,7 @@ async fn sessions_agree_live_cached_and_stored_across_the_march_change() {
     let (db_url, db) = fresh_database("day_start").await;
     let prefix = unique_prefix("day_start");
     let dist = tempfile::tempdir().unwrap();
-    let server =
-        common::start_with_db(dist.path(), &prefix, &db_url, &["--day-start", NY]).await;
+    let server = common::start_with_db(dist.path(), &prefix, &db_url, &["--day-start", NY]).await;
     server.ingest(&ticks()).await;
     stored(&server.base, N).await;
 
@@ -130,7 +137,10 @@ async fn sessions_agree_live_cached_and_stored_across_the_march_change() {
     // 8 March (EDT, 21:00Z), live and stored alike.
     let week_opens = [1_772_402_400, session_opens()[4]];
     let (_, weeks) = api(&server.base, "asset=SESS&timeframe=1W").await;
-    assert_eq!(weeks.iter().map(Candle::open_time).collect::<Vec<_>>(), week_opens);
+    assert_eq!(
+        weeks.iter().map(Candle::open_time).collect::<Vec<_>>(),
+        week_opens
+    );
     let mut weekly = Client::connect(&server.ws).await;
     weekly.subscribe("SESS", Some(Timeframe::W1)).await;
     let live_weeks = weekly.snapshot().await.data;
@@ -143,14 +153,25 @@ async fn sessions_agree_live_cached_and_stored_across_the_march_change() {
     // Back to midnight UTC on the same Redis: the session-aligned 1D cached
     // above is dropped, and days are UTC days again.
     let utc = common::start_with_db(dist.path(), &prefix, &db_url, &[]).await;
-    let recorded: String = redis::cmd("GET")
-        .arg(format!("{prefix}day_start"))
-        .query_async(&mut redis)
-        .await
-        .unwrap();
-    assert_eq!(recorded, "00:00 UTC");
+    // Start-up records the DAY_START in use (and drops first).
+    let started = Instant::now();
+    loop {
+        let recorded: Option<String> = redis::cmd("GET")
+            .arg(format!("{prefix}day_start"))
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        if recorded.as_deref() == Some("00:00 UTC") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{recorded:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let (source, days) = api(&utc.base, "asset=SESS&timeframe=1D").await;
-    assert_eq!(source, "database", "a cached 1D of another DAY_START was served");
+    assert_eq!(
+        source, "database",
+        "a cached 1D of another DAY_START was served"
+    );
     assert_eq!(days[0].open_time(), T0 / 1000);
     assert!(days.iter().all(|c| c.open_time() % 86_400 == 0));
     assert_eq!(days.iter().map(Candle::volume).sum::<u64>(), N as u64);

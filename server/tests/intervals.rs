@@ -103,7 +103,8 @@ async fn live_90m_and_1w_equal_the_history_answer() {
         let last = client
             .until(|m| match m {
                 ServerMessage::RedisUpdate(u)
-                    if u.data.open_time() == bucket && u.data.close().to_string() == price((n + 4) * 3) =>
+                    if u.data.open_time() == bucket
+                        && u.data.close().to_string() == price((n + 4) * 3) =>
                 {
                     Some(u.data)
                 }

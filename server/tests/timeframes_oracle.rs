@@ -19,8 +19,10 @@ const PYTHON: &str = "/usr/bin/python3";
 const T0: i64 = 1_771_545_600_000;
 
 /// Ticks from a fixed seed: gaps up to 30 minutes (a tenth of them 0, so
-/// times repeat), prices a random walk in pips.
+/// times repeat), prices a random walk in pips; each tick once (a tick is
+/// its asset, time and price: the same again is a duplicate, not counted).
 fn ticks() -> Vec<Tick> {
+    let mut seen = std::collections::HashSet::new();
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
     let mut next = move || {
         state ^= state >> 12;
@@ -42,11 +44,16 @@ fn ticks() -> Vec<Tick> {
                 TimestampMs::new(at),
             )
         })
+        .filter(|t| seen.insert(*t))
         .collect()
 }
 
 /// The final candles of `timeframes` built from the ticks.
-fn aggregate(ticks: &[Tick], timeframes: &[Timeframe], sessions: &Sessions) -> BTreeMap<Timeframe, Vec<Candle>> {
+fn aggregate(
+    ticks: &[Tick],
+    timeframes: &[Timeframe],
+    sessions: &Sessions,
+) -> BTreeMap<Timeframe, Vec<Candle>> {
     let mut agg = Aggregator::new(AggregatorConfig {
         timeframes: timeframes.to_vec(),
         grace_ms: 0,
@@ -73,20 +80,41 @@ fn oracle(ticks: &[Tick], specs: &[&str]) -> BTreeMap<String, Vec<Row>> {
         writeln!(file, "{},{}", t.timestamp.millis(), t.price).unwrap();
     }
     let out = std::process::Command::new(PYTHON)
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oracle/resample.py"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/oracle/resample.py"
+        ))
         .arg(file.path())
         .args(specs)
         .output()
         .expect("python3 runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn assert_matches(spec: &str, ours: &[Candle], theirs: &[Row]) {
     assert_eq!(ours.len(), theirs.len(), "{spec}: candle counts");
     for (c, (open, o, h, l, cl, n)) in ours.iter().zip(theirs) {
-        let got = (c.open_time(), c.open(), c.high(), c.low(), c.close(), c.volume());
-        let want = (*open, Price::new(o), Price::new(h), Price::new(l), Price::new(cl), *n);
+        let got = (
+            c.open_time(),
+            c.open(),
+            c.high(),
+            c.low(),
+            c.close(),
+            c.volume(),
+        );
+        let want = (
+            *open,
+            Price::new(o),
+            Price::new(h),
+            Price::new(l),
+            Price::new(cl),
+            *n,
+        );
         assert_eq!(got, want, "{spec}");
     }
 }
@@ -120,6 +148,12 @@ fn new_york_sessions_equal_pandas_across_the_march_change() {
     let weeks = resample_in(&built[&Timeframe::D1], Timeframe::W1, &sessions).unwrap();
     assert_matches(specs[1], &weeks, &theirs[specs[1]]);
     // The change is inside: a 23-hour session opening Saturday 7 March.
-    let opens: Vec<i64> = built[&Timeframe::D1].iter().map(Candle::open_time).collect();
-    assert!(opens.windows(2).any(|w| w[1] - w[0] == 23 * 3600), "{opens:?}");
+    let opens: Vec<i64> = built[&Timeframe::D1]
+        .iter()
+        .map(Candle::open_time)
+        .collect();
+    assert!(
+        opens.windows(2).any(|w| w[1] - w[0] == 23 * 3600),
+        "{opens:?}"
+    );
 }

@@ -22,7 +22,9 @@ use crate::{Sessions, TimestampMs};
 
 /// Why text is not a day start.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("DAY_START must look like \"17:00 America/New_York\" (HH:MM and an IANA time zone); got {0:?}")]
+#[error(
+    "DAY_START must look like \"17:00 America/New_York\" (HH:MM and an IANA time zone); got {0:?}"
+)]
 pub struct DayStartError(pub String);
 
 /// When and where a trading day opens.
@@ -65,7 +67,11 @@ impl DayStart {
     /// Whether days are UTC days (`00:00 UTC` or an equivalent zone).
     #[must_use]
     pub fn is_utc_midnight(&self) -> bool {
-        self.minute_of_day() == 0 && self.zone.iana_name().is_some_and(|n| n == "UTC" || n == "Etc/UTC")
+        self.minute_of_day() == 0
+            && self
+                .zone
+                .iana_name()
+                .is_some_and(|n| n == "UTC" || n == "Etc/UTC")
     }
 
     /// The open instant (Unix seconds) of the session opening on local
@@ -100,8 +106,12 @@ impl DayStart {
         if self.is_utc_midnight() {
             return Sessions::utc();
         }
-        let first = self.open_date(TimestampMs::MIN.seconds()).and_then(|d| d.checked_add((-2).days()).ok());
-        let last = self.open_date(TimestampMs::MAX.seconds()).and_then(|d| d.checked_add(2.days()).ok());
+        let first = self
+            .open_date(TimestampMs::MIN.seconds())
+            .and_then(|d| d.checked_add((-2).days()).ok());
+        let last = self
+            .open_date(TimestampMs::MAX.seconds())
+            .and_then(|d| d.checked_add(2.days()).ok());
         let (Some(mut date), Some(last)) = (first, last) else {
             return Sessions::utc();
         };
@@ -109,7 +119,10 @@ impl DayStart {
         while date <= last {
             if let Some(open) = self.open_on(date) {
                 days.push(open);
-                if self.session_date(open).is_some_and(|d| d.weekday() == Weekday::Monday) {
+                if self
+                    .session_date(open)
+                    .is_some_and(|d| d.weekday() == Weekday::Monday)
+                {
                     weeks.push(open);
                 }
             }

@@ -130,7 +130,7 @@ mod tests {
     fn listed_sessions_bound_days_and_weeks() {
         // Made-up opens 23 and 25 hours apart.
         let days = vec![0, 82_800, 82_800 + 90_000, 82_800 + 180_000];
-        let s = Sessions::listed(days, vec![82_800]);
+        let s = Sessions::listed(days, vec![82_800, 82_800 + 7 * 86_400]);
         assert_eq!(s.bucket_start(Timeframe::D1, 82_799), 0);
         assert_eq!(s.bucket_start(Timeframe::D1, 82_800), 82_800);
         assert_eq!(s.bucket_end(Timeframe::D1, 0), 82_800);

@@ -128,8 +128,7 @@ impl Timeframe {
 
 /// `{n}` of a name: decimal digits without a leading zero.
 fn count(digits: &str) -> Option<u16> {
-    if digits.is_empty() || digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit())
-    {
+    if digits.is_empty() || digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     digits.parse().ok()

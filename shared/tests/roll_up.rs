@@ -48,7 +48,10 @@ fn ticks() -> impl Strategy<Value = Vec<Tick>> {
 }
 
 /// The final candles per (asset, timeframe), oldest first.
-fn aggregate(ticks: &[Tick], timeframes: Vec<Timeframe>) -> BTreeMap<(Asset, Timeframe), Vec<Candle>> {
+fn aggregate(
+    ticks: &[Tick],
+    timeframes: Vec<Timeframe>,
+) -> BTreeMap<(Asset, Timeframe), Vec<Candle>> {
     let mut agg = Aggregator::new(AggregatorConfig {
         timeframes,
         grace_ms: 0,

@@ -48,7 +48,10 @@ impl History {
         let sessions = &self.sessions;
         let ratio = usize::try_from(x.seconds() / base.seconds()).unwrap_or(1);
         // One more bucket than asked, so a partial oldest one can be left out.
-        let wanted = limit.saturating_add(1).saturating_mul(ratio).min(MAX_BASE_CANDLES);
+        let wanted = limit
+            .saturating_add(1)
+            .saturating_mul(ratio)
+            .min(MAX_BASE_CANDLES);
         let now_s = now_millis() / 1000;
         // Whole buckets of `x`: from the first opening at or after `from`
         // to the last base candle of the bucket holding `to`.

@@ -163,12 +163,7 @@ impl Derived {
 /// Derives exactly the timeframes of `asset` that someone follows beyond
 /// the seven built from ticks: a new one starts from `seed` and the hub's
 /// base series, one no longer followed is dropped with its series.
-pub(super) fn follow(
-    state: &mut State,
-    asset: Asset,
-    seed: Option<Seed<'_>>,
-    sessions: &Sessions,
-) {
+pub(super) fn follow(state: &mut State, asset: Asset, seed: Option<Seed<'_>>, sessions: &Sessions) {
     let mut followed: Vec<Timeframe> = state
         .subscribers
         .get(&asset)
@@ -180,7 +175,10 @@ pub(super) fn follow(
     followed.sort_unstable();
     followed.dedup();
     let derived = state.derived.entry(asset).or_default();
-    for d in derived.iter().filter(|d| !followed.contains(&d.timeframe())) {
+    for d in derived
+        .iter()
+        .filter(|d| !followed.contains(&d.timeframe()))
+    {
         state.series.remove(&(asset, d.timeframe()));
     }
     derived.retain(|d| followed.contains(&d.timeframe()));

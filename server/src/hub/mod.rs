@@ -29,9 +29,9 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use rustc_hash::FxHashMap;
 use derived::Derived;
 pub use derived::Seed;
+use rustc_hash::FxHashMap;
 use series::Series;
 use shared::protocol::{CandleSnapshot, ForAsset, SnapshotReason, Subscribe};
 use shared::{Asset, CandleEvent, ServerMessage, Timeframe};

@@ -29,7 +29,7 @@ pub async fn from_store(
     store: &TickStore,
     wanted: &[Restatement],
 ) -> Result<Vec<(Restatement, Option<Candle>)>, StoreError> {
-    let mut whole: HashMap<(shared::Asset, shared::Timeframe, i64), Candle> = HashMap::new();
+    let mut whole: HashMap<(shared::Asset, Timeframe, i64), Candle> = HashMap::new();
     // Runs of whole buckets of one series (`wanted` is sorted by series, time).
     let mut i = 0;
     while i < wanted.len() {

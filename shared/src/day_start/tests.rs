@@ -31,9 +31,20 @@ fn parses_and_refuses_with_the_grammar() {
     assert_eq!(ny().minute_of_day(), 1020);
     assert!("00:00 UTC".parse::<DayStart>().unwrap().is_utc_midnight());
     assert_eq!(DayStart::default(), "00:00 UTC".parse().unwrap());
-    for bad in ["17:00", "5:00 UTC", "24:00 UTC", "17:60 UTC", "17:00 Mars/Olympus", "", "17h00 UTC"] {
+    for bad in [
+        "17:00",
+        "5:00 UTC",
+        "24:00 UTC",
+        "17:60 UTC",
+        "17:00 Mars/Olympus",
+        "",
+        "17h00 UTC",
+    ] {
         let err = bad.parse::<DayStart>().unwrap_err().to_string();
-        assert!(err.contains(r#"DAY_START must look like "17:00 America/New_York""#), "{bad}: {err}");
+        assert!(
+            err.contains(r#"DAY_START must look like "17:00 America/New_York""#),
+            "{bad}: {err}"
+        );
     }
 }
 
@@ -91,5 +102,8 @@ fn midnight_utc_is_the_epoch_alignment() {
     let tokyo: DayStart = "09:00 Asia/Tokyo".parse().unwrap();
     // 2026-03-09T09:00+09:00 = 2026-03-09T00:00Z.
     assert_eq!(tokyo.session_date(utc(3, 9, 0)), Some(date(2026, 3, 9)));
-    assert_eq!(tokyo.sessions().bucket_start(Timeframe::D1, utc(3, 9, 5)), utc(3, 9, 0));
+    assert_eq!(
+        tokyo.sessions().bucket_start(Timeframe::D1, utc(3, 9, 5)),
+        utc(3, 9, 0)
+    );
 }

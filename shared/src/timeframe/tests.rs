@@ -38,7 +38,10 @@ fn parses_case_insensitively_and_prints_canonically() {
         "1.5H", "-1M", "1é",
     ] {
         let err = bad.parse::<Timeframe>().unwrap_err().to_string();
-        assert!(err.contains("{n}M (1 to 1440 minutes), {n}H (1 to 24 hours), 1D or 1W"), "{bad}: {err}");
+        assert!(
+            err.contains("{n}M (1 to 1440 minutes), {n}H (1 to 24 hours), 1D or 1W"),
+            "{bad}: {err}"
+        );
     }
 }
 

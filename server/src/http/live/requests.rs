@@ -318,9 +318,10 @@ impl<'a> Requests<'a> {
                         last_seq: None,
                         epoch: None,
                     };
-                    if let Err(e) = state
-                        .hub
-                        .subscribe(self.session, self.outbox, &every_timeframe, None)
+                    if let Err(e) =
+                        state
+                            .hub
+                            .subscribe(self.session, self.outbox, &every_timeframe, None)
                     {
                         state.metrics.frame_refused("too_many_subscriptions");
                         self.stream_error(e.to_string());

@@ -9,8 +9,18 @@ const T0: i64 = 1_705_309_200;
 
 fn m30(t: i64, o: &str, h: &str, l: &str, c: &str, v: u64, state: CandleState) -> Candle {
     let p = Price::new;
-    Candle::new_checked(Asset::new("A"), Timeframe::M30, t, p(o), p(h), p(l), p(c), v, state)
-        .unwrap()
+    Candle::new_checked(
+        Asset::new("A"),
+        Timeframe::M30,
+        t,
+        p(o),
+        p(h),
+        p(l),
+        p(c),
+        v,
+        state,
+    )
+    .unwrap()
 }
 
 fn x() -> Timeframe {
@@ -37,7 +47,13 @@ fn derives_forming_then_closed_from_base_parts() {
     assert_eq!(c.state(), CandleState::Closed);
     assert_eq!(
         (c.open(), c.high(), c.low(), c.close(), c.volume()),
-        (Price::new("1"), Price::new("5"), Price::new("0.5"), Price::new("1"), 7)
+        (
+            Price::new("1"),
+            Price::new("5"),
+            Price::new("0.5"),
+            Price::new("1"),
+            7
+        )
     );
 }
 
@@ -47,8 +63,14 @@ fn a_new_bucket_closes_one_whose_last_part_had_no_ticks() {
     d.apply(m30(T0, "1", "1", "1", "1", 1, CandleState::Closed));
     let next = d.apply(m30(T0 + 5400, "2", "2", "2", "2", 1, CandleState::Forming));
     assert_eq!(next.len(), 2);
-    assert_eq!((next[0].open_time(), next[0].state()), (T0, CandleState::Closed));
-    assert_eq!((next[1].open_time(), next[1].state()), (T0 + 5400, CandleState::Forming));
+    assert_eq!(
+        (next[0].open_time(), next[0].state()),
+        (T0, CandleState::Closed)
+    );
+    assert_eq!(
+        (next[1].open_time(), next[1].state()),
+        (T0 + 5400, CandleState::Forming)
+    );
 }
 
 #[test]
@@ -59,7 +81,10 @@ fn a_revised_part_revises_the_derived_candle() {
     let revised = d.apply(m30(T0 + 3600, "1", "9", "1", "1", 2, CandleState::Revised));
     assert_eq!(revised.len(), 1);
     assert_eq!(revised[0].state(), CandleState::Revised);
-    assert_eq!((revised[0].high(), revised[0].volume()), (Price::new("9"), 2));
+    assert_eq!(
+        (revised[0].high(), revised[0].volume()),
+        (Price::new("9"), 2)
+    );
 }
 
 #[test]
@@ -71,7 +96,13 @@ fn seeding_leaves_out_a_bucket_not_held_whole() {
     ];
     let (mut d, seeded) = Derived::seeded(x(), &base, None, &Sessions::utc());
     assert_eq!(seeded.len(), 1);
-    assert_eq!((seeded[0].open_time(), seeded[0].state()), (T0 + 5400, CandleState::Forming));
+    assert_eq!(
+        (seeded[0].open_time(), seeded[0].state()),
+        (T0 + 5400, CandleState::Forming)
+    );
     // A late part of the bucket not held whole changes nothing.
-    assert!(d.apply(m30(T0, "5", "5", "5", "5", 1, CandleState::Revised)).is_empty());
+    assert!(
+        d.apply(m30(T0, "5", "5", "5", "5", 1, CandleState::Revised))
+            .is_empty()
+    );
 }
