@@ -114,7 +114,29 @@ async fn live_90m_and_1w_equal_the_history_answer() {
         let (_, history) = api(&server.base, &format!("asset=IVAL&timeframe={tf}")).await;
         agree(*tf, &[last], &history);
     }
+    // Derived series live only while followed: the two go with their
+    // sessions.
+    let held = live_series(&server).await;
+    drop(clients);
+    let started = Instant::now();
+    while live_series(&server).await != held - 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "derived series stay"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     server.stop().await;
     cleanup(&prefix).await;
     drop_database(&db).await;
+}
+
+/// The `tickstream_live_series` gauge.
+async fn live_series(server: &common::Running) -> i64 {
+    let (_, metrics) = server.get("/metrics").await;
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("tickstream_live_series "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no live_series in {metrics}"))
 }
