@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use common::{Client, cleanup, drop_database, fresh_database, ticks_json, unique_prefix};
-use shared::{Candle, ServerMessage, Timeframe};
+use shared::indicators::compute;
+use shared::{Candle, ServerMessage, Study, Timeframe};
 
 /// Thursday 2024-01-11T00:00:00Z.
 const T0: i64 = 1_704_931_200_000;
@@ -81,6 +82,28 @@ async fn live_90m_and_1w_equal_the_history_answer() {
         .await;
         assert_eq!(source, "database");
         agree(tf, &snapshot.data, &history);
+        // Indicators over the same candles, computed by `shared` as the
+        // page computes them.
+        let text = reqwest::get(format!(
+            "{}/api/indicators?asset=IVAL&timeframe={tf}&name=sma&period=2",
+            server.base
+        ))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+        let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let study: Study = "sma:2".parse().unwrap();
+        let want = serde_json::to_value(compute(study, &history)).unwrap();
+        assert_eq!(body["timeframe"], tf.to_string());
+        // The newest `limit` (200 by default) points.
+        let (got, want) = (body["points"].as_array().unwrap(), want.as_array().unwrap());
+        assert!(!got.is_empty() && got.len() <= want.len(), "{tf}");
+        assert!(
+            got[..] == want[want.len() - got.len()..],
+            "{tf}: indicator points differ"
+        );
         // The history covers every tick, in whole buckets of `tf`.
         assert_eq!(history.iter().map(Candle::volume).sum::<u64>(), n as u64);
         for c in &history {
