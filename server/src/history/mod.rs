@@ -86,6 +86,12 @@ impl History {
         self.store.as_ref()
     }
 
+    /// Where days and weeks open (`DAY_START`).
+    #[must_use]
+    pub const fn sessions(&self) -> &Sessions {
+        &self.sessions
+    }
+
     /// The cache, when Redis is configured.
     #[must_use]
     pub const fn cache(&self) -> Option<&CandleCache> {

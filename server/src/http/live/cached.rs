@@ -1,13 +1,18 @@
 //! The checks of `cache_historical_data` beyond each candle's own (prices
 //! and time, checked by the protocol): the request's candles, sorted.
 
-use shared::Candle;
 use shared::protocol::{CacheRequest, wire_time};
+use shared::{Candle, Sessions};
 
 /// The candles of `request`, sorted by open time, when every one is of the
-/// named asset and timeframe, none opens after the forming candle at
+/// named asset and timeframe, opens where a bucket opens (days and weeks at
+/// `sessions`' opens, `DAY_START`), none after the forming candle at
 /// `now_ms`, and no two share an open time; otherwise why not.
-pub fn checked(request: CacheRequest, now_ms: i64) -> Result<Vec<Candle>, String> {
+pub fn checked(
+    request: CacheRequest,
+    now_ms: i64,
+    sessions: &Sessions,
+) -> Result<Vec<Candle>, String> {
     let CacheRequest {
         asset,
         timeframe,
@@ -18,7 +23,17 @@ pub fn checked(request: CacheRequest, now_ms: i64) -> Result<Vec<Candle>, String
     }
     // A candle from the future would sort after the forming one and hide it
     // from every reader.
-    let forming = timeframe.bucket_of_millis(now_ms);
+    let forming = sessions.bucket_of_millis(timeframe, now_ms);
+    if let Some((i, c)) = data
+        .iter()
+        .enumerate()
+        .find(|(_, c)| !sessions.is_aligned(timeframe, c.open_time()))
+    {
+        return Err(format!(
+            "candle {i} opens at {}, not where a {timeframe} candle opens (DAY_START); nothing was cached",
+            wire_time(c.open_time().saturating_mul(1000))
+        ));
+    }
     if let Some((i, c)) = data
         .iter()
         .enumerate()

@@ -215,7 +215,7 @@ impl<'a> Requests<'a> {
             return;
         };
         let (asset, timeframe) = (request.asset, request.timeframe);
-        let sorted = match checked(request, now_millis()) {
+        let sorted = match checked(request, now_millis(), self.state.history.sessions()) {
             Ok(sorted) => sorted,
             Err(why) => {
                 self.refuse(why);
