@@ -66,3 +66,49 @@ pub fn checked(
     }
     Ok(sorted)
 }
+
+#[cfg(test)]
+mod tests {
+    use shared::{Asset, CandleState, DayStart, Price, Timeframe};
+
+    use super::*;
+
+    fn day(open: i64) -> CacheRequest {
+        let p = Price::new("1.1");
+        let candle = Candle::new_checked(
+            Asset::new("A"),
+            Timeframe::D1,
+            open,
+            p,
+            p,
+            p,
+            p,
+            1,
+            CandleState::Closed,
+        )
+        .unwrap();
+        CacheRequest {
+            asset: Asset::new("A"),
+            timeframe: Timeframe::D1,
+            data: vec![candle],
+        }
+    }
+
+    #[test]
+    fn days_open_at_day_start() {
+        let ny: DayStart = "17:00 America/New_York".parse().unwrap();
+        let sessions = ny.sessions();
+        // Tuesday 2026-03-10T12:00Z; the session opened Monday 17:00 EDT,
+        // 2026-03-09T21:00Z, and the one before Sunday 21:00Z.
+        let now_ms = 1_773_144_000_000;
+        let monday = 1_773_090_000;
+        assert!(checked(day(monday), now_ms, &sessions).is_ok());
+        assert!(checked(day(monday - 86_400), now_ms, &sessions).is_ok());
+        // UTC midnight is no session open in New York.
+        let err = checked(day(1_773_100_800), now_ms, &sessions).unwrap_err();
+        assert!(err.contains("DAY_START"), "{err}");
+        // With UTC days it is, and a New York open is not.
+        assert!(checked(day(1_773_100_800), now_ms, &Sessions::utc()).is_ok());
+        assert!(checked(day(monday), now_ms, &Sessions::utc()).is_err());
+    }
+}
