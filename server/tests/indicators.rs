@@ -196,7 +196,7 @@ async fn a_case_worked_by_hand_and_the_refusals() {
         ("asset=HAND&name=sma&period=2&from=10&to=5", "from"),
         ("asset=HAND&name=sma&period=2&colour=red", "colour"),
         ("asset=BAD%20NAME&name=sma&period=2", "asset"),
-        ("asset=HAND&timeframe=2M&name=sma&period=2", "timeframe"),
+        ("asset=HAND&timeframe=25H&name=sma&period=2", "timeframe"),
     ] {
         let (status, body) = get(&server.base, query).await;
         assert_eq!(status, 400, "{query}: {body}");

@@ -19,9 +19,9 @@ pub fn TimeframePicker(
     view! {
         <label class="field">
             <span>"Timeframe"</span>
-            <select id="timeframe" on:change=on_change prop:value=move || timeframe.get().as_str()>
+            <select id="timeframe" on:change=on_change prop:value=move || timeframe.get().to_string()>
                 {Timeframe::ALL
-                    .map(|tf| view! { <option value=tf.as_str()>{tf.as_str()}</option> })
+                    .map(|tf| view! { <option value=tf.to_string()>{tf.to_string()}</option> })
                     .collect_view()}
             </select>
         </label>
