@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use shared::indicators::{Bands, MacdValue, Study, Value};
+use shared::indicators::{Averages, Bands, MacdValue, Study, Value};
 use shared::{Asset, Timeframe};
 
 use super::study_track::ServerValues;
@@ -46,9 +46,15 @@ fn read_point(point: &JsValue) -> Option<(i64, Value)> {
     Some((time, value))
 }
 
-/// The query of `study`'s points for candles opening from `from` on.
+/// The query of `study`'s points for candles opening from `from` to
+/// before `before`.
 #[must_use]
-pub fn indicators_path(asset: Asset, timeframe: Timeframe, study: Study, from: i64) -> String {
+pub fn indicators_path(
+    asset: Asset,
+    timeframe: Timeframe,
+    study: Study,
+    (from, before): (i64, i64),
+) -> String {
     let params = match study {
         Study::Sma { period } | Study::Ema { period } | Study::Rsi { period } => {
             format!("period={period}")
@@ -57,27 +63,47 @@ pub fn indicators_path(asset: Asset, timeframe: Timeframe, study: Study, from: i
         Study::Macd { fast, slow, signal } => format!("fast={fast}&slow={slow}&signal={signal}"),
     };
     format!(
-        "/api/indicators?asset={asset}&timeframe={timeframe}&name={}&{params}&from={from}&limit={MAX_POINTS}",
-        study.name()
+        "/api/indicators?asset={asset}&timeframe={timeframe}&name={}&{params}&from={from}&to={}&limit={MAX_POINTS}",
+        study.name(),
+        before.saturating_sub(1)
     )
 }
+
+/// RSI's `state`, `{time, up, down}`, when the answer has one.
+fn read_state(answer: &JsValue) -> Option<(i64, Averages)> {
+    let state = js_sys::Reflect::get(answer, &JsValue::from_str("state")).ok()?;
+    let n = |key| number(&state, key);
+    #[allow(clippy::cast_possible_truncation)]
+    let time = n("time")? as i64;
+    Some((
+        time,
+        Averages {
+            up: n("up")?,
+            down: n("down")?,
+        },
+    ))
+}
+
+/// The points of an answer, and RSI's state.
+type Answer = (Vec<(i64, Value)>, Option<(i64, Averages)>);
 
 async fn points(
     asset: Asset,
     timeframe: Timeframe,
     study: Study,
-    from: i64,
-) -> Result<Vec<(i64, Value)>, ApiError> {
-    let text = fetch_text(&indicators_path(asset, timeframe, study, from)).await?;
+    window: (i64, i64),
+) -> Result<Answer, ApiError> {
+    let text = fetch_text(&indicators_path(asset, timeframe, study, window)).await?;
     let parsed = js_sys::JSON::parse(&text).map_err(|_| ApiError::Body("not JSON".to_owned()))?;
     let points = js_sys::Reflect::get(&parsed, &JsValue::from_str("points"))
         .ok()
         .filter(js_sys::Array::is_array)
         .ok_or_else(|| ApiError::Body("no points".to_owned()))?;
-    Ok(js_sys::Array::from(&points)
+    let points = js_sys::Array::from(&points)
         .iter()
         .filter_map(|p| read_point(&p))
-        .collect())
+        .collect();
+    Ok((points, read_state(&parsed)))
 }
 
 /// `study`'s values for candles opening in `from..before` (those closed
@@ -105,16 +131,17 @@ pub async fn server_values(
             })
             .collect()
     };
+    let window = (from, before);
+    let (answered, rsi) = points(asset, timeframe, study, window).await?;
     let mut values = ServerValues {
-        points: closed(points(asset, timeframe, study, from).await?)
-            .into_iter()
-            .collect(),
+        points: closed(answered).into_iter().collect(),
+        rsi: rsi.filter(|(t, _)| *t < before),
         ..ServerValues::default()
     };
     if let Study::Macd { fast, slow, .. } = study {
         let ema = |period| Study::Ema { period };
-        values.fast = line(points(asset, timeframe, ema(fast), from).await?);
-        values.slow = line(points(asset, timeframe, ema(slow), from).await?);
+        values.fast = line(points(asset, timeframe, ema(fast), window).await?.0);
+        values.slow = line(points(asset, timeframe, ema(slow), window).await?.0);
     }
     Ok(values)
 }
@@ -132,12 +159,12 @@ mod tests {
                 Asset::new("EURUSD_otc"),
                 Timeframe::M5,
                 s.parse().unwrap(),
-                60,
+                (60, 900),
             )
         };
         assert_eq!(
             path("sma:20"),
-            "/api/indicators?asset=EURUSD_otc&timeframe=5M&name=sma&period=20&from=60&limit=5000"
+            "/api/indicators?asset=EURUSD_otc&timeframe=5M&name=sma&period=20&from=60&to=899&limit=5000"
         );
         assert!(path("bb:20:2.5").contains("&name=bb&period=20&mult=2.5&"));
         assert!(path("macd:12:26:9").contains("&name=macd&fast=12&slow=26&signal=9&"));

@@ -7,14 +7,14 @@
 //! from a state equal to the server's: EMA and MACD are seeded with the
 //! server's averages there (an [`Ema`]'s first value is its state), SMA and
 //! Bollinger replay the closes held (their state is the last `period`
-//! closes). RSI's state (Wilder's averages) is not in the answer: it replays
-//! the closes held, which equals the server's when the page holds the whole
-//! history and otherwise converges to it (by `(1 - 1/n)` a candle).
+//! closes), and RSI resumes from the Wilder averages the server's answer
+//! carries as its `state`. Without the server's values (or state) a study
+//! replays the closes held.
 
 use std::collections::BTreeMap;
 
 use shared::Candle;
-use shared::indicators::{Ema, Indicator, MacdValue, Study, Value};
+use shared::indicators::{Averages, Ema, Indicator, MacdValue, Rsi, Study, Value};
 
 /// The server's values of a study, by candle open time.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -26,6 +26,8 @@ pub struct ServerValues {
     pub fast: BTreeMap<i64, f64>,
     /// See `fast`.
     pub slow: BTreeMap<i64, f64>,
+    /// RSI only: Wilder's averages after the candle opening at this time.
+    pub rsi: Option<(i64, Averages)>,
 }
 
 /// A study's running state: `shared`'s [`Indicator`], or a MACD rebuilt
@@ -164,6 +166,14 @@ impl Track {
             (Study::Ema { period }, Some(Value::Line { value })) => {
                 Some(Running::Shared(Indicator::Ema(ema_at(period, *value))))
             }
+            (Study::Rsi { period }, Some(Value::Line { .. })) => self
+                .server
+                .rsi
+                .filter(|(t, _)| *t == time)
+                .map(|(_, averages)| {
+                    let last = close_of(&closed[at]);
+                    Running::Shared(Indicator::Rsi(Rsi::resume(period, last, averages)))
+                }),
             (Study::Macd { fast, slow, signal }, Some(Value::Macd(m))) => {
                 match (self.server.fast.get(&time), self.server.slow.get(&time)) {
                     (Some(f), Some(s)) => Some(Running::Macd {
