@@ -16,9 +16,17 @@ use web_sys::{Event, HtmlElement, HtmlInputElement, HtmlSelectElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-/// Mounts the page, without a server, into a fresh element.
+/// Mounts the page, without a server, into a fresh element, at an address
+/// without a query (an earlier page wrote its view there).
 fn mount_page() -> HtmlElement {
     load_chart_library();
+    let window = web_sys::window().unwrap();
+    let path = window.location().pathname().unwrap();
+    window
+        .history()
+        .unwrap()
+        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path))
+        .unwrap();
     let root = fresh_root();
     let options = StreamOptions {
         connect: false,

@@ -60,6 +60,10 @@ extern "C" {
     #[wasm_bindgen(method, js_name = setData)]
     pub fn set_data(this: &ISeriesApi, points: &JsValue);
 
+    /// `series.data()`: the points held, oldest first.
+    #[wasm_bindgen(method)]
+    pub fn data(this: &ISeriesApi) -> js_sys::Array;
+
     /// `series.update(point, historicalUpdate)`; throws for a point it
     /// cannot place (older than the last without `historicalUpdate`, or a
     /// time it does not hold).

@@ -3,13 +3,16 @@
 //! - [`bindings`]: the library's API as Rust functions.
 //! - [`bars`]: chart points from candles (the only place prices become JS
 //!   numbers), whitespace for gaps.
-//! - [`time_zone`]: axis and crosshair times in a chosen zone.
+//! - [`time_zone`]: axis and crosshair labels in a chosen zone.
+//! - [`zone_time`]: times shifted into the zone, so axis marks fall on its
+//!   hour and day boundaries.
 //! - [`handle`]: [`Chart`], a chart drawn from the candle buffer.
 
 pub mod bars;
 pub mod bindings;
 pub mod handle;
 pub mod time_zone;
+pub mod zone_time;
 
 pub use handle::{Chart, ChartError};
 pub use time_zone::{TimeFormat, UTC};

@@ -4,6 +4,7 @@
 use leptos::html::Div;
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
+use shared::indicators::Study;
 
 use crate::chart::{Chart, TimeFormat};
 use crate::stream::DataStream;
@@ -21,7 +22,26 @@ pub fn CandleChart(
     zone: ReadSignal<String>,
     /// Receives the open time under the crosshair.
     set_hovered: WriteSignal<Option<i64>>,
+    /// Its place in the layout: the first chart's id is `chart`, the
+    /// others' `chart-{index}`.
+    #[prop(optional)]
+    index: usize,
+    /// The studies asked for, named in `data-studies` (`sma:20,rsi:14`).
+    #[prop(into, default = Signal::stored(Vec::new()))]
+    studies: Signal<Vec<Study>>,
 ) -> impl IntoView {
+    let id = match index {
+        0 => "chart".to_owned(),
+        i => format!("chart-{i}"),
+    };
+    let studies_text = move || {
+        studies.with(|s| {
+            s.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+    };
     let container = NodeRef::<Div>::new();
     let chart: StoredValue<Option<SendWrapper<Chart>>> = StoredValue::new(None);
     let (problem, set_problem) = signal(None::<String>);
@@ -70,7 +90,9 @@ pub fn CandleChart(
             set_points.set(n);
             if n > 0 && !painted.get_value() {
                 painted.set_value(true);
-                mark_first_paint(n);
+                if index == 0 {
+                    mark_first_paint(n);
+                }
             }
         }
     });
@@ -94,7 +116,13 @@ pub fn CandleChart(
 
     view! {
         <div class="chart-frame">
-            <div class="chart" id="chart" node_ref=container data-points=move || points.get().to_string()></div>
+            <div
+                class="chart"
+                id=id
+                node_ref=container
+                data-points=move || points.get().to_string()
+                data-studies=studies_text
+            ></div>
             {move || problem.get().map(|p| view! { <p class="chart-error" role="alert">{p}</p> })}
         </div>
     }

@@ -2,7 +2,9 @@
 
 mod asset_picker;
 mod candle_chart;
+mod chart_panel;
 mod csv_chart;
+mod layout_picker;
 mod legend;
 mod open_csv;
 mod status_badges;
@@ -12,7 +14,9 @@ mod timeframe_picker;
 
 pub use asset_picker::AssetPicker;
 pub use candle_chart::CandleChart;
+pub use chart_panel::ChartPanel;
 pub use csv_chart::CsvChart;
+pub use layout_picker::LayoutPicker;
 pub use legend::Legend;
 pub use open_csv::OpenCsv;
 pub use status_badges::StatusBadges;
