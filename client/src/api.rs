@@ -1,5 +1,6 @@
 //! The server's HTTP API as the page uses it: older candles from
-//! `GET /api/candles` when the user scrolls left.
+//! `GET /api/candles` when the user scrolls left, and any answer's text
+//! (`GET /api/indicators` for the studies).
 
 use serde::Deserialize;
 use shared::protocol::HistorySource;
@@ -82,6 +83,16 @@ pub async fn candles_before(
 }
 
 async fn fetch_page(path: &str) -> Result<CandlePage, ApiError> {
+    let text = fetch_text(path).await?;
+    serde_json::from_str(&text).map_err(|e| ApiError::Body(e.to_string()))
+}
+
+/// The body of a successful `GET path`.
+///
+/// # Errors
+///
+/// [`ApiError`] when the server does not answer or answers an error.
+pub async fn fetch_text(path: &str) -> Result<String, ApiError> {
     let window = web_sys::window().ok_or(ApiError::Network)?;
     let response: Response = JsFuture::from(window.fetch_with_str(path))
         .await
@@ -103,7 +114,7 @@ async fn fetch_page(path: &str) -> Result<CandlePage, ApiError> {
             message,
         });
     }
-    serde_json::from_str(&text).map_err(|e| ApiError::Body(e.to_string()))
+    Ok(text)
 }
 
 #[cfg(test)]

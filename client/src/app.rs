@@ -52,7 +52,7 @@ pub fn App(
                             <ChartPanel
                                 index=i
                                 link=link
-                                slot=state.slots[i]
+                                choices=state.slots[i]
                                 zone=zone.read_only()
                                 options=options.clone()
                             />

@@ -92,7 +92,7 @@ async fn shows_every_timeframe_and_the_selection() {
     let options: Vec<String> = (0..select.length())
         .map(|i| select.item(i).unwrap().text_content().unwrap())
         .collect();
-    let expected: Vec<&str> = Timeframe::ALL.iter().map(|tf| tf.as_str()).collect();
+    let expected: Vec<String> = Timeframe::ALL.iter().map(ToString::to_string).collect();
     assert_eq!(options, expected);
     assert_eq!(
         text_of(&root, ".selection").as_deref(),

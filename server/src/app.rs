@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use shared::Timeframe;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -48,7 +47,7 @@ async fn today_from(store: Option<&TickStore>) -> Result<Seed, crate::store::Sto
         return Ok(Seed::default());
     };
     let read_at_ms = now_millis();
-    let from = Timeframe::D1.bucket_of_millis(read_at_ms) * 1000 - 60_000;
+    let from = crate::clock::seed_from_ms(read_at_ms);
     let ticks = store.ticks_since(from, SEED_LIMIT).await?;
     tracing::info!(
         ticks = ticks.len(),
@@ -128,11 +127,14 @@ pub async fn run(
     )
     .await
     .context("the journal cannot start")?;
+    // Every session open instant of DAY_START, listed once.
+    let sessions = config.day_start.sessions();
     let hub = Hub::new(HubLimits {
         history: usize::try_from(config.redis.redis_historical_cache_size).unwrap_or(200),
         replay: RESUME_WINDOW,
         subscriptions: config.limits.ws_max_subscriptions,
-    });
+    })
+    .with_sessions(sessions.clone());
     let cache = journal.uses_redis().then(|| {
         CandleCache::new(
             journal.clone(),
@@ -141,6 +143,16 @@ pub async fn run(
             Duration::from_secs(config.redis.redis_historical_cache_ttl),
         )
     });
+    if let Some(cache) = &cache {
+        let day_start = config.day_start.to_string();
+        match cache.adopt_day_start(&day_start).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                "DAY_START is now {day_start}: {n} cached daily and weekly series dropped"
+            ),
+            Err(e) => tracing::warn!("cannot record DAY_START in Redis: {e}"),
+        }
+    }
     let closed = cache.clone().map(|cache| {
         let (tx, rx) = tokio::sync::mpsc::channel(1024);
         tasks.spawn(history::keep_cache_current(
@@ -193,10 +205,12 @@ pub async fn run(
     // The first read before serving, so a new process shows today at once.
     let first = today_from(store.as_ref()).await;
     let building = (hub.clone(), store.clone(), watchers.clone(), stop.clone());
+    let building_sessions = sessions.clone();
     tasks.spawn(async move {
         let (hub, store, watchers, stop) = building;
         if let Some(seed) = seed_when_ready(first, store, &stop).await {
-            candles::run(feed, hub, Outlets { closed, late }, seed, watchers, stop).await;
+            let outlets = Outlets { closed, late };
+            candles::run(feed, hub, outlets, seed, watchers, building_sessions, stop).await;
         }
     });
     let persister = match &store {
@@ -256,7 +270,7 @@ pub async fn run(
     for asset in &config.simulator.simulate {
         simulator.start_operator_feed(*asset);
     }
-    let history = History::new(cache, store, hub.clone());
+    let history = History::new(cache, store, hub.clone(), sessions);
     let lockout = Lockout::new(&config.access);
     let state = AppState {
         config: Arc::new(config),

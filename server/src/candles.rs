@@ -18,8 +18,8 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use shared::{
-    Aggregator, AggregatorConfig, Asset, CandleEvent, Restated, Restatement, Tick, Timeframe,
-    TimestampMs,
+    Aggregator, AggregatorConfig, Asset, CandleEvent, Restated, Restatement, Sessions, Tick,
+    Timeframe, TimestampMs,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -81,19 +81,21 @@ pub struct Outlets {
 }
 
 /// Builds candles until `stop` is cancelled or the feed ends, starting from
-/// `seed`.
+/// `seed`, with days and weeks opening at `sessions` (`DAY_START`).
 pub async fn run(
     mut feed: Feed,
     hub: Hub,
     mut outlets: Outlets,
     seed: Seed,
     watchers: Watchers,
+    sessions: Sessions,
     stop: CancellationToken,
 ) {
     let mut aggregator = Aggregator::new(AggregatorConfig {
         grace_ms: GRACE_MS,
         ..AggregatorConfig::default()
-    });
+    })
+    .with_sessions(sessions);
     let mut events = Vec::with_capacity(1024);
     let mut seen = HashSet::new();
     let mut sorter = Sorter::new(watchers.kinds.clone());

@@ -80,6 +80,11 @@ pub struct ServeConfig {
     /// How candle history is read from the tick store.
     #[command(flatten)]
     pub history: HistoryConfig,
+
+    /// When the trading day opens, for daily and weekly candles: `HH:MM`
+    /// and an IANA time zone, such as `17:00 America/New_York`.
+    #[arg(long, env = "DAY_START", default_value = "00:00 UTC", value_parser = parse_day_start)]
+    pub day_start: shared::DayStart,
 }
 
 /// Redis connection and key settings.
@@ -388,6 +393,11 @@ fn urlencode(text: &str) -> String {
 /// Checks a `DATABASE_URL` value at start-up.
 fn store_url(text: &str) -> Result<String, String> {
     StoreTarget::parse(Some(text)).map(|_| text.to_owned())
+}
+
+fn parse_day_start(text: &str) -> Result<shared::DayStart, String> {
+    text.parse()
+        .map_err(|e: shared::DayStartError| e.to_string())
 }
 
 fn cache_size(text: &str) -> Result<u64, String> {

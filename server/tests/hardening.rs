@@ -158,7 +158,7 @@ fn bad_candle_queries() -> Vec<String> {
         "asset=ABCDEFGHIJKLMNOPQRSTU".to_owned(),
         "asset=%C3%A9".to_owned(),
         "timeframe=1M".to_owned(),
-        format!("{a}&timeframe=2M"),
+        format!("{a}&timeframe=1441M"),
         format!("{a}&timeframe="),
         format!("{a}&timeframe=1X"),
         format!("{a}&limit=0"),
@@ -217,7 +217,7 @@ fn bad_frames() -> Vec<String> {
         ));
     }
     for (tf, seq, epoch) in [
-        ("\"2M\"", "1", "1"),
+        ("\"1441M\"", "1", "1"),
         ("\"1M\"", "-1", "1"),
         ("\"1M\"", "\"5\"", "1"),
         ("\"1M\"", "1", "\"e\""),
@@ -280,8 +280,9 @@ async fn footprint(server: &Running, prefix: &str) -> (u64, Vec<String>, serde_j
         .await
         .unwrap();
     // Each tailing process publishes where it reads (trimming waits for
-    // it): bookkeeping of the server's own, not data a client made.
-    keys.retain(|k| !k.ends_with("journal:readers"));
+    // it), and start-up records its DAY_START: bookkeeping of the server's
+    // own, not data a client made.
+    keys.retain(|k| !k.ends_with("journal:readers") && !k.ends_with("day_start"));
     keys.sort();
     let (_, status) = server.get("/api/status").await;
     let status: serde_json::Value = serde_json::from_str(&status).unwrap();

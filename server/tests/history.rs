@@ -187,7 +187,7 @@ async fn history_from(db_url: &str) {
 
     for (query, needle) in [
         ("asset=BAD%20NAME", "asset"),
-        ("asset=A&timeframe=2M", "timeframe"),
+        ("asset=A&timeframe=1441M", "timeframe"),
         ("asset=A&limit=0", "limit"),
         ("asset=A&from=10&to=5", "from"),
         ("timeframe=1M", "asset"),

@@ -235,8 +235,9 @@ async fn an_embedded_read_past_the_timeout_is_interrupted_and_answers_503() {
     // The store's own read: SQLite interrupts it at the deadline (its
     // progress handler), a time-out rather than a slow answer. The read
     // pool's connection is opened first, so only the query can be late.
+    // 5 ms: a tenth of what the read takes on an idle machine.
     let reads = ReadLimits {
-        timeout: Duration::from_millis(50),
+        timeout: Duration::from_millis(5),
         connections: 1,
     };
     let store = SqliteStore::open_with(&file, Duration::from_secs(5), reads).unwrap();
@@ -271,7 +272,7 @@ async fn an_embedded_read_past_the_timeout_is_interrupted_and_answers_503() {
             "--redis-url",
             "none",
             "--history-read-timeout",
-            "0.05",
+            "0.005",
         ],
     )
     .await;

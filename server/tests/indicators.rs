@@ -162,6 +162,20 @@ async fn a_case_worked_by_hand_and_the_refusals() {
         let got = point["value"].as_f64().unwrap();
         assert!((got - want).abs() < 1e-9, "{got} != {want}");
     }
+    // With the RSI comes the state to step on from: Wilder's averages
+    // after the newest closed candle up to `to` (after +3: up 2, down 0.25).
+    let (_, body) = get(
+        &server.base,
+        &format!("asset=HAND&name=rsi&period=2&to={}", minute(3)),
+    )
+    .await;
+    assert_eq!(
+        body["state"],
+        serde_json::json!({"time": minute(3), "up": 2.0, "down": 0.25}),
+        "{body}"
+    );
+    let (_, body) = get(&server.base, "asset=HAND&name=sma&period=2").await;
+    assert!(body.get("state").is_none(), "{body}");
     // MACD 1/3/3 (alphas 1, 0.5, 0.5): fast 10, 12, 11; slow 10, 11, 11;
     // macd 0, 1, 0; signal 0, 0.5, 0.25.
     let (_, body) = get(
@@ -196,7 +210,7 @@ async fn a_case_worked_by_hand_and_the_refusals() {
         ("asset=HAND&name=sma&period=2&from=10&to=5", "from"),
         ("asset=HAND&name=sma&period=2&colour=red", "colour"),
         ("asset=BAD%20NAME&name=sma&period=2", "asset"),
-        ("asset=HAND&timeframe=2M&name=sma&period=2", "timeframe"),
+        ("asset=HAND&timeframe=25H&name=sma&period=2", "timeframe"),
     ] {
         let (status, body) = get(&server.base, query).await;
         assert_eq!(status, 400, "{query}: {body}");

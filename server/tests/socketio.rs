@@ -185,6 +185,31 @@ async fn socket_io_client_under_node_streams_exact_one_minute_candles() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn socket_io_client_under_node_streams_a_derived_timeframe() {
+    let dist = tempfile::tempdir().unwrap();
+    let prefix = common::unique_prefix("sio-derived");
+    let server = common::start_on_redis(dist.path(), &prefix, &[]).await;
+    let minute = common::future_minute();
+    let base = server.base.clone();
+    let report = tokio::task::spawn_blocking(move || node("derived", &base, "SIODER", minute))
+        .await
+        .unwrap();
+    assert_eq!(report["ingest"], 200);
+    // Only 90M, rolled up live from the 30M candle: no tick aggregator of
+    // its own.
+    assert_eq!(report["timeframes"], serde_json::json!(["90M"]), "{report}");
+    let candle = &report["update"]["data"];
+    let ninety = 90 * 60;
+    assert_eq!(candle["timestamp"], minute / 1000 / ninety * ninety);
+    assert_eq!(candle["open"], 1.25);
+    assert_eq!(candle["close"], 1.2575);
+    assert_eq!(candle["volume"], 2);
+    assert_eq!(candle["state"], "forming");
+    server.stop().await;
+    common::cleanup(&prefix).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_foreign_origin_is_refused_at_connect() {
     let dist = tempfile::tempdir().unwrap();
     let prefix = common::unique_prefix("sio-origin");

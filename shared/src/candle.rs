@@ -10,7 +10,7 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::time::iso8601;
-use crate::{Asset, Price, Timeframe, TimestampMs};
+use crate::{Asset, Price, Sessions, Timeframe, TimestampMs};
 
 /// Where a candle is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -64,7 +64,8 @@ pub enum CandleError {
         /// Close given.
         close: Price,
     },
-    /// The open time is not the start of a bucket of the timeframe.
+    /// The open time is not the start of a bucket of the timeframe (for a
+    /// day or a week, not a whole minute: `DAY_START` may be any minute).
     #[error("candle timestamp {timestamp} is not the start of a {timeframe} bucket")]
     Misaligned {
         /// Open time given, Unix seconds.
@@ -115,7 +116,7 @@ impl Candle {
         if open_time < TimestampMs::MIN.seconds() || open_time > TimestampMs::MAX.seconds() {
             return Err(CandleError::OutOfRange(open_time));
         }
-        if timeframe.bucket_start(open_time) != open_time {
+        if !opens_a_bucket(timeframe, open_time) {
             return Err(CandleError::Misaligned {
                 timestamp: open_time,
                 timeframe,
@@ -160,7 +161,9 @@ impl Candle {
     pub const fn open_time(&self) -> i64 {
         self.open_time
     }
-    /// The end of the bucket (exclusive), Unix seconds.
+    /// The end of the bucket (exclusive), Unix seconds; for a day or a week
+    /// opening at `DAY_START` in a zone with daylight saving, see
+    /// [`Sessions::bucket_end`] for the exact end.
     #[must_use]
     pub const fn close_time(&self) -> i64 {
         self.open_time + self.timeframe.seconds()
@@ -278,20 +281,45 @@ impl<'de> Deserialize<'de> for Candle {
     }
 }
 
+/// Whether `open_time` may open a `timeframe` bucket: aligned to the epoch,
+/// or for a day or a week (which open at `DAY_START`) a whole minute.
+const fn opens_a_bucket(timeframe: Timeframe, open_time: i64) -> bool {
+    let unit = match timeframe {
+        Timeframe::D1 | Timeframe::W1 => Timeframe::M1,
+        other => other,
+    };
+    unit.bucket_start(open_time) == open_time
+}
+
 /// Merges candles of one asset, in open-time order, into candles of the wider
 /// timeframe `to`: first open, highest high, lowest low, last close, summed
 /// volume. A merged candle is forming when any part is forming, revised when
-/// any part is revised, closed otherwise.
+/// any part is revised, closed otherwise. Days and weeks are UTC ones; see
+/// [`resample_in`].
 ///
 /// # Errors
 ///
 /// [`CandleError::Resample`] when the candles mix assets or timeframes, are
 /// out of order, or their timeframe does not divide `to`.
 pub fn resample(candles: &[Candle], to: Timeframe) -> Result<Vec<Candle>, CandleError> {
+    resample_in(candles, to, &Sessions::utc())
+}
+
+/// [`resample`] with days and weeks opening at `sessions`' opens: the one
+/// roll-up of candles into a wider timeframe, live and in history.
+///
+/// # Errors
+///
+/// As [`resample`].
+pub fn resample_in(
+    candles: &[Candle],
+    to: Timeframe,
+    sessions: &Sessions,
+) -> Result<Vec<Candle>, CandleError> {
     let Some(first) = candles.first() else {
         return Ok(Vec::new());
     };
-    if !first.timeframe.divides(to) {
+    if !first.timeframe.divides(to) && sessions.is_utc() {
         return Err(CandleError::Resample(
             "source timeframe does not divide the target",
         ));
@@ -308,7 +336,7 @@ pub fn resample(candles: &[Candle], to: Timeframe) -> Result<Vec<Candle>, Candle
             ));
         }
         previous = Some(c.open_time);
-        let bucket = to.bucket_start(c.open_time);
+        let bucket = sessions.bucket_start(to, c.open_time);
         match out.last_mut() {
             Some(m) if m.open_time == bucket => {
                 m.high = m.high.max(c.high);
@@ -336,82 +364,4 @@ const fn merge_state(a: CandleState, b: CandleState) -> CandleState {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn candle(tf: Timeframe, t: i64, o: &str, h: &str, l: &str, c: &str, v: u64) -> Candle {
-        Candle::new_checked(
-            Asset::new("EURUSD_otc"),
-            tf,
-            t,
-            Price::new(o),
-            Price::new(h),
-            Price::new(l),
-            Price::new(c),
-            v,
-            CandleState::Closed,
-        )
-        .unwrap()
-    }
-
-    const T0: i64 = 1_705_314_600; // 2024-01-15T10:30:00Z
-
-    #[test]
-    fn json_matches_the_design() {
-        let c = candle(
-            Timeframe::M1,
-            T0,
-            "1.0823",
-            "1.0830",
-            "1.0820",
-            "1.0825",
-            17,
-        );
-        let json = serde_json::to_string(&c).unwrap();
-        assert_eq!(
-            json,
-            r#"{"asset":"EURUSD_otc","timeframe":"1M","timestamp":1705314600,"open":1.0823,"high":1.083,"low":1.082,"close":1.0825,"volume":17,"date":"2024-01-15T10:30:00Z","state":"closed"}"#
-        );
-        assert_eq!(serde_json::from_str::<Candle>(&json).unwrap(), c);
-    }
-
-    #[test]
-    fn refuses_inconsistent_candles_with_reasons() {
-        let base = r#""asset":"EURUSD_otc","timeframe":"1M","volume":3"#;
-        let cases = [
-            (format!(r#"{{{base},"timestamp":1705314600,"open":1,"high":1,"low":2,"close":1}}"#), "inconsistent"),
-            (format!(r#"{{{base},"timestamp":1705314600,"open":3,"high":2,"low":1,"close":1}}"#), "inconsistent"),
-            (format!(r#"{{{base},"timestamp":1705314601,"open":1,"high":1,"low":1,"close":1}}"#), "not the start"),
-            (format!(r#"{{{base},"timestamp":60,"open":1,"high":1,"low":1,"close":1}}"#), "outside"),
-            (format!(r#"{{{base},"timestamp":1705314600,"open":1,"high":1,"low":1,"close":1,"date":"2024-01-15T10:31:00Z"}}"#), "does not match"),
-            (format!(r#"{{{base},"timestamp":1705314600,"open":1,"high":1,"low":1}}"#), "missing field `close`"),
-            (r#"{"asset":"EURUSD_otc","timeframe":"1M","volume":0,"timestamp":1705314600,"open":1,"high":1,"low":1,"close":1}"#.to_owned(), "at least 1"),
-        ];
-        for (json, expected) in cases {
-            let err = serde_json::from_str::<Candle>(&json)
-                .unwrap_err()
-                .to_string();
-            assert!(err.contains(expected), "{json}: {err}");
-        }
-    }
-
-    #[test]
-    fn resamples_minutes_into_five() {
-        let m1 = [
-            candle(Timeframe::M1, T0, "1.0", "1.5", "0.9", "1.2", 3),
-            candle(Timeframe::M1, T0 + 120, "1.2", "2.0", "1.1", "1.9", 2),
-            candle(Timeframe::M1, T0 + 300, "1.9", "1.9", "1.9", "1.9", 1),
-        ];
-        let m5 = resample(&m1, Timeframe::M5).unwrap();
-        assert_eq!(
-            m5,
-            vec![
-                candle(Timeframe::M5, T0, "1.0", "2.0", "0.9", "1.9", 5),
-                candle(Timeframe::M5, T0 + 300, "1.9", "1.9", "1.9", "1.9", 1),
-            ]
-        );
-        assert!(resample(&[m1[1], m1[0]], Timeframe::M5).is_err());
-        assert!(resample(&m5, Timeframe::M1).is_err());
-        assert_eq!(resample(&[], Timeframe::H1), Ok(vec![]));
-    }
-}
+mod tests;

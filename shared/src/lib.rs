@@ -10,10 +10,15 @@
 //! - [`tick`]: [`Tick`], one price observation, identified by
 //!   (asset, timestamp, price).
 //! - [`batch`]: [`parse_batch`], an ingest body checked all or nothing.
-//! - [`timeframe`]: [`Timeframe`], the candle widths `1M` to `1D`.
-//! - [`candle`]: [`Candle`] and its [`CandleState`], plus [`resample`].
+//! - [`timeframe`]: [`Timeframe`], the candle widths `{n}M`, `{n}H`, `1D`,
+//!   `1W`, aligned to the Unix epoch.
+//! - [`candle`]: [`Candle`] and its [`CandleState`], plus [`resample`], the
+//!   one roll-up of candles into a wider timeframe.
 //! - [`csv`]: [`CsvFile`], a CSV file of ticks or candles read and checked,
 //!   a chunk of bytes at a time ([`CsvReader`]).
+//! - [`sessions`]: [`Sessions`], where daily and weekly candles open
+//!   (`DAY_START`); [`day_start`] (feature `zones`): [`DayStart`], which
+//!   lists them from a local time and an IANA zone.
 //! - [`aggregator`]: [`Aggregator`], ticks in, [`CandleEvent`]s out.
 //! - [`indicators`]: [`Study`] (`sma`, `ema`, `rsi`, `bb`, `macd`) as Pine
 //!   v5 defines them, pushed a close at a time ([`Indicator`]) or computed
@@ -26,9 +31,12 @@ pub mod asset;
 pub mod batch;
 pub mod candle;
 pub mod csv;
+#[cfg(feature = "zones")]
+pub mod day_start;
 pub mod indicators;
 pub mod price;
 pub mod protocol;
+pub mod sessions;
 pub mod tick;
 pub mod time;
 pub mod timeframe;
@@ -38,11 +46,14 @@ pub use aggregator::{
 };
 pub use asset::{Asset, AssetError};
 pub use batch::{BatchError, parse_batch};
-pub use candle::{Candle, CandleError, CandleState, resample};
+pub use candle::{Candle, CandleError, CandleState, resample, resample_in};
 pub use csv::{CsvError, CsvFile, CsvReader};
+#[cfg(feature = "zones")]
+pub use day_start::{DayStart, DayStartError};
 pub use indicators::{Indicator, Study, StudyError};
 pub use price::{Price, PriceError};
 pub use protocol::{ClientMessage, ForAsset, ForSeries, ProtocolError, ServerMessage};
+pub use sessions::Sessions;
 pub use tick::Tick;
 pub use time::{TimestampError, TimestampMs};
 pub use timeframe::{Timeframe, TimeframeError};

@@ -15,6 +15,8 @@ extern "C" {
     pub type ITimeScaleApi;
     /// `IPriceScaleApi`: one price axis.
     pub type IPriceScaleApi;
+    /// `IPaneApi`: one pane of a chart (the price pane is the first).
+    pub type IPaneApi;
 
     /// `LightweightCharts.createChart(container, options)`.
     #[wasm_bindgen(catch, js_namespace = LightweightCharts, js_name = createChart)]
@@ -27,6 +29,36 @@ extern "C" {
     /// `LightweightCharts.HistogramSeries`, the series definition.
     #[wasm_bindgen(thread_local_v2, js_namespace = LightweightCharts, js_name = HistogramSeries)]
     pub static HISTOGRAM_SERIES: JsValue;
+
+    /// `LightweightCharts.LineSeries`, the series definition.
+    #[wasm_bindgen(thread_local_v2, js_namespace = LightweightCharts, js_name = LineSeries)]
+    pub static LINE_SERIES: JsValue;
+
+    /// `chart.addSeries(definition, options, paneIndex)`: a pane index one
+    /// past the last makes a new pane.
+    #[wasm_bindgen(method, js_name = addSeries)]
+    pub fn add_series_in_pane(
+        this: &IChartApi,
+        definition: &JsValue,
+        options: &JsValue,
+        pane: u32,
+    ) -> ISeriesApi;
+
+    /// `chart.removeSeries(series)`; a pane left empty goes with it.
+    #[wasm_bindgen(method, js_name = removeSeries)]
+    pub fn remove_series(this: &IChartApi, series: &ISeriesApi);
+
+    /// `chart.panes()`.
+    #[wasm_bindgen(method)]
+    pub fn panes(this: &IChartApi) -> js_sys::Array;
+
+    /// `pane.setStretchFactor(factor)`: its height relative to the others.
+    #[wasm_bindgen(method, js_name = setStretchFactor)]
+    pub fn set_stretch_factor(this: &IPaneApi, factor: f64);
+
+    /// `series.data()`: the points it holds, oldest first.
+    #[wasm_bindgen(method)]
+    pub fn data(this: &ISeriesApi) -> js_sys::Array;
 
     /// `chart.addSeries(definition, options)`.
     #[wasm_bindgen(method, js_name = addSeries)]
@@ -59,10 +91,6 @@ extern "C" {
     /// `series.setData(points)`.
     #[wasm_bindgen(method, js_name = setData)]
     pub fn set_data(this: &ISeriesApi, points: &JsValue);
-
-    /// `series.data()`: the points held, oldest first.
-    #[wasm_bindgen(method)]
-    pub fn data(this: &ISeriesApi) -> js_sys::Array;
 
     /// `series.update(point, historicalUpdate)`; throws for a point it
     /// cannot place (older than the last without `historicalUpdate`, or a

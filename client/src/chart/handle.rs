@@ -7,6 +7,7 @@ use std::rc::Rc;
 
 use js_sys::{Function, Object, Reflect};
 use serde::Serialize;
+use shared::indicators::Study;
 use shared::{Candle, Timeframe};
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlElement;
@@ -15,6 +16,8 @@ use super::bars::{self, BarPoint, VolumePoint};
 use super::bindings::{
     CANDLESTICK_SERIES, HISTOGRAM_SERIES, IChartApi, ISeriesApi, create_chart, library_loaded,
 };
+use super::study_lines::StudyLines;
+use super::study_track::{Changed, Track};
 use super::time_zone::TimeFormat;
 use super::zone_time::{self, ZoneClock, ZoneTimes};
 use crate::model::{CandleBuffer, Redraw};
@@ -63,16 +66,18 @@ pub struct Chart {
     user_moved: Rc<Cell<bool>>,
     /// The container and the listener that sets `user_moved`.
     input: (HtmlElement, Closure<dyn Fn()>),
+    /// The studies' series.
+    studies: StudyLines,
 }
 
 /// Serialises for the library: maps as plain objects.
-fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
+pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
     let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
     value.serialize(&serializer).unwrap_or(JsValue::NULL)
 }
 
 /// Options as JSON text to a JS object.
-fn options(json: &serde_json::Value) -> JsValue {
+pub(crate) fn options(json: &serde_json::Value) -> JsValue {
     js_sys::JSON::parse(&json.to_string()).unwrap_or_else(|_| Object::new().into())
 }
 
@@ -168,6 +173,7 @@ impl Chart {
             range: None,
             user_moved,
             input: (container.clone(), listener),
+            studies: StudyLines::default(),
         })
     }
 
@@ -209,6 +215,7 @@ impl Chart {
             let moved = self.times.borrow_mut().set_clock(clock);
             zone_time::retime(&self.candles, &moved);
             zone_time::retime(&self.volume, &moved);
+            self.studies.retime(&moved);
         }
         // The new closures replace the old ones in the library before the
         // old ones are dropped.
@@ -256,6 +263,29 @@ impl Chart {
             .time_scale()
             .subscribe_visible_logical_range_change(closure.as_ref().unchecked_ref());
         self.range = Some(closure);
+    }
+
+    /// Draws `studies` from now on, in their order (see [`StudyLines`]).
+    pub fn set_studies(&mut self, studies: &[Study]) {
+        self.studies.set(&self.api, studies, self.precision);
+    }
+
+    /// Draws what changed in the `index`th study's `track`.
+    pub fn draw_study(&self, index: usize, track: &Track, changed: &Changed) {
+        self.studies
+            .draw(index, track, changed, &self.times.borrow());
+    }
+
+    /// The newest number each study's series holds (per study, per series).
+    #[must_use]
+    pub fn newest_study_values(&self) -> Vec<Vec<Option<f64>>> {
+        self.studies.newest_drawn()
+    }
+
+    /// How many panes the chart has: the price pane and one per RSI or MACD.
+    #[must_use]
+    pub fn pane_count(&self) -> u32 {
+        self.api.panes().length()
     }
 
     /// How many points (bars and whitespace) are drawn.
@@ -421,6 +451,7 @@ impl Chart {
             .apply_series_options(&options(&serde_json::json!({
                 "priceFormat": { "type": "price", "precision": wanted, "minMove": min_move },
             })));
+        self.studies.show_precision(wanted);
     }
 
     /// Frees the chart and its handlers.

@@ -7,12 +7,21 @@
 //! - [`zone_time`]: times shifted into the zone, so axis marks fall on its
 //!   hour and day boundaries.
 //! - [`handle`]: [`Chart`], a chart drawn from the candle buffer.
+//! - [`study_track`]: one study's values, live from `shared::indicators`,
+//!   warmed up with the server's ([`study_fetch`]).
+//! - [`study_lines`]: the series and panes the studies are drawn with.
+//! - [`studies`]: [`Studies`], a chart's enabled studies and their values.
 
 pub mod bars;
 pub mod bindings;
 pub mod handle;
+pub mod studies;
+pub mod study_fetch;
+pub mod study_lines;
+pub mod study_track;
 pub mod time_zone;
 pub mod zone_time;
 
 pub use handle::{Chart, ChartError};
+pub use studies::{MAX_STUDIES, Studies};
 pub use time_zone::{TimeFormat, UTC};

@@ -189,6 +189,16 @@ impl ZoneTimes {
         }
     }
 
+    /// The shifted time of `real` without adding it: the one it was given
+    /// when held, else its time in the zone.
+    #[must_use]
+    pub fn shown(&self, real: i64) -> i64 {
+        match self.real.binary_search(&real) {
+            Ok(i) => self.shown[i],
+            Err(_) => real + self.clock.offset(real),
+        }
+    }
+
     /// The real time of the shown time `shown`: exact for a time held, else
     /// by the offset at about that time.
     #[must_use]

@@ -4,9 +4,8 @@
 use leptos::html::Div;
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
-use shared::indicators::Study;
 
-use crate::chart::{Chart, TimeFormat};
+use crate::chart::{Chart, Studies, TimeFormat};
 use crate::stream::DataStream;
 
 /// Logical index from the left edge under which older history is fetched.
@@ -26,30 +25,26 @@ pub fn CandleChart(
     /// others' `chart-{index}`.
     #[prop(optional)]
     index: usize,
-    /// The studies asked for, named in `data-studies` (`sma:20,rsi:14`).
-    #[prop(into, default = Signal::stored(Vec::new()))]
-    studies: Signal<Vec<Study>>,
+    /// The studies drawn over and under the candles (none when absent).
+    #[prop(optional)]
+    studies: Option<Studies>,
 ) -> impl IntoView {
     let id = match index {
         0 => "chart".to_owned(),
         i => format!("chart-{i}"),
     };
-    let studies_text = move || {
-        studies.with(|s| {
-            s.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-    };
     let container = NodeRef::<Div>::new();
     let chart: StoredValue<Option<SendWrapper<Chart>>> = StoredValue::new(None);
     let (problem, set_problem) = signal(None::<String>);
     let (points, set_points) = signal(0usize);
+    let (panes, set_panes) = signal(1u32);
     let painted = StoredValue::new(false);
 
     Effect::new(move |_| {
         stream.frame().track();
+        if let Some(s) = studies {
+            s.track();
+        }
         let Some(element) = container.get() else {
             return;
         };
@@ -77,13 +72,24 @@ pub fn CandleChart(
             }
         }
         let redraw = stream.take_redraw();
-        if redraw.is_empty() {
+        if redraw.is_empty() && studies.is_none() {
             return;
         }
         let drawn = chart.try_update_value(|c| {
             let c = c.as_mut()?;
-            let timeframe = stream.view().with_untracked(|v| v.timeframe);
-            stream.with_buffer(|b| c.draw(&redraw, b, timeframe));
+            let series = stream.view().with_untracked(|v| (v.asset, v.timeframe));
+            stream.with_buffer(|b| {
+                if !redraw.is_empty() {
+                    c.draw(&redraw, b, series.1);
+                }
+                if let Some(s) = studies {
+                    s.sync(c, &redraw, b, series);
+                }
+            });
+            let n = c.pane_count();
+            if panes.get_untracked() != n {
+                set_panes.set(n);
+            }
             Some(c.points_drawn())
         });
         if let Some(Some(n)) = drawn {
@@ -121,7 +127,7 @@ pub fn CandleChart(
                 id=id
                 node_ref=container
                 data-points=move || points.get().to_string()
-                data-studies=studies_text
+                data-panes=move || panes.get().to_string()
             ></div>
             {move || problem.get().map(|p| view! { <p class="chart-error" role="alert">{p}</p> })}
         </div>

@@ -1,12 +1,16 @@
 //! [`Legend`]: open, high, low, close and tick count of the candle under the
-//! crosshair, or of the newest one, with the exact prices the server sent.
+//! crosshair, or of the newest one, with the exact prices the server sent;
+//! and each study enabled, named (`SMA 20`) with its value there.
 
 use leptos::prelude::*;
 use send_wrapper::SendWrapper;
 use shared::Candle;
 
 use crate::chart::TimeFormat;
+use crate::chart::bars::decimals;
+use crate::chart::studies::{Studies, label};
 use crate::stream::DataStream;
+use shared::indicators::{Study, Value};
 
 /// The OHLC line above the chart. Its `data-*` attributes carry the candle
 /// shown (open time, close, volume) and how many are held.
@@ -18,6 +22,9 @@ pub fn Legend(
     hovered: ReadSignal<Option<i64>>,
     /// The zone times are shown in.
     zone: ReadSignal<String>,
+    /// The chart's studies, named with their values (none when absent).
+    #[prop(optional)]
+    studies: Option<Studies>,
 ) -> impl IntoView {
     let view = stream.view();
     let shown = Memo::new(move |_| {
@@ -30,6 +37,36 @@ pub fn Legend(
             None => latest,
         }
     });
+    // The price axis's decimals: those of the prices held, 2 to 10.
+    let precision = Memo::new(move |_| {
+        view.track();
+        stream
+            .with_buffer(|b| b.iter().map(decimals).max())
+            .flatten()
+            .map_or(5, |d| d.clamp(2, 10))
+    });
+    let study_items = move || {
+        let studies = studies?;
+        let time = hovered
+            .get()
+            .or_else(|| view.with(|v| v.latest.map(|c| c.open_time())));
+        let precision = precision.get();
+        let items = studies
+            .readout(time)
+            .into_iter()
+            .map(|(study, value)| {
+                let text = value.map(|v| value_text(&study, &v, precision));
+                let attribute = text.clone();
+                view! {
+                    <span class="study" data-study=study.to_string() data-value=attribute>
+                        {label(&study)}
+                        {text.map(|t| view! { " " <b>{t}</b> })}
+                    </span>
+                }
+            })
+            .collect_view();
+        Some(items)
+    };
     // Formatters are built once per zone, not per crosshair move.
     let format: StoredValue<Option<SendWrapper<TimeFormat>>> = StoredValue::new(None);
     let time_text = move |c: &Candle| {
@@ -73,6 +110,23 @@ pub fn Legend(
                         .into_any()
                 }
             }}
+            {study_items}
         </div>
+    }
+}
+
+/// A study's value as shown: RSI with 2 decimals, the others with the
+/// price's `precision`; Bollinger as basis, upper, lower; MACD as line,
+/// signal, histogram.
+fn value_text(study: &Study, value: &Value, precision: u32) -> String {
+    let p = if matches!(study, Study::Rsi { .. }) {
+        2
+    } else {
+        precision as usize
+    };
+    match value {
+        Value::Line { value } => format!("{value:.p$}"),
+        Value::Bands(b) => format!("{:.p$} {:.p$} {:.p$}", b.basis, b.upper, b.lower),
+        Value::Macd(m) => format!("{:.p$} {:.p$} {:.p$}", m.macd, m.signal, m.histogram),
     }
 }

@@ -185,4 +185,63 @@ impl CandleCache {
             .await
             .map_err(|e| e.to_string())
     }
+
+    /// Records `day_start` (`DAY_START`) in Redis as `{prefix}day_start`;
+    /// when another one was recorded (none counts as `00:00 UTC`), first
+    /// drops every cached `1D` and `1W` series, which it aligned. Returns
+    /// how many were dropped.
+    ///
+    /// # Errors
+    ///
+    /// When Redis is away or refuses.
+    pub async fn adopt_day_start(&self, day_start: &str) -> Result<usize, String> {
+        let mut conn = self
+            .journal
+            .connection()
+            .await
+            .ok_or("Redis is not connected")?;
+        let key = format!("{}day_start", self.prefix);
+        let recorded: Option<String> = redis::cmd("GET")
+            .arg(&key)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut dropped = 0;
+        if recorded.as_deref().unwrap_or("00:00 UTC") != day_start {
+            for timeframe in [Timeframe::D1, Timeframe::W1] {
+                let pattern = format!("{}historical:*:{timeframe}", self.prefix);
+                let mut cursor: u64 = 0;
+                loop {
+                    let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(&pattern)
+                        .arg("COUNT")
+                        .arg(1000)
+                        .query_async(&mut conn)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if !keys.is_empty() {
+                        redis::cmd("DEL")
+                            .arg(&keys)
+                            .query_async::<()>(&mut conn)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        dropped += keys.len();
+                    }
+                    cursor = next;
+                    if cursor == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        redis::cmd("SET")
+            .arg(&key)
+            .arg(day_start)
+            .query_async::<()>(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(dropped)
+    }
 }

@@ -8,12 +8,13 @@
 //! (`HISTORY_READ_TIMEOUT`), so no request can hold the database.
 
 mod cache;
+mod derived;
 
 pub use cache::{CacheStats, CandleCache};
 
 use serde_json::value::RawValue;
 use shared::protocol::HistorySource;
-use shared::{Asset, Candle, CandleEvent, Timeframe, TimestampMs};
+use shared::{Asset, Candle, CandleEvent, Sessions, Timeframe, TimestampMs};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -57,19 +58,38 @@ pub struct History {
     cache: Option<CandleCache>,
     store: Option<TickStore>,
     hub: Hub,
+    /// Where days and weeks open (`DAY_START`).
+    sessions: Sessions,
 }
 
 impl History {
-    /// History from `cache` (with Redis) and `store` (with a database).
+    /// History from `cache` (with Redis) and `store` (with a database),
+    /// days and weeks opening at `sessions`.
     #[must_use]
-    pub const fn new(cache: Option<CandleCache>, store: Option<TickStore>, hub: Hub) -> Self {
-        Self { cache, store, hub }
+    pub const fn new(
+        cache: Option<CandleCache>,
+        store: Option<TickStore>,
+        hub: Hub,
+        sessions: Sessions,
+    ) -> Self {
+        Self {
+            cache,
+            store,
+            hub,
+            sessions,
+        }
     }
 
     /// The tick store, when one is configured.
     #[must_use]
     pub const fn store(&self) -> Option<&TickStore> {
         self.store.as_ref()
+    }
+
+    /// Where days and weeks open (`DAY_START`).
+    #[must_use]
+    pub const fn sessions(&self) -> &Sessions {
+        &self.sessions
     }
 
     /// The cache, when Redis is configured.
@@ -96,6 +116,9 @@ impl History {
         timeframe: Timeframe,
         limit: usize,
     ) -> Result<Found, HistoryError> {
+        if !timeframe.is_precomputed() {
+            return self.derived_recent(asset, timeframe, limit).await;
+        }
         if let Some(cache) = &self.cache
             && let Some(mut candles) = cache.get(asset, timeframe).await
         {
@@ -116,9 +139,14 @@ impl History {
             let now_s = now_millis() / 1000;
             let wanted = i64::try_from(limit).unwrap_or(i64::MAX);
             let window = (TimestampMs::MIN.seconds(), timeframe.bucket_start(now_s));
-            let candles = store
-                .latest(asset, timeframe, window, wanted, now_s)
-                .await?;
+            let candles = if self.base_of(timeframe).is_some() {
+                let found = self.derived_recent(asset, timeframe, limit).await?;
+                found.candles.unwrap_or_default()
+            } else {
+                store
+                    .latest(asset, timeframe, window, wanted, now_s)
+                    .await?
+            };
             if !candles.is_empty() {
                 if let Some(cache) = &self.cache
                     && let Err(e) = cache.merge(asset, timeframe, &candles).await
@@ -147,7 +175,8 @@ impl History {
         timeframe: Timeframe,
         limit: usize,
     ) -> Result<(HistorySource, Box<RawValue>), HistoryError> {
-        if let Some(cache) = &self.cache
+        if timeframe.is_precomputed()
+            && let Some(cache) = &self.cache
             && let Some(text) = cache.get_json(asset, timeframe).await
             && let Some(json) = splice(&text, self.hub.candles(asset, timeframe).last(), limit)
         {
@@ -175,6 +204,9 @@ impl History {
         to: i64,
         limit: usize,
     ) -> Result<Found, HistoryError> {
+        if self.base_of(timeframe).is_some() {
+            return self.derived(asset, timeframe, (from, to), limit).await;
+        }
         let now_s = now_millis() / 1000;
         let to = to.min(timeframe.bucket_start(now_s));
         if let Some(store) = &self.store {
@@ -230,14 +262,10 @@ impl History {
     ) -> Result<Vec<Candle>, HistoryError> {
         let (first, last) = (TimestampMs::MIN.seconds(), TimestampMs::MAX.seconds());
         let stored = self.range(asset, timeframe, first, last, limit).await?;
-        let mut candles = stored.candles.unwrap_or_default();
-        for live in self.hub.candles(asset, timeframe) {
-            match candles.last_mut() {
-                Some(c) if c.open_time() > live.open_time() => {}
-                Some(c) if c.open_time() == live.open_time() => *c = live,
-                _ => candles.push(live),
-            }
-        }
+        let candles = splice_live(
+            stored.candles.unwrap_or_default(),
+            self.hub.candles(asset, timeframe),
+        );
         Ok(found(stored.source, candles, limit)
             .candles
             .unwrap_or_default())
@@ -263,6 +291,19 @@ fn splice(text: &str, live: Option<&Candle>, limit: usize) -> Option<Box<RawValu
     }
     let skip = parts.len().saturating_sub(limit);
     RawValue::from_string(format!("[{}]", parts[skip..].join(","))).ok()
+}
+
+/// `candles` (oldest first) followed by the hub's `live` ones from the
+/// newest of them on: a live candle replaces the one of its open time.
+fn splice_live(mut candles: Vec<Candle>, live: Vec<Candle>) -> Vec<Candle> {
+    for live in live {
+        match candles.last_mut() {
+            Some(c) if c.open_time() > live.open_time() => {}
+            Some(c) if c.open_time() == live.open_time() => *c = live,
+            _ => candles.push(live),
+        }
+    }
+    candles
 }
 
 fn found(source: HistorySource, mut candles: Vec<Candle>, limit: usize) -> Found {

@@ -14,7 +14,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
-use shared::indicators::{Point, Study, StudyParams, compute};
+use shared::indicators::{Point, RsiState, Study, StudyParams, compute, rsi_state};
 use shared::{Asset, Timeframe};
 
 use super::error::ApiError;
@@ -56,6 +56,10 @@ struct Answer {
     /// Oldest first: `{time, value}`, `{time, basis, upper, lower}` or
     /// `{time, macd, signal, histogram}`.
     points: Vec<Point>,
+    /// RSI only: Wilder's averages after the newest closed candle up to
+    /// `to`, `{time, up, down}`, from which a client steps on exactly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<RsiState>,
 }
 
 /// The answer, with a `Server-Timing` header giving the time spent in the
@@ -93,9 +97,15 @@ async fn answer(
     }
     let candles = state.history.whole(asset, timeframe, MAX_HISTORY).await?;
     // Up to MAX_HISTORY × MAX_PERIOD steps: off the async workers.
-    let points = tokio::task::spawn_blocking(move || compute(study, &candles))
-        .await
-        .map_err(|_| ApiError::Unavailable("the study could not be computed".to_owned()))?;
+    let (points, state) = tokio::task::spawn_blocking(move || {
+        let state = match study {
+            Study::Rsi { period } => rsi_state(period, &candles, to),
+            _ => None,
+        };
+        (compute(study, &candles), state)
+    })
+    .await
+    .map_err(|_| ApiError::Unavailable("the study could not be computed".to_owned()))?;
     let mut points: Vec<Point> = points
         .into_iter()
         .filter(|p| (from..=to).contains(&p.time))
@@ -107,5 +117,6 @@ async fn answer(
         name: study.name(),
         study: study.to_string(),
         points,
+        state,
     })
 }

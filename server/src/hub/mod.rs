@@ -12,8 +12,12 @@
 //! serialised when sent ([`snapshot`]); a session queues at most one per
 //! series, and past its byte bound only a marker taken when sent. Only
 //! ticks create series: subscribing to an asset without any leaves nothing
-//! behind once the session has gone.
+//! behind once the session has gone. A timeframe beyond the seven built from
+//! ticks is derived from its base series while someone follows it
+//! ([`derived`]).
 
+mod deliver;
+mod derived;
 mod listing;
 mod outbox;
 mod series;
@@ -26,6 +30,8 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use derived::Derived;
+pub use derived::Seed;
 use rustc_hash::FxHashMap;
 use series::Series;
 use shared::protocol::{CandleSnapshot, ForAsset, SnapshotReason, Subscribe};
@@ -100,6 +106,8 @@ struct State {
     subscribers: FxHashMap<Asset, Vec<Subscriber>>,
     /// The assets each session follows, to bound them and to find them.
     follows: FxHashMap<SessionId, Vec<Asset>>,
+    /// Per asset, the derived timeframes someone follows.
+    derived: FxHashMap<Asset, Vec<Derived>>,
 }
 
 fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
@@ -113,6 +121,8 @@ fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
 pub struct Hub {
     state: Arc<Mutex<State>>,
     limits: HubLimits,
+    /// Where days and weeks open (`DAY_START`), for derived series.
+    sessions: shared::Sessions,
     /// This run's numbering: a resume from another run gets a snapshot.
     epoch: u64,
     stats: Arc<HubStats>,
@@ -126,10 +136,19 @@ impl Hub {
         Self {
             state: Arc::default(),
             limits,
+            sessions: shared::Sessions::utc(),
             epoch: RandomState::new().hash_one(std::process::id()) >> 12,
             stats: Arc::default(),
             next_session: Arc::new(AtomicU64::new(1)),
         }
+    }
+
+    /// The same hub with weeks derived from days opening at `sessions`
+    /// (`DAY_START`).
+    #[must_use]
+    pub fn with_sessions(mut self, sessions: shared::Sessions) -> Self {
+        self.sessions = sessions;
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -190,65 +209,17 @@ impl Hub {
                 }
                 CandleEvent::Updated(c) | CandleEvent::Closed(c) => c,
             };
-            let (asset, timeframe) = (candle.asset(), candle.timeframe());
-            let series = state.series.entry((asset, timeframe)).or_default();
-            series.seq += 1;
-            series.apply(*candle, self.limits.history);
-            series.remember(series.seq, *candle, self.limits.replay);
-            let seq = series.seq;
-            let Some(subscribers) = state.subscribers.get(&asset) else {
-                continue;
-            };
-            if !subscribers
-                .iter()
-                .any(|s| s.timeframe.is_none_or(|tf| tf == timeframe))
-            {
-                continue;
-            }
-            // Serialised once, shared by every subscriber.
-            let frame = series::update_frame(*candle, seq);
-            let key: CandleKey = (asset, timeframe, candle.open_time());
-            let mut lagging: Vec<(SessionId, Arc<Outbox>)> = Vec::new();
-            for sub in subscribers {
-                if sub.timeframe.is_some_and(|tf| tf != timeframe) {
-                    continue;
-                }
-                match sub.outbox.push_update(key, frame.clone(), source_ms) {
-                    Pushed::Queued => {
-                        self.stats.deliveries.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Pushed::Lagged { dropped } => {
-                        self.stats.dropped.fetch_add(dropped, Ordering::Relaxed);
-                        lagging.push((sub.session, sub.outbox.clone()));
-                    }
-                    Pushed::Closed => {}
-                }
-            }
-            for (session, outbox) in lagging {
-                self.stats.lagged.fetch_add(1, Ordering::Relaxed);
-                self.resync(state, session, &outbox);
-            }
-        }
-    }
-
-    /// Queues fresh snapshots of every series a lagging session follows.
-    fn resync(&self, state: &State, session: SessionId, outbox: &Outbox) {
-        let Some(assets) = state.follows.get(&session) else {
-            return;
-        };
-        for asset in assets {
-            let timeframe = state
-                .subscribers
-                .get(asset)
-                .and_then(|subs| subs.iter().find(|s| s.session == session))
-                .map(|s| s.timeframe);
-            for tf in timeframe.map(timeframes).unwrap_or_default() {
-                outbox.push_series_snapshot(capture(
-                    state,
-                    (*asset, tf),
-                    SnapshotReason::Lagged,
-                    self.epoch,
-                ));
+            self.deliver(state, *candle, source_ms);
+            let derived: Vec<shared::Candle> = state
+                .derived
+                .get_mut(&candle.asset())
+                .into_iter()
+                .flatten()
+                .filter(|d| d.timeframe().base() == candle.timeframe())
+                .flat_map(|d| d.apply(*candle))
+                .collect();
+            for c in derived {
+                self.deliver(state, c, source_ms);
             }
         }
     }
@@ -266,6 +237,10 @@ impl Hub {
     /// expects. A resume while a snapshot waits gets that snapshot and the
     /// updates behind it rather than missed updates again.
     ///
+    /// A derived timeframe ([`derived`]) that nobody followed yet starts
+    /// from `seed`: the stored base candles from a time on, to which the
+    /// hub's own base candles are added.
+    ///
     /// # Errors
     ///
     /// [`SubscribeError::TooMany`] when the session already follows
@@ -275,6 +250,7 @@ impl Hub {
         session: SessionId,
         outbox: &Arc<Outbox>,
         request: &Subscribe,
+        seed: Option<Seed<'_>>,
     ) -> Result<(), SubscribeError> {
         let mut guard = self.lock();
         let state = &mut *guard;
@@ -296,6 +272,7 @@ impl Hub {
             timeframe: request.timeframe,
             outbox: outbox.clone(),
         });
+        derived::follow(state, asset, seed, &self.sessions);
         outbox.push_frame(
             ServerMessage::RedisSubscribed(ForAsset { asset })
                 .to_json()
@@ -353,7 +330,7 @@ impl Hub {
                 state.follows.remove(&session);
             }
         }
-        leave(state, session, asset);
+        leave(state, session, asset, &self.sessions);
     }
 
     /// Whether `session` follows `asset` (in any timeframe).
@@ -371,6 +348,11 @@ impl Hub {
     pub fn reset(&self, asset: Asset) {
         let mut state = self.lock();
         state.series.retain(|(a, _), _| *a != asset);
+        if let Some(derived) = state.derived.get_mut(&asset) {
+            for d in derived.iter_mut() {
+                *d = Derived::seeded(d.timeframe(), &[], None, &self.sessions).0;
+            }
+        }
         let Some(subscribers) = state.subscribers.get(&asset) else {
             return;
         };
@@ -395,7 +377,7 @@ impl Hub {
         let mut guard = self.lock();
         let state = &mut *guard;
         for asset in state.follows.remove(&session).unwrap_or_default() {
-            leave(state, session, asset);
+            leave(state, session, asset, &self.sessions);
         }
     }
 
@@ -417,13 +399,14 @@ impl Hub {
 }
 
 /// Removes `session` from the subscribers of `asset`.
-fn leave(state: &mut State, session: SessionId, asset: Asset) {
+fn leave(state: &mut State, session: SessionId, asset: Asset, sessions: &shared::Sessions) {
     if let Some(subs) = state.subscribers.get_mut(&asset) {
         subs.retain(|s| s.session != session);
         if subs.is_empty() {
             state.subscribers.remove(&asset);
         }
     }
+    derived::follow(state, asset, None, sessions);
 }
 
 fn timeframes(one: Option<Timeframe>) -> Vec<Timeframe> {

@@ -12,14 +12,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
-use shared::Timeframe;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::entry;
 use super::inner::Shared;
 use super::types::Journaled;
-use crate::clock::now_millis;
+use crate::clock::{now_millis, seed_from_ms};
 
 /// The longest pause between reconnection attempts.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
@@ -35,9 +34,7 @@ pub(super) async fn run(
     feed: mpsc::Sender<Journaled>,
     stop: CancellationToken,
 ) {
-    let now = now_millis();
-    let grace = 60_000;
-    let mut last_id = format!("{}-0", Timeframe::D1.bucket_of_millis(now) * 1000 - grace);
+    let mut last_id = format!("{}-0", seed_from_ms(now_millis()));
     let key = shared.keys.journal();
     let first_delay = Duration::from_secs(shared.config.redis_retry_delay);
     let mut delay = first_delay;

@@ -230,7 +230,7 @@ fn register_delivery(r: &mut Registry, state: &AppState) {
     );
     r.register(
         "live_series",
-        "Candle series (asset, timeframe) held for live updates; only ticks create them",
+        "Candle series (asset, timeframe) held for live updates: made by ticks, and derived ones (90M, 1W, ...) while someone follows them",
         gauge(as_i64(state.hub.series_count() as u64)),
     );
     r.register(

@@ -4,13 +4,20 @@
 
 use std::collections::HashMap;
 
-use shared::{Candle, Restatement};
+use shared::{Candle, Restatement, Timeframe};
 
 use crate::store::{StoreError, TickStore};
 
 /// Buckets one whole-candle query spans at most: wider runs are split where
 /// the buckets asked for are far apart.
 const MAX_SPAN_BUCKETS: i64 = 1_500;
+
+/// Whether the store computes `r` as a time range rather than in bulk: days
+/// and weeks open at `DAY_START`, which the store's bulk query (buckets of
+/// one width from the epoch) does not know.
+const fn by_part(r: &Restatement) -> bool {
+    matches!(r.timeframe, Timeframe::D1 | Timeframe::W1)
+}
 
 /// Each restatement with the store's candle for it (`None`: no ticks),
 /// in the order given.
@@ -22,12 +29,12 @@ pub async fn from_store(
     store: &TickStore,
     wanted: &[Restatement],
 ) -> Result<Vec<(Restatement, Option<Candle>)>, StoreError> {
-    let mut whole: HashMap<(shared::Asset, shared::Timeframe, i64), Candle> = HashMap::new();
+    let mut whole: HashMap<(shared::Asset, Timeframe, i64), Candle> = HashMap::new();
     // Runs of whole buckets of one series (`wanted` is sorted by series, time).
     let mut i = 0;
     while i < wanted.len() {
         let first = wanted[i];
-        if !first.whole() {
+        if !first.whole() || by_part(&first) {
             i += 1;
             continue;
         }
@@ -56,7 +63,7 @@ pub async fn from_store(
     }
     let mut out = Vec::with_capacity(wanted.len());
     for r in wanted {
-        let candle = if r.whole() {
+        let candle = if r.whole() && !by_part(r) {
             whole.get(&(r.asset, r.timeframe, r.open_time)).copied()
         } else {
             store

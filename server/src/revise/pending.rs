@@ -84,6 +84,7 @@ mod tests {
             asset: Asset::new("A"),
             timeframe: Timeframe::H1,
             open_time: T0 / 1000,
+            close_time: T0 / 1000 + 3600,
             late_until_ms: T0 + until,
             split_ms: T0 + split,
         };

@@ -4,7 +4,8 @@
 //   node original_client.cjs BASE INGEST_TOKEN ASSET MINUTE_MS SCENARIO
 //
 // SCENARIO `live`: subscribe, ingest, read updates and status, bad input;
-// `foreign-origin`: connect from another page's origin; `redis-away`: ask for
+// `derived`: subscribe to 90M, ingest, read the 90M update (rolled up live
+// from 30M candles); `foreign-origin`: connect from another page's origin; `redis-away`: ask for
 // the status; `flood`: far past the rate limit. Prints one JSON report.
 "use strict";
 
@@ -65,6 +66,28 @@ async function live(report) {
   socket.disconnect();
 }
 
+async function derived(report) {
+  const socket = io(base, { reconnection: false, timeout: 10000 });
+  const updates = [];
+  socket.on("redis_update", (u) => updates.push(u));
+  await connected(socket);
+  socket.emit("subscribe_redis_updates", { asset, timeframe: "90m" });
+  await waitFor(socket, "redis_subscribed");
+  const response = await fetch(`${base}/api/ticks`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${ingestToken}`, "content-type": "application/json" },
+    body: JSON.stringify([
+      { asset, price: "1.25", timestamp: minute + 1000 },
+      { asset, price: "1.2575", timestamp: minute + 2000 },
+    ]),
+  });
+  report.ingest = response.status;
+  const final = (u) => u.data.close === 1.2575;
+  report.update = updates.find(final) ?? (await waitFor(socket, "redis_update", final));
+  report.timeframes = [...new Set(updates.map((u) => u.data.timeframe))];
+  socket.close();
+}
+
 async function foreignOrigin(report) {
   const socket = io(base, {
     reconnection: false,
@@ -107,7 +130,7 @@ async function flood(report) {
   report.refused = refused;
 }
 
-const scenarios = { live, "foreign-origin": foreignOrigin, "redis-away": redisAway, flood };
+const scenarios = { live, derived, "foreign-origin": foreignOrigin, "redis-away": redisAway, flood };
 
 (async () => {
   const report = {};

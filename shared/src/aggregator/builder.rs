@@ -105,9 +105,4 @@ impl Builder {
         c.low = c.low.min(other.candle.low);
         c.volume += other.candle.volume;
     }
-
-    /// End of the bucket, Unix ms.
-    pub(super) fn close_time_ms(&self) -> i64 {
-        self.candle.close_time() * 1000
-    }
 }

@@ -33,7 +33,7 @@ use minutes::Minutes;
 pub use restate::{Restated, Restatement};
 use series::Series;
 
-use crate::{Asset, Candle, Tick, Timeframe, TimestampMs};
+use crate::{Asset, Candle, Sessions, Tick, Timeframe, TimestampMs};
 
 /// What the aggregator builds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,6 +134,8 @@ fn day_of(ms: i64) -> i64 {
 #[derive(Debug, Clone)]
 pub struct Aggregator {
     timeframes: Vec<Timeframe>,
+    /// Where days and weeks open (`DAY_START`).
+    sessions: Sessions,
     grace_ms: i64,
     /// The timer's time (ms): buckets ending at or before it are closed.
     clock_ms: i64,
@@ -153,6 +155,7 @@ impl Aggregator {
         timeframes.dedup();
         Self {
             timeframes,
+            sessions: Sessions::utc(),
             grace_ms: config.grace_ms.max(0),
             clock_ms: i64::MIN,
             assets: Vec::new(),
@@ -160,6 +163,21 @@ impl Aggregator {
             last: None,
             stats: AggregatorStats::default(),
         }
+    }
+
+    /// The same aggregator with days and weeks opening at `sessions`
+    /// (`DAY_START`) rather than at midnight UTC; for a new aggregator,
+    /// before any tick.
+    #[must_use]
+    pub fn with_sessions(mut self, sessions: Sessions) -> Self {
+        self.sessions = sessions;
+        self
+    }
+
+    /// Where days and weeks open.
+    #[must_use]
+    pub const fn sessions(&self) -> &Sessions {
+        &self.sessions
     }
 
     /// The timeframes kept, shortest first.
@@ -305,7 +323,11 @@ impl Aggregator {
                 self.assets.push(AssetState {
                     asset,
                     newest: i64::MIN,
-                    series: self.timeframes.iter().map(|tf| Series::new(*tf)).collect(),
+                    series: self
+                        .timeframes
+                        .iter()
+                        .map(|tf| Series::new(*tf, self.sessions.clone()))
+                        .collect(),
                     ids: LiveIds::default(),
                     minutes: Minutes::new(),
                 });

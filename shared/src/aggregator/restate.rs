@@ -23,6 +23,9 @@ pub struct Restatement {
     pub timeframe: Timeframe,
     /// Its open time, Unix seconds.
     pub open_time: i64,
+    /// Its end (exclusive), Unix seconds: a day opening at `DAY_START` may
+    /// last 23 or 25 hours.
+    pub close_time: i64,
     /// End (ms) of the minute of the newest late tick in the bucket: the
     /// store's part must reach at least this far.
     pub late_until_ms: i64,
@@ -41,7 +44,7 @@ impl Restatement {
     /// End of the bucket, Unix ms.
     #[must_use]
     pub const fn end_ms(&self) -> i64 {
-        (self.open_time + self.timeframe.seconds()) * 1000
+        self.close_time * 1000
     }
 
     /// Whether the store computes the whole bucket.
@@ -78,7 +81,7 @@ impl Aggregator {
             let at = tick.timestamp.millis();
             let minute_end = (Timeframe::M1.bucket_of_millis(at) + 60) * 1000;
             for tf in &timeframes {
-                let key = (*tf, tick.asset, tf.bucket_of_millis(at));
+                let key = (*tf, tick.asset, self.sessions.bucket_of_millis(*tf, at));
                 let until = late_until.entry(key).or_insert(minute_end);
                 *until = (*until).max(minute_end);
             }
@@ -90,6 +93,7 @@ impl Aggregator {
                     asset,
                     timeframe,
                     open_time,
+                    close_time: self.sessions.bucket_end(timeframe, open_time),
                     late_until_ms,
                     split_ms: late_until_ms,
                 })

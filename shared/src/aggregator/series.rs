@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 
 use super::builder::Builder;
-use crate::{Candle, CandleEvent, CandleState, Tick, Timeframe};
+use crate::{Candle, CandleEvent, CandleState, Sessions, Tick, Timeframe};
 
 /// Closed candles kept for revision, at most; the horizon normally keeps
 /// far fewer.
@@ -15,6 +15,8 @@ const MAX_RECENT_CLOSED: usize = 64;
 #[derive(Debug, Clone)]
 pub(super) struct Series {
     timeframe: Timeframe,
+    /// Where days and weeks open.
+    sessions: Sessions,
     /// The newest candle whose bucket has not ended.
     forming: Option<Builder>,
     /// Closed candles, oldest first, still reachable by a late tick.
@@ -22,9 +24,10 @@ pub(super) struct Series {
 }
 
 impl Series {
-    pub(super) fn new(timeframe: Timeframe) -> Self {
+    pub(super) fn new(timeframe: Timeframe, sessions: Sessions) -> Self {
         Self {
             timeframe,
+            sessions,
             forming: None,
             recent_closed: VecDeque::new(),
         }
@@ -45,8 +48,8 @@ impl Series {
         out: &mut Vec<CandleEvent>,
     ) {
         let at = tick.timestamp.millis();
-        let bucket = self.timeframe.bucket_of_millis(at);
-        let bucket_end_ms = (bucket + self.timeframe.seconds()) * 1000;
+        let bucket = self.sessions.bucket_of_millis(self.timeframe, at);
+        let bucket_end_ms = self.end_ms(bucket);
         match &mut self.forming {
             Some(f) if f.candle.open_time == bucket => {
                 f.add(at, tick.price);
@@ -76,7 +79,7 @@ impl Series {
     /// Closes the forming candle when its bucket has ended by `clock_ms`.
     pub(super) fn advance_to(&mut self, clock_ms: i64, oldest_ms: i64, out: &mut Vec<CandleEvent>) {
         if let Some(f) = self.forming
-            && f.close_time_ms() <= clock_ms
+            && self.end_ms(f.candle.open_time) <= clock_ms
         {
             self.forming = None;
             self.push_closed(f, out);
@@ -136,10 +139,16 @@ impl Series {
         out.push(CandleEvent::Revised(merged.candle));
     }
 
+    /// End (ms) of the bucket opening at `open` (s).
+    fn end_ms(&self, open: i64) -> i64 {
+        self.sessions.bucket_end(self.timeframe, open) * 1000
+    }
+
     /// Forgets closed candles no live tick can reach any more.
     fn prune(&mut self, oldest_ms: i64) {
         while let Some(front) = self.recent_closed.front() {
-            if front.close_time_ms() <= oldest_ms || self.recent_closed.len() > MAX_RECENT_CLOSED {
+            let end_ms = self.end_ms(front.candle.open_time);
+            if end_ms <= oldest_ms || self.recent_closed.len() > MAX_RECENT_CLOSED {
                 self.recent_closed.pop_front();
             } else {
                 break;

@@ -324,6 +324,7 @@ fn a_restatement_across_a_new_day_is_asked_again() {
         asset: Asset::new("A"),
         timeframe: Timeframe::D1,
         open_time: day / 1000,
+        close_time: day / 1000 + 86_400,
         late_until_ms: day + 60_000,
         split_ms: day + 60_000,
     };

@@ -19,13 +19,13 @@ pub mod study;
 pub use bb::{Bands, Bb};
 pub use ema::Ema;
 pub use macd::{Macd, MacdValue};
-pub use rsi::Rsi;
+pub use rsi::{Averages, Rsi};
 pub use sma::Sma;
 pub use study::{MAX_PERIOD, Study, StudyError, StudyParams};
 
 use serde::Serialize;
 
-use crate::{Candle, Price};
+use crate::{Candle, CandleState, Price};
 
 /// The value of a study at one candle.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -116,6 +116,36 @@ pub fn compute(study: Study, candles: &[Candle]) -> Vec<Point> {
             })
         })
         .collect()
+}
+
+/// What an RSI steps on from after the candle that opened at `time`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct RsiState {
+    /// The candle's open time, Unix seconds.
+    pub time: i64,
+    /// Wilder's averages after its close.
+    #[serde(flatten)]
+    pub averages: Averages,
+}
+
+/// RSI `period`'s state after the newest closed candle of `candles`
+/// (oldest first) that opened at or before `to`: a client holding part of
+/// the history steps on from it exactly as over the whole.
+#[must_use]
+pub fn rsi_state(period: usize, candles: &[Candle], to: i64) -> Option<RsiState> {
+    let mut rsi = Rsi::new(period);
+    let mut state = None;
+    for c in candles
+        .iter()
+        .take_while(|c| c.open_time() <= to && c.state() != CandleState::Forming)
+    {
+        rsi.push(c.close().to_f64_lossy());
+        state = rsi.averages().map(|averages| RsiState {
+            time: c.open_time(),
+            averages,
+        });
+    }
+    state
 }
 
 #[cfg(test)]

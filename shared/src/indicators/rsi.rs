@@ -1,4 +1,17 @@
-//! [`Rsi`]: `ta.rsi(src, n)`, Wilder's relative strength index.
+//! [`Rsi`]: `ta.rsi(src, n)`, Wilder's relative strength index, and
+//! [`Averages`], the state it steps on from.
+
+use serde::Serialize;
+
+/// Wilder's averages of gains (`up`) and losses (`down`) after a value:
+/// with the value itself, all an RSI needs to step on.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Averages {
+    /// The average gain.
+    pub up: f64,
+    /// The average loss.
+    pub down: f64,
+}
 
 /// The relative strength index as Pine v5 publishes it: with
 /// `change = src - src[1]`, `up` and `down` are Wilder's moving averages
@@ -32,6 +45,29 @@ impl Rsi {
             up: 0.0,
             down: 0.0,
         }
+    }
+
+    /// An index that steps on exactly as the one whose newest value was
+    /// `last` and whose averages were `averages` (see [`Rsi::averages`]).
+    #[must_use]
+    pub fn resume(period: usize, last: f64, averages: Averages) -> Self {
+        let period = period.max(1);
+        Self {
+            period,
+            prev: Some(last),
+            seen: period,
+            up: averages.up,
+            down: averages.down,
+        }
+    }
+
+    /// The averages after the newest value, once `period` changes have come.
+    #[must_use]
+    pub fn averages(&self) -> Option<Averages> {
+        (self.seen == self.period).then_some(Averages {
+            up: self.up,
+            down: self.down,
+        })
     }
 
     /// Takes the next value: the index, once `period` changes have come.
@@ -96,6 +132,24 @@ mod tests {
         ];
         for (got, want) in out.iter().zip(want) {
             assert!((got - want).abs() < 1e-12, "{got} != {want}");
+        }
+    }
+
+    #[test]
+    fn resumed_from_its_averages_it_steps_on_bit_for_bit() {
+        let values: Vec<f64> = (0..60)
+            .map(|k| 1.08 + f64::from(k * 37 % 23) * 1e-5)
+            .collect();
+        let mut whole = Rsi::new(14);
+        let mut head = Rsi::new(14);
+        assert_eq!(head.averages(), None);
+        for v in &values[..30] {
+            whole.push(*v);
+            head.push(*v);
+        }
+        let mut resumed = Rsi::resume(14, values[29], head.averages().unwrap());
+        for v in &values[30..] {
+            assert_eq!(resumed.push(*v), whole.push(*v));
         }
     }
 

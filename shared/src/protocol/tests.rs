@@ -236,7 +236,7 @@ fn malformed_frames_get_errors_that_say_why() {
             "unknown field `x`",
         ),
         (
-            r#"{"event":"get_cached_historical_data","data":{"asset":"EURUSD","timeframe":"2M"}}"#,
+            r#"{"event":"get_cached_historical_data","data":{"asset":"EURUSD","timeframe":"0M"}}"#,
             "unknown timeframe",
         ),
         (

@@ -20,7 +20,7 @@ use crate::clock::now_millis;
 use crate::history::CandleCache;
 use crate::http::lockout::Verdict;
 use crate::http::status;
-use crate::hub::{Outbox, SessionId};
+use crate::hub::{Outbox, Seed, SessionId};
 use crate::simulator::Claim;
 use crate::state::AppState;
 
@@ -215,7 +215,7 @@ impl<'a> Requests<'a> {
             return;
         };
         let (asset, timeframe) = (request.asset, request.timeframe);
-        let sorted = match checked(request, now_millis()) {
+        let sorted = match checked(request, now_millis(), self.state.history.sessions()) {
             Ok(sorted) => sorted,
             Err(why) => {
                 self.refuse(why);
@@ -284,7 +284,18 @@ impl<'a> Requests<'a> {
         match request {
             ClientMessage::SubscribeRedisUpdates(mut subscribe) => {
                 subscribe.timeframe = subscribe.timeframe.or(self.unspecified);
-                if let Err(e) = state.hub.subscribe(self.session, self.outbox, &subscribe) {
+                let seed = match subscribe.timeframe {
+                    Some(tf) => state.history.seed(subscribe.asset, tf).await,
+                    None => None,
+                };
+                let seed = seed.as_ref().map(|(from, candles)| Seed {
+                    from: *from,
+                    candles,
+                });
+                if let Err(e) = state
+                    .hub
+                    .subscribe(self.session, self.outbox, &subscribe, seed)
+                {
                     state.metrics.frame_refused("too_many_subscriptions");
                     self.refuse(e.to_string());
                 }
@@ -307,9 +318,10 @@ impl<'a> Requests<'a> {
                         last_seq: None,
                         epoch: None,
                     };
-                    if let Err(e) = state
-                        .hub
-                        .subscribe(self.session, self.outbox, &every_timeframe)
+                    if let Err(e) =
+                        state
+                            .hub
+                            .subscribe(self.session, self.outbox, &every_timeframe, None)
                     {
                         state.metrics.frame_refused("too_many_subscriptions");
                         self.stream_error(e.to_string());
