@@ -9,7 +9,7 @@ mod common;
 
 use client::App;
 use client::stream::{DataStream, Link, StreamOptions};
-use common::{BASE, fresh_root, load_chart_library, next_frame};
+use common::{BASE, fresh_root, load_chart_library, next_frame, open_address};
 use leptos::prelude::*;
 use shared::{Asset, Candle, CandleState, ClientMessage, Price, Timeframe};
 use wasm_bindgen::JsCast;
@@ -150,17 +150,7 @@ fn one_socket_routes_each_frame_to_its_series() {
 /// Puts `query` in the address, then mounts the page without a server.
 fn mount_page_at(query: &str) -> HtmlElement {
     load_chart_library();
-    let window = web_sys::window().unwrap();
-    let path = window.location().pathname().unwrap();
-    window
-        .history()
-        .unwrap()
-        .replace_state_with_url(
-            &wasm_bindgen::JsValue::NULL,
-            "",
-            Some(&format!("{path}{query}")),
-        )
-        .unwrap();
+    open_address(query);
     let root = fresh_root();
     let options = StreamOptions {
         connect: false,
@@ -168,6 +158,16 @@ fn mount_page_at(query: &str) -> HtmlElement {
     };
     mount_to(root.clone(), move || view! { <App options=options /> }).forget();
     root
+}
+
+/// The `data-study` of each element `selector` finds, joined with commas.
+fn studies_in(root: &HtmlElement, selector: &str) -> String {
+    let found = root.query_selector_all(selector).unwrap();
+    (0..found.length())
+        .filter_map(|i| found.item(i)?.dyn_into::<web_sys::Element>().ok())
+        .filter_map(|e| e.get_attribute("data-study"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn value_of(root: &HtmlElement, selector: &str) -> String {
@@ -203,11 +203,12 @@ async fn opens_exactly_the_view_in_the_address_and_keeps_it_there() {
     assert_eq!(value_of(&root, "#asset"), "BTCUSD");
     assert_eq!(value_of(&root, "#timeframe"), "5M");
     assert_eq!(value_of(&root, "#time-zone"), "America/New_York");
-    let chart = root.query_selector("#chart").unwrap().unwrap();
+    // The address's studies are the first chart's: in its menu and legend.
     assert_eq!(
-        chart.get_attribute("data-studies").as_deref(),
-        Some("sma:20,rsi:14")
+        studies_in(&root, "#indicator-menu .indicator-remove"),
+        "sma:20,rsi:14"
     );
+    assert_eq!(studies_in(&root, "#legend .study"), "sma:20,rsi:14");
     let length = web_sys::window()
         .unwrap()
         .history()

@@ -7,7 +7,7 @@ mod common;
 
 use client::App;
 use client::stream::StreamOptions;
-use common::{fresh_root, load_chart_library, next_frame};
+use common::{fresh_root, load_chart_library, next_frame, open_address};
 use leptos::prelude::*;
 use shared::Timeframe;
 use wasm_bindgen::JsCast;
@@ -20,13 +20,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 /// without a query (an earlier page wrote its view there).
 fn mount_page() -> HtmlElement {
     load_chart_library();
-    let window = web_sys::window().unwrap();
-    let path = window.location().pathname().unwrap();
-    window
-        .history()
-        .unwrap()
-        .replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&path))
-        .unwrap();
+    open_address("");
     let root = fresh_root();
     let options = StreamOptions {
         connect: false,

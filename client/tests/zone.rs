@@ -13,7 +13,7 @@ use client::chart::TimeFormat;
 use client::chart::bars::BarPoint;
 use client::chart::bindings::{CANDLESTICK_SERIES, create_chart};
 use client::chart::zone_time::{ZoneClock, ZoneTimes};
-use common::{fresh_root, load_chart_library, next_frame};
+use common::{animation_frame, fresh_root, load_chart_library};
 use js_sys::{Object, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -64,15 +64,17 @@ async fn day_marks_fall_on_new_york_midnights_across_the_change() {
         .collect();
     series.set_data(&serde_wasm_bindgen::to_value(&points).unwrap());
     chart.time_scale().fit_content();
-    next_frame().await;
-    next_frame().await;
+    animation_frame().await;
+    animation_frame().await;
 
     let new_york = TimeFormat::new("America/New_York").unwrap();
     #[allow(clippy::cast_possible_truncation)]
     let days: Vec<i64> = marks
         .borrow()
         .iter()
-        .filter(|(_, kind)| *kind == 2)
+        // Year (0), Month (1) and DayOfMonth (2) marks all start a day:
+        // 2026-11-01 is a Month mark.
+        .filter(|(_, kind)| *kind <= 2)
         .map(|(t, _)| times.unshift(*t as i64))
         .collect();
     assert!(days.len() >= 3, "day marks: {days:?}");

@@ -71,7 +71,7 @@ async fn an_address_opens_exactly_its_view_and_follows_each_change() -> anyhow::
     let shown = c
         .execute(
             &format!(
-                "return [{}, {}, {}, document.getElementById('chart').dataset.studies]",
+                "return [{}, {}, {}, [...document.querySelectorAll('#legend .study')].map(e => e.dataset.study).join(',')]",
                 value("#asset"),
                 value("#timeframe"),
                 value("#time-zone")
@@ -90,6 +90,15 @@ async fn an_address_opens_exactly_its_view_and_follows_each_change() -> anyhow::
         "document.getElementById('legend')?.dataset.candles",
         LIMIT,
         |v| number(v) >= 10,
+    )
+    .await?;
+    // The studies are drawn: RSI in a pane of its own below the price's.
+    wait_for(
+        c,
+        "RSI pane",
+        "document.getElementById('chart')?.dataset.panes",
+        LIMIT,
+        |v| v.as_str() == Some("2"),
     )
     .await?;
     let length = c.execute("return history.length", vec![]).await?;

@@ -122,9 +122,12 @@ fn over_long_values_and_queries_are_bounded() {
     let many = vec!["sma:1"; 2000].join(",");
     let view = PageView::from_query(&format!("?indicators={many}"), any_zone);
     assert!(view.charts[0].studies.len() <= MAX_STUDIES);
-    let distinct: Vec<String> = (1..=40).map(|p| format!("ema:{p}")).collect();
+    // Twenty distinct studies (130 characters, within the value's bound):
+    // the first eight are kept.
+    let distinct: Vec<String> = (1..=20).map(|p| format!("ema:{p}")).collect();
     let view = PageView::from_query(&format!("?indicators={}", distinct.join(",")), any_zone);
     assert_eq!(view.charts[0].studies.len(), MAX_STUDIES);
+    assert_eq!(view.charts[0].studies[7].to_string(), "ema:8");
     // A huge query is read only up to its bound.
     let huge = format!("?timeframe=5M&junk={}", "%".repeat(100_000));
     assert_eq!(
