@@ -292,3 +292,52 @@ async fn a_layout_of_four_opens_four_charts_and_follows_the_picker() {
         "?layout=2&tz=UTC&c0=EURUSD_otc,5M,sma:20&c1=BTCUSD,4H"
     );
 }
+
+fn click(root: &HtmlElement, selector: &str) {
+    let element: HtmlElement = root
+        .query_selector(selector)
+        .unwrap()
+        .unwrap_or_else(|| panic!("no {selector}"))
+        .unchecked_into();
+    element.click();
+}
+
+#[wasm_bindgen_test]
+async fn each_charts_indicator_menu_writes_its_studies_into_the_address() {
+    let root = mount_page_at("?layout=2&tz=UTC&c0=EURUSD_otc,5M&c1=BTCUSD,1H,sma:20");
+    next_frame().await;
+    assert_eq!(
+        studies_in(&root, "#indicator-menu-1 .indicator-remove"),
+        "sma:20"
+    );
+    assert_eq!(studies_in(&root, "#indicator-menu .indicator-remove"), "");
+    // RSI 14 added on the second chart.
+    choose(&root, "#indicator-kind-1", "rsi").await;
+    click(&root, "#indicator-add-1");
+    next_frame().await;
+    assert_eq!(
+        search(),
+        "?layout=2&tz=UTC&c0=EURUSD_otc,5M&c1=BTCUSD,1H,sma:20,rsi:14"
+    );
+    // SMA 20 (the menu's default) added on the first.
+    click(&root, "#indicator-add");
+    next_frame().await;
+    assert_eq!(
+        search(),
+        "?layout=2&tz=UTC&c0=EURUSD_otc,5M,sma:20&c1=BTCUSD,1H,sma:20,rsi:14"
+    );
+    // And SMA 20 removed from the second.
+    click(
+        &root,
+        "#indicator-menu-1 .indicator-remove[data-study='sma:20']",
+    );
+    next_frame().await;
+    assert_eq!(
+        search(),
+        "?layout=2&tz=UTC&c0=EURUSD_otc,5M,sma:20&c1=BTCUSD,1H,rsi:14"
+    );
+    assert_eq!(
+        studies_in(&root, "#indicator-menu-1 .indicator-remove"),
+        "rsi:14"
+    );
+}

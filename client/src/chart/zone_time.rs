@@ -325,4 +325,18 @@ mod tests {
         );
         assert_eq!(times.clock().zone(), "Asia/Tokyo");
     }
+
+    #[wasm_bindgen_test]
+    fn a_study_time_is_shown_as_its_candles_without_being_added() {
+        let mut times = ZoneTimes::new(ZoneClock::new("America/New_York").unwrap());
+        // 01:00 EDT, then 01:00 EST: the second is shown a second later.
+        let shown = times.shift_all(&[FALL - 3600, FALL]).to_vec();
+        assert_eq!(times.shown(FALL - 3600), shown[0]);
+        assert_eq!(times.shown(FALL), shown[1]);
+        assert_eq!(shown[1], shown[0] + 1);
+        // A time no candle holds: its wall-clock time, and nothing added.
+        assert_eq!(times.shown(FALL + 3600), FALL + 3600 - 5 * 3600);
+        assert_eq!(times.shift(FALL + 7200), FALL + 7200 - 5 * 3600);
+        assert_eq!(times.unshift(FALL + 7200 - 5 * 3600), FALL + 7200);
+    }
 }
