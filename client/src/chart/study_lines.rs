@@ -173,23 +173,22 @@ impl StudyLines {
         }
     }
 
-    /// The newest number each series holds, per study: what is drawn.
+    /// The newest point's `field` (`"value"`, `"time"`) in each series,
+    /// per study: what is drawn.
     #[must_use]
-    pub fn newest_drawn(&self) -> Vec<Vec<Option<f64>>> {
+    pub fn newest_drawn(&self, field: &str) -> Vec<Vec<Option<f64>>> {
         self.series
             .iter()
-            .map(|set| {
-                set.iter()
-                    .map(|s| {
-                        let last = s.data().pop();
-                        js_sys::Reflect::get(&last, &"value".into())
-                            .ok()
-                            .and_then(|v| v.as_f64())
-                    })
-                    .collect()
-            })
+            .map(|set| set.iter().map(|s| newest_of(s, field)).collect())
             .collect()
     }
+}
+
+/// The newest point's `field` in `series`, when a number.
+pub fn newest_of(series: &ISeriesApi, field: &str) -> Option<f64> {
+    js_sys::Reflect::get(&series.data().pop(), &field.into())
+        .ok()
+        .and_then(|v| v.as_f64())
 }
 
 const fn is_macd(track: &Track) -> bool {
