@@ -311,6 +311,8 @@ async fn each_charts_indicator_menu_writes_its_studies_into_the_address() {
         "sma:20"
     );
     assert_eq!(studies_in(&root, "#indicator-menu .indicator-remove"), "");
+    assert_eq!(studies_in(&root, "#legend-1 .study"), "sma:20");
+    assert_eq!(studies_in(&root, "#legend .study"), "");
     // RSI 14 added on the second chart.
     choose(&root, "#indicator-kind-1", "rsi").await;
     click(&root, "#indicator-add-1");

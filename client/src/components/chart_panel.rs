@@ -62,7 +62,7 @@ pub fn ChartPanel(
                 {first}
                 <IndicatorMenu studies=studies index=index />
             </div>
-            <Legend stream=stream hovered=hovered zone=zone studies=studies />
+            <Legend stream=stream hovered=hovered zone=zone studies=studies index=index />
             <CandleChart
                 stream=stream
                 zone=zone
