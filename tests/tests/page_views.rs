@@ -114,6 +114,27 @@ async fn an_address_opens_exactly_its_view_and_follows_each_change() -> anyhow::
         search,
         "?asset=BTCUSD&timeframe=1H&tz=America/New_York&indicators=sma:20,rsi:14"
     );
+    // Removing RSI 14 in the menu takes it off the chart and the address.
+    c.find(Locator::Css(".indicator-remove[data-study='rsi:14']"))
+        .await?
+        .click()
+        .await?;
+    let search = wait_for(c, "study removed", "location.search", LIMIT, |v| {
+        v.as_str().is_some_and(|s| !s.contains("rsi"))
+    })
+    .await?;
+    assert_eq!(
+        search,
+        "?asset=BTCUSD&timeframe=1H&tz=America/New_York&indicators=sma:20"
+    );
+    wait_for(
+        c,
+        "RSI pane gone",
+        "document.getElementById('chart')?.dataset.panes",
+        LIMIT,
+        |v| v.as_str() == Some("1"),
+    )
+    .await?;
     let after = c
         .execute(
             "return [history.length, window.__same_page === true]",
