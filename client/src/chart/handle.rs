@@ -16,11 +16,13 @@ use super::bars::{self, BarPoint, VolumePoint};
 use super::bindings::{
     CANDLESTICK_SERIES, HISTOGRAM_SERIES, IChartApi, ISeriesApi, create_chart, library_loaded,
 };
-use super::study_lines::{self, StudyLines};
+use super::study_lines::StudyLines;
 use super::study_track::{Changed, Track};
 use super::time_zone::TimeFormat;
 use super::zone_time::{self, ZoneClock, ZoneTimes};
 use crate::model::{CandleBuffer, Redraw};
+
+mod readout;
 
 /// Bars kept in view when a new series opens.
 const BARS_IN_VIEW: f64 = 120.0;
@@ -274,37 +276,6 @@ impl Chart {
     pub fn draw_study(&self, index: usize, track: &Track, changed: &Changed) {
         self.studies
             .draw(index, track, changed, &self.times.borrow());
-    }
-
-    /// The newest number each study's series holds (per study, per series).
-    #[must_use]
-    pub fn newest_study_values(&self) -> Vec<Vec<Option<f64>>> {
-        self.studies.newest_drawn("value")
-    }
-
-    /// The time (as shown, shifted into the zone) of each study series'
-    /// newest point, per study: that of the newest candle when in step.
-    #[must_use]
-    pub fn newest_study_times(&self) -> Vec<Vec<Option<f64>>> {
-        self.studies.newest_drawn("time")
-    }
-
-    /// The time (as shown) of the newest point of the candle series.
-    #[must_use]
-    pub fn newest_candle_time(&self) -> Option<f64> {
-        study_lines::newest_of(&self.candles, "time")
-    }
-
-    /// How many panes the chart has: the price pane and one per RSI or MACD.
-    #[must_use]
-    pub fn pane_count(&self) -> u32 {
-        self.api.panes().length()
-    }
-
-    /// How many points (bars and whitespace) are drawn.
-    #[must_use]
-    pub fn points_drawn(&self) -> usize {
-        self.drawn.len()
     }
 
     /// Draws what changed in `buffer`.
