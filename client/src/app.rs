@@ -1,57 +1,66 @@
-//! [`App`]: the trading page: pickers, stream controls, status badges, the
-//! OHLC legend and the live candlestick chart; and a CSV file's chart below
-//! it when one is open.
+//! [`App`]: the trading page: the layout of one, two or four charts (each
+//! with its pickers, legend and live candlestick chart, all over one
+//! socket), the zone, and a CSV file's chart below them when one is open.
+//! The view is opened from the address and kept in it.
 
 use leptos::prelude::*;
 
-use crate::chart::{Studies, UTC};
-use crate::components::{
-    AssetPicker, CandleChart, CsvChart, IndicatorMenu, Legend, OpenCsv, StatusBadges,
-    StreamControls, TimeZonePicker, TimeframePicker,
-};
+use crate::address::{PageState, page_view_of_address};
+use crate::components::{ChartPanel, CsvChart, LayoutPicker, OpenCsv, TimeZonePicker};
 use crate::csv::CsvView;
-use crate::stream::{StreamOptions, use_data_stream};
-
-/// The asset shown when the page opens.
-pub const DEFAULT_ASSET: &str = "EURUSD_otc";
+use crate::model::ChartView;
+use crate::stream::{StreamOptions, use_link};
 
 /// The whole page.
 #[component]
 pub fn App(
-    /// How the data stream runs; the defaults connect to the page's `/ws`.
+    /// How the data streams run; the defaults connect to the page's `/ws`.
+    /// Its asset and timeframe are the first chart's when the address has
+    /// no query.
     #[prop(optional)]
     options: Option<StreamOptions>,
 ) -> impl IntoView {
     let options = options.unwrap_or_default();
-    let (asset, set_asset) = signal(options.asset);
-    let (timeframe, set_timeframe) = signal(options.timeframe);
-    let (zone, set_zone) = signal(UTC.to_owned());
-    let (hovered, set_hovered) = signal(None::<i64>);
-    let studies = Studies::new(RwSignal::new(Vec::new()));
-    let stream = use_data_stream(options);
-    // The socket follows the user's choice of series.
-    Effect::new(move |_| stream.show(asset.get(), timeframe.get()));
-    // A CSV file is charted at the timeframe picked, too.
+    let state = PageState::new(page_view_of_address(ChartView {
+        asset: options.asset,
+        timeframe: options.timeframe,
+        studies: Vec::new(),
+    }));
+    state.mirror_in_address();
+    let link = use_link(options.url.clone(), options.connect);
+    // A CSV file is charted at the first chart's timeframe.
     let csv = CsvView::new();
-    Effect::new(move |_| csv.follow(timeframe.get()));
-    let known = Signal::derive(move || stream.view().with(|v| v.known_assets.clone()));
+    let first = state.slots[0];
+    Effect::new(move |_| csv.follow(first.timeframe.get()));
+    let zone = state.zone;
     view! {
         <main class="page">
             <header class="masthead">
                 <h1>"tickstream"</h1>
-                <StatusBadges stream=stream />
             </header>
-            <section class="controls" aria-label="Chart settings">
-                <AssetPicker asset=asset set_asset=set_asset known=known />
-                <TimeframePicker timeframe=timeframe set_timeframe=set_timeframe />
-                <TimeZonePicker zone=zone set_zone=set_zone />
-                <StreamControls stream=stream />
+            <section class="controls" aria-label="Page settings">
+                <LayoutPicker layout=state.layout.read_only() set_layout=state.layout.write_only() />
+                <TimeZonePicker zone=zone.read_only() set_zone=zone.write_only() />
                 <OpenCsv csv=csv />
-                <IndicatorMenu studies=studies />
             </section>
-            <Legend stream=stream hovered=hovered zone=zone studies=studies />
-            <CandleChart stream=stream zone=zone set_hovered=set_hovered studies=studies />
-            <CsvChart csv=csv zone=zone />
+            <div class="charts" data-layout=move || state.layout.get().to_string()>
+                <For
+                    each=move || 0..state.layout.get()
+                    key=|i| *i
+                    children=move |i| {
+                        view! {
+                            <ChartPanel
+                                index=i
+                                link=link
+                                choices=state.slots[i]
+                                zone=zone.read_only()
+                                options=options.clone()
+                            />
+                        }
+                    }
+                />
+            </div>
+            <CsvChart csv=csv zone=zone.read_only() />
             <footer class="credits">
                 "Charts by "
                 <a href="https://www.tradingview.com/" rel="noopener">

@@ -5,6 +5,7 @@
 //! # Layout
 //!
 //! - [`app`]: [`App`], the page.
+//! - [`address`]: the page's view as signals, kept in the address.
 //! - [`components`]: the page's parts, one file each.
 //! - [`chart`]: the chart library's bindings and the [`chart::Chart`] drawn
 //!   from the candle buffer.
@@ -16,6 +17,7 @@
 //!   and charted beside the live view.
 //! - [`api`]: `GET /api/candles` for older history.
 
+pub mod address;
 pub mod api;
 pub mod app;
 pub mod chart;

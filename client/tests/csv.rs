@@ -8,7 +8,7 @@ mod common;
 
 use client::App;
 use client::stream::StreamOptions;
-use common::{fresh_root, load_chart_library, sleep};
+use common::{fresh_root, load_chart_library, open_address, sleep};
 use js_sys::{Array, Uint8Array};
 use leptos::prelude::*;
 use shared::{Asset, CsvFile, Timeframe};
@@ -23,6 +23,7 @@ const DAY_MS: i64 = common::BASE * 1000;
 
 fn mount_page() -> HtmlElement {
     load_chart_library();
+    open_address("");
     let root = fresh_root();
     root.style().set_property("width", "900px").unwrap();
     let options = StreamOptions {

@@ -7,7 +7,7 @@ mod common;
 
 use client::App;
 use client::stream::StreamOptions;
-use common::{fresh_root, load_chart_library, next_frame};
+use common::{fresh_root, load_chart_library, next_frame, open_address};
 use leptos::prelude::*;
 use shared::Timeframe;
 use wasm_bindgen::JsCast;
@@ -16,9 +16,11 @@ use web_sys::{Event, HtmlElement, HtmlInputElement, HtmlSelectElement};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-/// Mounts the page, without a server, into a fresh element.
+/// Mounts the page, without a server, into a fresh element, at an address
+/// without a query (an earlier page wrote its view there).
 fn mount_page() -> HtmlElement {
     load_chart_library();
+    open_address("");
     let root = fresh_root();
     let options = StreamOptions {
         connect: false,

@@ -180,6 +180,55 @@ async fn three_studies_draw_two_panes_below_the_price_and_end_at_shareds_values(
     chart.remove();
 }
 
+#[wasm_bindgen_test]
+async fn study_points_are_shifted_into_the_zone_with_the_candles() {
+    load_chart_library();
+    mount_to(fresh_root(), || ()).forget();
+    let root = fresh_root();
+    root.style().set_property("width", "800px").unwrap();
+    root.style().set_property("height", "600px").unwrap();
+    let mut chart = Chart::new(&root, &TimeFormat::new("America/New_York").unwrap()).unwrap();
+    let owner = Owner::new();
+    let studies =
+        owner.with(|| Studies::new(RwSignal::new(parse_all(&["sma:5", "bb:5:2", "macd:3:6:2"]))));
+    let series = (Asset::new("EURUSD_otc"), Timeframe::M1);
+    let mut buffer = CandleBuffer::new(1000);
+    buffer.replace_all(candles(40));
+    chart.draw(&Redraw::initial(), &buffer, Timeframe::M1);
+    studies.sync(&mut chart, &Redraw::initial(), &buffer, series);
+    next_frame().await;
+    let in_step = |chart: &Chart, buffer: &CandleBuffer, offset_hours: i64| {
+        let newest_real = buffer.iter().last().unwrap().open_time();
+        let shown = chart.newest_candle_time().unwrap();
+        #[allow(clippy::cast_precision_loss)]
+        let expected = (newest_real + offset_hours * 3600) as f64;
+        assert_eq!(shown, expected);
+        for (study, times) in chart.newest_study_times().iter().enumerate() {
+            for time in times {
+                assert_eq!(*time, Some(shown), "study {study}");
+            }
+        }
+    };
+    // BASE (late November) is in EST.
+    in_step(&chart, &buffer, -5);
+    // A new candle, drawn incrementally.
+    let next = m1(40 * 60, "1.08211", "1.08187");
+    buffer.apply(next);
+    let mut redraw = Redraw::default();
+    redraw.mark(next.open_time());
+    chart.draw(&redraw, &buffer, Timeframe::M1);
+    studies.sync(&mut chart, &redraw, &buffer, series);
+    assert_eq!(
+        chart.newest_candle_time(),
+        Some((next.open_time() - 5 * 3600) as f64)
+    );
+    in_step(&chart, &buffer, -5);
+    // Another zone: candles and studies move together.
+    chart.set_time_format(&TimeFormat::new("Asia/Tokyo").unwrap());
+    in_step(&chart, &buffer, 9);
+    chart.remove();
+}
+
 /// Sets the menu's `id` field to `value` as typing does.
 fn type_into(root: &HtmlElement, id: &str, value: &str) {
     let element: web_sys::HtmlInputElement = root

@@ -61,6 +61,40 @@ pub enum VolumePoint {
     },
 }
 
+impl BarPoint {
+    /// The same point at `time` (the shifted time the chart is handed).
+    #[must_use]
+    pub const fn at(self, time: i64) -> Self {
+        match self {
+            Self::Bar {
+                open,
+                high,
+                low,
+                close,
+                ..
+            } => Self::Bar {
+                time,
+                open,
+                high,
+                low,
+                close,
+            },
+            Self::Gap { .. } => Self::Gap { time },
+        }
+    }
+}
+
+impl VolumePoint {
+    /// The same point at `time` (the shifted time the chart is handed).
+    #[must_use]
+    pub const fn at(self, time: i64) -> Self {
+        match self {
+            Self::Bar { value, color, .. } => Self::Bar { time, value, color },
+            Self::Gap { .. } => Self::Gap { time },
+        }
+    }
+}
+
 /// The candlestick point of `candle`.
 #[must_use]
 pub fn bar(candle: &Candle) -> BarPoint {

@@ -2,7 +2,7 @@
 //! volume (tick count) histogram on its own price scale, drawn from a
 //! [`CandleBuffer`] a [`Redraw`] at a time.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Reflect};
@@ -19,7 +19,10 @@ use super::bindings::{
 use super::study_lines::StudyLines;
 use super::study_track::{Changed, Track};
 use super::time_zone::TimeFormat;
+use super::zone_time::{self, ZoneClock, ZoneTimes};
 use crate::model::{CandleBuffer, Redraw};
+
+mod readout;
 
 /// Bars kept in view when a new series opens.
 const BARS_IN_VIEW: f64 = 120.0;
@@ -52,6 +55,9 @@ pub struct Chart {
     volume: ISeriesApi,
     /// Times of the points drawn (bars and whitespace), ascending.
     drawn: Vec<i64>,
+    /// The times the library holds: each point's shifted into the zone
+    /// shown (see [`zone_time`]); shared with the time formatters.
+    times: Rc<RefCell<ZoneTimes>>,
     /// Decimals of the price axis.
     precision: u32,
     formatters: Formatters,
@@ -142,7 +148,10 @@ impl Chart {
             .apply_scale_options(&options(&serde_json::json!({
                 "scaleMargins": { "top": 0.8, "bottom": 0 },
             })));
-        let formatters = Self::formatters(&api, format);
+        let clock =
+            ZoneClock::new(format.zone()).map_err(|e| ChartError::Library(format!("{e:?}")))?;
+        let times = Rc::new(RefCell::new(ZoneTimes::new(clock)));
+        let formatters = Self::formatters(&api, format, &times);
         let user_moved = Rc::new(Cell::new(false));
         let moved = user_moved.clone();
         let listener = Closure::<dyn Fn()>::new(move || moved.set(true));
@@ -159,6 +168,7 @@ impl Chart {
             candles,
             volume,
             drawn: Vec::new(),
+            times,
             precision: 5,
             formatters,
             crosshair: None,
@@ -169,13 +179,23 @@ impl Chart {
         })
     }
 
-    /// Hands the library time formatters for `format`'s zone.
-    fn formatters(api: &IChartApi, format: &TimeFormat) -> Formatters {
-        let f = format.clone();
-        let crosshair = Closure::<dyn Fn(f64) -> String>::new(move |t: f64| f.date_time(t));
+    /// Hands the library time formatters for `format`'s zone, reading the
+    /// real time of each shifted time it passes.
+    fn formatters(
+        api: &IChartApi,
+        format: &TimeFormat,
+        times: &Rc<RefCell<ZoneTimes>>,
+    ) -> Formatters {
+        let real = {
+            let times = times.clone();
+            move |t: f64| times.try_borrow().map_or(t, |z| z.unshift(t as i64) as f64)
+        };
+        let (f, unshift) = (format.clone(), real.clone());
+        let crosshair =
+            Closure::<dyn Fn(f64) -> String>::new(move |t: f64| f.date_time(unshift(t)));
         let f = format.clone();
         let ticks = Closure::<dyn Fn(f64, u32) -> String>::new(move |t: f64, kind: u32| {
-            f.tick_mark(t, kind)
+            f.tick_mark(real(t), kind)
         });
         let o = Object::new();
         let localization = Object::new();
@@ -191,21 +211,29 @@ impl Chart {
         }
     }
 
-    /// Shows times in another zone.
+    /// Shows times in another zone: the points move to their times in it.
     pub fn set_time_format(&mut self, format: &TimeFormat) {
+        if let Ok(clock) = ZoneClock::new(format.zone()) {
+            let moved = self.times.borrow_mut().set_clock(clock);
+            zone_time::retime(&self.candles, &moved);
+            zone_time::retime(&self.volume, &moved);
+            self.studies.retime(&moved);
+        }
         // The new closures replace the old ones in the library before the
         // old ones are dropped.
-        self.formatters = Self::formatters(&self.api, format);
+        self.formatters = Self::formatters(&self.api, format, &self.times);
     }
 
     /// Calls `handler` with the open time under the crosshair, or `None`.
     pub fn on_crosshair(&mut self, handler: impl Fn(Option<i64>) + 'static) {
+        let times = self.times.clone();
         let closure = Closure::<dyn Fn(JsValue)>::new(move |param: JsValue| {
             let time = Reflect::get(&param, &"time".into())
                 .ok()
                 .and_then(|t| t.as_f64());
             #[allow(clippy::cast_possible_truncation)]
-            handler(time.map(|t| t as i64));
+            let real = time.and_then(|t| times.try_borrow().ok().map(|z| z.unshift(t as i64)));
+            handler(real);
         });
         self.api
             .subscribe_crosshair_move(closure.as_ref().unchecked_ref());
@@ -246,25 +274,8 @@ impl Chart {
 
     /// Draws what changed in the `index`th study's `track`.
     pub fn draw_study(&self, index: usize, track: &Track, changed: &Changed) {
-        self.studies.draw(index, track, changed);
-    }
-
-    /// The newest number each study's series holds (per study, per series).
-    #[must_use]
-    pub fn newest_study_values(&self) -> Vec<Vec<Option<f64>>> {
-        self.studies.newest_drawn()
-    }
-
-    /// How many panes the chart has: the price pane and one per RSI or MACD.
-    #[must_use]
-    pub fn pane_count(&self) -> u32 {
-        self.api.panes().length()
-    }
-
-    /// How many points (bars and whitespace) are drawn.
-    #[must_use]
-    pub fn points_drawn(&self) -> usize {
-        self.drawn.len()
+        self.studies
+            .draw(index, track, changed, &self.times.borrow());
     }
 
     /// Draws what changed in `buffer`.
@@ -320,8 +331,14 @@ impl Chart {
     }
 
     fn put(&self, bar: &BarPoint, volume: &VolumePoint, historical: bool) -> bool {
-        self.candles.update(&to_js(bar), historical).is_ok()
-            && self.volume.update(&to_js(volume), historical).is_ok()
+        let shown = self.times.borrow_mut().shift(bars::time_of(bar));
+        self.candles
+            .update(&to_js(&bar.at(shown)), historical)
+            .is_ok()
+            && self
+                .volume
+                .update(&to_js(&volume.at(shown)), historical)
+                .is_ok()
     }
 
     /// Draws `candles` (oldest first) as all the data, the newest in view:
@@ -357,12 +374,18 @@ impl Chart {
             self.user_moved.set(false);
         }
         let kept = if fit { None } else { self.view_anchor() };
-        self.candles.set_data(&to_js(&bar_points));
-        self.volume.set_data(&to_js(&volume_points));
-        let old_drawn = std::mem::replace(
-            &mut self.drawn,
-            bar_points.iter().map(bars::time_of).collect(),
-        );
+        let real: Vec<i64> = bar_points.iter().map(bars::time_of).collect();
+        let shown = self.times.borrow_mut().shift_all(&real).to_vec();
+        let shifted = |(p, t): (&BarPoint, &i64)| p.at(*t);
+        let shifted_bars: Vec<BarPoint> = bar_points.iter().zip(&shown).map(shifted).collect();
+        let shifted_volumes: Vec<VolumePoint> = volume_points
+            .iter()
+            .zip(&shown)
+            .map(|(p, t)| p.at(*t))
+            .collect();
+        self.candles.set_data(&to_js(&shifted_bars));
+        self.volume.set_data(&to_js(&shifted_volumes));
+        let old_drawn = std::mem::replace(&mut self.drawn, real);
         match kept {
             Some((from, to, anchor_time)) => {
                 // Keep the same bars under the user's eyes: shift the

@@ -3,7 +3,9 @@
 //! - [`bindings`]: the library's API as Rust functions.
 //! - [`bars`]: chart points from candles (the only place prices become JS
 //!   numbers), whitespace for gaps.
-//! - [`time_zone`]: axis and crosshair times in a chosen zone.
+//! - [`time_zone`]: axis and crosshair labels in a chosen zone.
+//! - [`zone_time`]: times shifted into the zone, so axis marks fall on its
+//!   hour and day boundaries.
 //! - [`handle`]: [`Chart`], a chart drawn from the candle buffer.
 //! - [`study_track`]: one study's values, live from `shared::indicators`,
 //!   warmed up with the server's ([`study_fetch`]).
@@ -18,6 +20,7 @@ pub mod study_fetch;
 pub mod study_lines;
 pub mod study_track;
 pub mod time_zone;
+pub mod zone_time;
 
 pub use handle::{Chart, ChartError};
 pub use studies::{MAX_STUDIES, Studies};

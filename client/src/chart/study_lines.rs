@@ -9,6 +9,7 @@ use wasm_bindgen::JsCast;
 use super::bindings::{HISTOGRAM_SERIES, IChartApi, IPaneApi, ISeriesApi, LINE_SERIES};
 use super::handle::{options, to_js};
 use super::study_track::{Changed, Track};
+use super::zone_time::{self, ZoneTimes};
 
 /// Colours of successive price-pane studies.
 const PRICE_COLOURS: [&str; 4] = ["#f0b429", "#4fc3f7", "#ce93d8", "#a5d6a7"];
@@ -127,18 +128,30 @@ impl StudyLines {
         }
     }
 
-    /// Draws what changed in study `index`'s `track`.
-    pub fn draw(&self, index: usize, track: &Track, changed: &Changed) {
+    /// Moves every study's points to their times in a new zone (see
+    /// [`zone_time::retime`]).
+    pub fn retime(&self, moved: &[(i64, i64)]) {
+        for s in self.series.iter().flatten() {
+            zone_time::retime(s, moved);
+        }
+    }
+
+    /// Draws what changed in study `index`'s `track`, at the times `times`
+    /// shows its candles at.
+    pub fn draw(&self, index: usize, track: &Track, changed: &Changed, times: &ZoneTimes) {
         let Some(set) = self.series.get(index) else {
             return;
         };
-        if let Changed::Newest(times) = changed {
-            let placed = times.iter().all(|t| {
+        if let Changed::Newest(newest) = changed {
+            let placed = newest.iter().all(|t| {
                 track.at(*t).is_none_or(|v| {
                     let numbers = series_values(&v);
                     set.iter().zip(numbers).enumerate().all(|(i, (s, n))| {
-                        s.update(&to_js(&point(*t, n, i == 2 && is_macd(track))), false)
-                            .is_ok()
+                        s.update(
+                            &to_js(&point(times.shown(*t), n, i == 2 && is_macd(track))),
+                            false,
+                        )
+                        .is_ok()
                     })
                 })
             });
@@ -154,29 +167,28 @@ impl StudyLines {
             let histogram = i == 2 && is_macd(track);
             let points: Vec<LinePoint> = values
                 .iter()
-                .filter_map(|(t, n)| Some(point(*t, *n.get(i)?, histogram)))
+                .filter_map(|(t, n)| Some(point(times.shown(*t), *n.get(i)?, histogram)))
                 .collect();
             s.set_data(&to_js(&points));
         }
     }
 
-    /// The newest number each series holds, per study: what is drawn.
+    /// The newest point's `field` (`"value"`, `"time"`) in each series,
+    /// per study: what is drawn.
     #[must_use]
-    pub fn newest_drawn(&self) -> Vec<Vec<Option<f64>>> {
+    pub fn newest_drawn(&self, field: &str) -> Vec<Vec<Option<f64>>> {
         self.series
             .iter()
-            .map(|set| {
-                set.iter()
-                    .map(|s| {
-                        let last = s.data().pop();
-                        js_sys::Reflect::get(&last, &"value".into())
-                            .ok()
-                            .and_then(|v| v.as_f64())
-                    })
-                    .collect()
-            })
+            .map(|set| set.iter().map(|s| newest_of(s, field)).collect())
             .collect()
     }
+}
+
+/// The newest point's `field` in `series`, when a number.
+pub fn newest_of(series: &ISeriesApi, field: &str) -> Option<f64> {
+    js_sys::Reflect::get(&series.data().pop(), &field.into())
+        .ok()
+        .and_then(|v| v.as_f64())
 }
 
 const fn is_macd(track: &Track) -> bool {

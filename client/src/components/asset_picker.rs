@@ -15,7 +15,15 @@ pub fn AssetPicker(
     set_asset: WriteSignal<Asset>,
     /// Names to suggest: what the server reported, sorted.
     known: Signal<Vec<Asset>>,
+    /// Which chart it is for: the first one's ids are `asset` and
+    /// `known-assets`, the others' end in `-{index}`.
+    #[prop(optional)]
+    index: usize,
 ) -> impl IntoView {
+    let (id, list) = match index {
+        0 => ("asset".to_owned(), "known-assets".to_owned()),
+        i => (format!("asset-{i}"), format!("known-assets-{i}")),
+    };
     let (text, set_text) = signal(asset.get_untracked().to_string());
     let problem =
         Memo::new(move |_| text.with(|t| Asset::new_checked(t).err().map(|e| e.to_string())));
@@ -29,9 +37,9 @@ pub fn AssetPicker(
         <label class="field">
             <span>"Asset"</span>
             <input
-                id="asset"
+                id=id
                 type="text"
-                list="known-assets"
+                list=list.clone()
                 maxlength="40"
                 spellcheck="false"
                 autocomplete="off"
@@ -40,7 +48,7 @@ pub fn AssetPicker(
                 on:input=on_input
                 on:change=on_change
             />
-            <datalist id="known-assets">
+            <datalist id=list>
                 <For
                     each=move || known.get()
                     key=|a| *a

@@ -21,10 +21,18 @@ pub fn CandleChart(
     zone: ReadSignal<String>,
     /// Receives the open time under the crosshair.
     set_hovered: WriteSignal<Option<i64>>,
+    /// Its place in the layout: the first chart's id is `chart`, the
+    /// others' `chart-{index}`.
+    #[prop(optional)]
+    index: usize,
     /// The studies drawn over and under the candles (none when absent).
     #[prop(optional)]
     studies: Option<Studies>,
 ) -> impl IntoView {
+    let id = match index {
+        0 => "chart".to_owned(),
+        i => format!("chart-{i}"),
+    };
     let container = NodeRef::<Div>::new();
     let chart: StoredValue<Option<SendWrapper<Chart>>> = StoredValue::new(None);
     let (problem, set_problem) = signal(None::<String>);
@@ -88,7 +96,9 @@ pub fn CandleChart(
             set_points.set(n);
             if n > 0 && !painted.get_value() {
                 painted.set_value(true);
-                mark_first_paint(n);
+                if index == 0 {
+                    mark_first_paint(n);
+                }
             }
         }
     });
@@ -112,7 +122,13 @@ pub fn CandleChart(
 
     view! {
         <div class="chart-frame">
-            <div class="chart" id="chart" node_ref=container data-points=move || points.get().to_string() data-panes=move || panes.get().to_string()></div>
+            <div
+                class="chart"
+                id=id
+                node_ref=container
+                data-points=move || points.get().to_string()
+                data-panes=move || panes.get().to_string()
+            ></div>
             {move || problem.get().map(|p| view! { <p class="chart-error" role="alert">{p}</p> })}
         </div>
     }

@@ -19,7 +19,7 @@ const KINDS: [(&str, &str); 5] = [
 
 /// A number field of the menu, shown while `shown` holds.
 fn number_field(
-    id: &'static str,
+    id: String,
     caption: &'static str,
     value: RwSignal<String>,
     shown: impl Fn() -> bool + Send + Sync + 'static,
@@ -45,7 +45,15 @@ fn number_field(
 pub fn IndicatorMenu(
     /// The chart's studies.
     studies: Studies,
+    /// Its chart's place in the layout: the first chart's menu has the ids
+    /// `indicator-menu`, `indicator-kind`, …; the others' end in `-{index}`.
+    #[prop(optional)]
+    index: usize,
 ) -> impl IntoView {
+    let id = move |name: &str| match index {
+        0 => name.to_owned(),
+        i => format!("{name}-{i}"),
+    };
     let kind = RwSignal::new("sma".to_owned());
     let period = RwSignal::new("20".to_owned());
     let mult = RwSignal::new("2".to_owned());
@@ -85,21 +93,21 @@ pub fn IndicatorMenu(
     let enabled = studies.enabled();
 
     view! {
-        <div class="indicator-menu" id="indicator-menu" role="group" aria-label="Indicators">
+        <div class="indicator-menu" id=id("indicator-menu") role="group" aria-label="Indicators">
             <label class="field">
                 <span>"Indicator"</span>
-                <select id="indicator-kind" on:change=on_kind prop:value=move || kind.get()>
+                <select id=id("indicator-kind") on:change=on_kind prop:value=move || kind.get()>
                     {KINDS
                         .map(|(k, name)| view! { <option value=k>{name}</option> })
                         .collect_view()}
                 </select>
             </label>
-            {number_field("indicator-period", "Period", period, move || !is("macd")())}
-            {number_field("indicator-mult", "Mult", mult, is("bb"))}
-            {number_field("indicator-fast", "Fast", fast, is("macd"))}
-            {number_field("indicator-slow", "Slow", slow, is("macd"))}
-            {number_field("indicator-signal", "Signal", signal_period, is("macd"))}
-            <button id="indicator-add" type="button" on:click=on_add>"Add"</button>
+            {number_field(id("indicator-period"), "Period", period, move || !is("macd")())}
+            {number_field(id("indicator-mult"), "Mult", mult, is("bb"))}
+            {number_field(id("indicator-fast"), "Fast", fast, is("macd"))}
+            {number_field(id("indicator-slow"), "Slow", slow, is("macd"))}
+            {number_field(id("indicator-signal"), "Signal", signal_period, is("macd"))}
+            <button id=id("indicator-add") type="button" on:click=on_add>"Add"</button>
             {move || problem.get().map(|p| view! { <span class="indicator-problem" role="alert">{p}</span> })}
             <ul class="indicator-list">
                 {move || {

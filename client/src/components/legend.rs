@@ -25,7 +25,15 @@ pub fn Legend(
     /// The chart's studies, named with their values (none when absent).
     #[prop(optional)]
     studies: Option<Studies>,
+    /// Its chart's place in the layout: the first chart's legend has the
+    /// id `legend`, the others' `legend-{index}`.
+    #[prop(optional)]
+    index: usize,
 ) -> impl IntoView {
+    let id = match index {
+        0 => "legend".to_owned(),
+        i => format!("legend-{i}"),
+    };
     let view = stream.view();
     let shown = Memo::new(move |_| {
         let latest = view.with(|v| v.latest);
@@ -86,7 +94,7 @@ pub fn Legend(
     view! {
         <div
             class="legend"
-            id="legend"
+            id=id
             data-time=move || shown.get().map(|c| c.open_time().to_string())
             data-close=move || shown.get().map(|c| c.close().to_string())
             data-volume=move || shown.get().map(|c| c.volume().to_string())

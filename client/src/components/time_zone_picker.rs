@@ -13,7 +13,12 @@ pub fn TimeZonePicker(
     /// Receives the user's choice.
     set_zone: WriteSignal<String>,
 ) -> impl IntoView {
-    let zones = offered_zones();
+    let mut zones = offered_zones();
+    // A zone opened from the address is offered too.
+    let opened = zone.get_untracked();
+    if !zones.contains(&opened) {
+        zones.push(opened);
+    }
     view! {
         <label class="field">
             <span>"Time zone"</span>

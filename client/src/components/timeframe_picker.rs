@@ -10,7 +10,15 @@ pub fn TimeframePicker(
     timeframe: ReadSignal<Timeframe>,
     /// Receives the user's choice.
     set_timeframe: WriteSignal<Timeframe>,
+    /// Which chart it is for: the first one's id is `timeframe`, the
+    /// others' `timeframe-{index}`.
+    #[prop(optional)]
+    index: usize,
 ) -> impl IntoView {
+    let id = match index {
+        0 => "timeframe".to_owned(),
+        i => format!("timeframe-{i}"),
+    };
     let on_change = move |ev| {
         if let Ok(tf) = event_target_value(&ev).parse::<Timeframe>() {
             set_timeframe.set(tf);
@@ -19,7 +27,7 @@ pub fn TimeframePicker(
     view! {
         <label class="field">
             <span>"Timeframe"</span>
-            <select id="timeframe" on:change=on_change prop:value=move || timeframe.get().to_string()>
+            <select id=id on:change=on_change prop:value=move || timeframe.get().to_string()>
                 {Timeframe::ALL
                     .map(|tf| view! { <option value=tf.to_string()>{tf.to_string()}</option> })
                     .collect_view()}

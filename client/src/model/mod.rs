@@ -1,6 +1,7 @@
 //! The page's pure logic, testable without a browser: the bounded candle
 //! buffer, resume bookkeeping, feed staleness, reconnection delays,
-//! connection liveness, the message queue, status reading, and [`StreamState`], which ties
+//! connection liveness, the message queue, status reading, the page's view
+//! in the address, and [`StreamState`], which ties
 //! them together.
 
 pub mod backoff;
@@ -8,6 +9,7 @@ pub mod buffer;
 pub mod cursor;
 pub mod feed;
 pub mod liveness;
+pub mod page_view;
 pub mod queue;
 pub mod redraw;
 pub mod status;
@@ -18,6 +20,7 @@ pub use buffer::{Applied, CandleBuffer, DEFAULT_MAX_BUFFER_SIZE};
 pub use cursor::{SeriesCursor, Verdict};
 pub use feed::{FeedClock, FeedState};
 pub use liveness::Liveness;
+pub use page_view::{ChartView, PageView};
 pub use queue::MessageQueue;
 pub use redraw::Redraw;
 pub use status::PersisterState;

@@ -1,22 +1,19 @@
 //! [`DataStream`] and [`use_data_stream`]: the old design's `useDataStream`
-//! hook. A WebSocket to `/ws`; frames queued as they arrive, applied to the
-//! [`StreamState`] every `process_interval`, drawn at most once per
-//! animation frame; reconnection with backoff that resumes after the last
-//! update applied; older history fetched on demand.
+//! hook, one per chart, fed by the page's one [`Link`]: frames queued as
+//! they arrive, applied to the [`StreamState`] every `process_interval`,
+//! drawn at most once per animation frame; after a reconnection the link
+//! resubscribes each series, resuming after its last update applied; older
+//! history fetched on demand.
 
 use std::time::Duration;
 
 use leptos::prelude::*;
 use shared::{Asset, Candle, ClientMessage, ServerMessage, Timeframe};
 
-use super::socket::{Handlers, Socket};
-use super::url::page_ws_url;
+use super::link::Link;
 use super::view::{Connection, OlderHistory, StreamOptions, StreamView};
 use crate::api;
-use crate::model::liveness::PROBE_EVERY_MS;
-use crate::model::{
-    Backoff, CandleBuffer, Liveness, MessageQueue, OlderOutcome, Redraw, StreamState, Streaming,
-};
+use crate::model::{CandleBuffer, MessageQueue, OlderOutcome, Redraw, StreamState, Streaming};
 
 /// Frames waiting to be applied at most; past it the live updates are
 /// dropped and the series starts over from a snapshot.
@@ -24,76 +21,73 @@ pub const MAX_QUEUED: usize = 10_000;
 /// Older candles asked for at once.
 const OLDER_PAGE: usize = 300;
 
-/// A handle on the page's data stream; cheap to copy.
+/// A handle on one chart's data stream; cheap to copy.
 #[derive(Clone, Copy)]
 pub struct DataStream {
     state: StoredValue<StreamState>,
     queue: StoredValue<MessageQueue>,
-    socket: StoredValue<Option<Socket>, LocalStorage>,
-    backoff: StoredValue<Backoff>,
-    url: StoredValue<Option<String>>,
-    /// Set on cleanup: no more reconnecting.
-    stopped: StoredValue<bool>,
-    /// What the open connection has shown: when the backoff starts over,
-    /// when a silent socket is given up.
-    liveness: StoredValue<Liveness>,
+    /// The page's socket, shared with the other charts' streams.
+    link: Link,
     frame_pending: StoredValue<bool>,
     view: RwSignal<StreamView>,
-    connection: RwSignal<Connection>,
     older: RwSignal<OlderHistory>,
     frame: RwSignal<u64>,
 }
 
-/// Starts the data stream for the current component: connects (unless
-/// `options.connect` is off), applies queued frames every
-/// `options.process_interval_ms`, probes the open connection every 5 s
-/// (giving it up after 15 s without a frame), and closes everything on
-/// cleanup.
-pub fn use_data_stream(options: StreamOptions) -> DataStream {
-    let stream = DataStream::new(&options);
+/// Starts one chart's data stream on `link` for the current component:
+/// applies queued frames every `options.process_interval_ms`, and leaves
+/// the link on cleanup. `options.url` and `options.connect` are the link's
+/// (see [`use_link`](super::use_link)).
+pub fn use_data_stream(link: Link, options: &StreamOptions) -> DataStream {
+    let stream = DataStream::on_link(link, options);
     let interval = set_interval_with_handle(
         move || stream.process_queue(),
         Duration::from_millis(u64::from(options.process_interval_ms.max(10))),
     )
     .ok();
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    let watchdog = set_interval_with_handle(
-        move || stream.watch(),
-        Duration::from_millis(PROBE_EVERY_MS as u64),
-    )
-    .ok();
-    if options.connect {
-        stream.connect();
-    }
     on_cleanup(move || {
-        for handle in [interval, watchdog].into_iter().flatten() {
+        if let Some(handle) = interval {
             handle.clear();
         }
-        stream.stop();
+        link.leave(stream);
     });
     stream
 }
 
 impl DataStream {
-    /// A stream with nothing connected or scheduled: see [`use_data_stream`].
+    /// A stream on a link of its own, with nothing connected or scheduled.
     #[must_use]
     pub fn new(options: &StreamOptions) -> Self {
+        Self::on_link(Link::new(options.url.clone()), options)
+    }
+
+    /// A stream fed by `link`, with nothing scheduled: see
+    /// [`use_data_stream`].
+    #[must_use]
+    pub fn on_link(link: Link, options: &StreamOptions) -> Self {
         let state = StreamState::new(options.asset, options.timeframe, options.max_buffer_size);
         let view = StreamView::of(&state, now_ms());
-        Self {
+        let stream = Self {
             state: StoredValue::new(state),
             queue: StoredValue::new(MessageQueue::new(MAX_QUEUED)),
-            socket: StoredValue::new_local(None),
-            backoff: StoredValue::new(Backoff::default()),
-            url: StoredValue::new(options.url.clone().or_else(page_ws_url)),
-            stopped: StoredValue::new(false),
-            liveness: StoredValue::new(Liveness::default()),
+            link,
             frame_pending: StoredValue::new(false),
             view: RwSignal::new(view),
-            connection: RwSignal::new(Connection::Offline),
             older: RwSignal::new(OlderHistory::Idle),
             frame: RwSignal::new(0),
-        }
+        };
+        link.join(stream);
+        stream
+    }
+
+    /// Whether `other` is this very stream.
+    pub(super) fn same_as(&self, other: &Self) -> bool {
+        self.state == other.state
+    }
+
+    /// The asset and timeframe shown, while the stream lives.
+    pub(super) fn series(&self) -> Option<(Asset, Timeframe)> {
+        self.state.try_with_value(|s| (s.asset(), s.timeframe()))
     }
 
     // ----- what the page reads -----
@@ -107,7 +101,7 @@ impl DataStream {
     /// The socket's state.
     #[must_use]
     pub fn connection(&self) -> ReadSignal<Connection> {
-        self.connection.read_only()
+        self.link.connection()
     }
 
     /// Fetching older candles.
@@ -151,10 +145,16 @@ impl DataStream {
         self.state.try_with_value(|s| f(s.buffer()))
     }
 
-    /// The subscription a (re)connection sends now.
+    /// The subscription a (re)connection sends now, as the link shares
+    /// it with the other series.
     #[must_use]
     pub fn subscription(&self) -> Option<ClientMessage> {
-        self.state.try_update_value(StreamState::subscribe)
+        match self.state.try_update_value(StreamState::subscribe)? {
+            ClientMessage::SubscribeRedisUpdates(s) => Some(ClientMessage::SubscribeRedisUpdates(
+                self.link.shared_subscription(s, self),
+            )),
+            other => Some(other),
+        }
     }
 
     /// Takes the drawing work collected so far. Once a snapshot has been
@@ -198,12 +198,14 @@ impl DataStream {
         // failed, errors, status) is still news.
         self.queue.update_value(MessageQueue::drop_candle_data);
         self.older.set(OlderHistory::Idle);
-        if previous != asset {
+        if previous != asset && !self.link.shows(previous, Some(self)) {
             self.send(&ClientMessage::UnsubscribeRedisUpdates(shared::ForAsset {
                 asset: previous,
             }));
         }
         self.send_subscription();
+        // The other series of the asset left may follow one timeframe again.
+        self.link.resubscribe(previous, self);
         self.refresh();
     }
 
@@ -223,22 +225,9 @@ impl DataStream {
         }
     }
 
-    /// A text frame from the server: parsed and queued.
+    /// A text frame from the server, handed to every series of the link.
     pub fn receive_text(&self, text: &str) {
-        let message = ServerMessage::from_json(text).unwrap_or_else(|e| {
-            ServerMessage::error(format!("unreadable message from the server: {e}"))
-        });
-        let now = now_ms();
-        // The backoff starts over only once the server took the
-        // subscription, not as soon as a socket opens.
-        if self
-            .liveness
-            .try_update_value(|l| l.on_frame(&message, now))
-            == Some(true)
-        {
-            self.backoff.update_value(Backoff::reset);
-        }
-        self.receive(message);
+        self.link.receive_text(text);
     }
 
     /// A message from the server, queued until the next processing tick;
@@ -294,22 +283,6 @@ impl DataStream {
         if needs_redraw {
             self.schedule_frame();
         }
-    }
-
-    /// Every 5 s: while open, gives up a connection silent for 15 s (the
-    /// normal close path reconnects, resuming without loss), else probes it
-    /// with a status request, which also refreshes the badges.
-    fn watch(&self) {
-        if self.connection.try_get_untracked() != Some(Connection::Open) {
-            return;
-        }
-        let now = now_ms();
-        if self.liveness.try_with_value(|l| l.is_dead(now)) == Some(true) {
-            self.on_close();
-            return;
-        }
-        self.send(&ClientMessage::GetRedisStatus);
-        self.liveness.update_value(|l| l.on_probe(now));
     }
 
     /// Fetches older candles for the series shown (when the user scrolled
@@ -368,34 +341,10 @@ impl DataStream {
 
     // ----- the connection -----
 
-    fn connect(&self) {
-        if self.stopped.try_get_value().unwrap_or(true) {
-            return;
-        }
-        let Some(url) = self.url.try_get_value().flatten() else {
-            return;
-        };
-        let stream = *self;
-        let handlers = Handlers {
-            on_open: Box::new(move || stream.on_open()),
-            on_text: Box::new(move |text| stream.receive_text(&text)),
-            on_close: Box::new(move || stream.on_close()),
-        };
-        match Socket::open(&url, handlers) {
-            Ok(socket) => {
-                self.socket.try_set_value(Some(socket));
-                self.connection.try_set(Connection::Connecting);
-            }
-            Err(_) => self.on_close(),
-        }
-    }
-
-    fn on_open(&self) {
-        self.liveness.try_set_value(Liveness::opened(now_ms()));
-        self.connection.try_set(Connection::Open);
+    /// The link's socket opened: subscribes, and tells the new session of a
+    /// feed this series started (the server ties it to its session).
+    pub(super) fn on_open(&self) {
         self.send_subscription();
-        self.send(&ClientMessage::GetRedisStatus);
-        // The server ties a started feed to its session: tell the new one.
         let asset = self.state.try_with_value(|s| match s.streaming() {
             Streaming::Starting(a) | Streaming::Running(a) => Some(a),
             Streaming::Idle => None,
@@ -405,50 +354,16 @@ impl DataStream {
         }
     }
 
-    fn on_close(&self) {
-        if let Some(Some(old)) = self.socket.try_update_value(Option::take) {
-            // This runs inside the old socket's own handler: free it after.
-            set_timeout(move || old.close(), Duration::ZERO);
-        }
-        if self.stopped.try_get_value().unwrap_or(true) {
-            return;
-        }
-        let Some((attempt, delay_ms)) = self.backoff.try_update_value(|b| {
-            let delay = b.next_delay_ms(js_sys::Math::random());
-            (b.attempt(), delay)
-        }) else {
-            return;
-        };
-        self.connection
-            .try_set(Connection::Reconnecting { attempt, delay_ms });
-        let stream = *self;
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-        let wait = Duration::from_millis(delay_ms as u64);
-        set_timeout(move || stream.connect(), wait);
-    }
-
     /// Subscribes, resuming when possible; the history request follows once
     /// the snapshot is drawn (see [`DataStream::process_queue`]).
-    fn send_subscription(&self) {
+    pub(super) fn send_subscription(&self) {
         if let Some(subscribe) = self.subscription() {
             self.send(&subscribe);
         }
     }
 
     fn send(&self, message: &ClientMessage) {
-        let text = message.to_json();
-        self.socket.try_with_value(|s| {
-            if let Some(socket) = s {
-                socket.send(&text);
-            }
-        });
-    }
-
-    fn stop(&self) {
-        self.stopped.try_set_value(true);
-        if let Some(Some(socket)) = self.socket.try_update_value(Option::take) {
-            socket.close();
-        }
+        self.link.send(message);
     }
 
     /// Recomputes the view; the signal changes only when the view does.

@@ -30,7 +30,7 @@ impl Default for StreamOptions {
     /// `EURUSD_otc`, `1M`, 1000 candles, every 100 ms, the page's `/ws`.
     fn default() -> Self {
         Self {
-            asset: Asset::new(crate::app::DEFAULT_ASSET),
+            asset: Asset::new(crate::model::page_view::DEFAULT_ASSET),
             timeframe: Timeframe::M1,
             max_buffer_size: DEFAULT_MAX_BUFFER_SIZE,
             process_interval_ms: 100,

@@ -29,6 +29,23 @@ pub fn load_chart_library() {
     assert!(js_sys::Reflect::has(&global, &"LightweightCharts".into()).unwrap());
 }
 
+/// Makes the address's query `query` (`""` for none), without a reload: the
+/// page mounted next opens the view it names, not the one an earlier test's
+/// page left there.
+pub fn open_address(query: &str) {
+    let window = web_sys::window().unwrap();
+    let path = window.location().pathname().unwrap();
+    window
+        .history()
+        .unwrap()
+        .replace_state_with_url(
+            &wasm_bindgen::JsValue::NULL,
+            "",
+            Some(&format!("{path}{query}")),
+        )
+        .unwrap();
+}
+
 /// A fresh element in the body to mount into.
 pub fn fresh_root() -> HtmlElement {
     let document = web_sys::window().unwrap().document().unwrap();
@@ -84,6 +101,12 @@ pub fn snapshot_frame(
 
 /// Waits for the next animation frame, then lets the effects run.
 pub async fn next_frame() {
+    animation_frame().await;
+    leptos::task::tick().await;
+}
+
+/// Waits for the next animation frame alone (no Leptos page needed).
+pub async fn animation_frame() {
     let promise = Promise::new(&mut |resolve, _| {
         web_sys::window()
             .unwrap()
@@ -91,7 +114,6 @@ pub async fn next_frame() {
             .unwrap();
     });
     JsFuture::from(promise).await.unwrap();
-    leptos::task::tick().await;
 }
 
 /// Waits `ms` milliseconds.

@@ -1,0 +1,313 @@
+//! [`Link`]: the page's one WebSocket to `/ws`, shared by every chart's
+//! [`DataStream`]: connecting, reconnecting with backoff, probing a silent
+//! connection, and handing each frame to every series, each of which keeps
+//! only what is its own.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use shared::protocol::Subscribe;
+use shared::{Asset, ClientMessage, ServerMessage, Timeframe};
+
+use super::data_stream::{DataStream, now_ms};
+use super::socket::{Handlers, Socket};
+use super::url::page_ws_url;
+use super::view::Connection;
+use crate::model::liveness::PROBE_EVERY_MS;
+use crate::model::{Backoff, Liveness};
+
+/// Charts one page may show, so series one socket may carry.
+pub const MAX_SERIES: usize = 4;
+
+/// A handle on the page's socket; cheap to copy.
+#[derive(Clone, Copy)]
+pub struct Link {
+    socket: StoredValue<Option<Socket>, LocalStorage>,
+    backoff: StoredValue<Backoff>,
+    url: StoredValue<Option<String>>,
+    /// Set on cleanup: no more reconnecting.
+    stopped: StoredValue<bool>,
+    /// What the open connection has shown: when the backoff starts over,
+    /// when a silent socket is given up.
+    liveness: StoredValue<Liveness>,
+    connection: RwSignal<Connection>,
+    /// The series this socket feeds, in chart order.
+    series: StoredValue<Vec<DataStream>>,
+}
+
+/// Starts the page's socket for the current component: connects when
+/// `connect`, probes the open connection every 5 s (giving it up after 15 s
+/// without a frame), and closes it on cleanup.
+pub fn use_link(url: Option<String>, connect: bool) -> Link {
+    let link = Link::new(url);
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let watchdog = set_interval_with_handle(
+        move || link.watch(),
+        Duration::from_millis(PROBE_EVERY_MS as u64),
+    )
+    .ok();
+    if connect {
+        // The series of this render join before the socket opens.
+        link.connect();
+    }
+    on_cleanup(move || {
+        if let Some(handle) = watchdog {
+            handle.clear();
+        }
+        link.stop();
+    });
+    link
+}
+
+impl Link {
+    /// A link to `url` (the page's `/ws` when `None`), not connected.
+    #[must_use]
+    pub fn new(url: Option<String>) -> Self {
+        Self {
+            socket: StoredValue::new_local(None),
+            backoff: StoredValue::new(Backoff::default()),
+            url: StoredValue::new(url.or_else(page_ws_url)),
+            stopped: StoredValue::new(false),
+            liveness: StoredValue::new(Liveness::default()),
+            connection: RwSignal::new(Connection::Offline),
+            series: StoredValue::new(Vec::new()),
+        }
+    }
+
+    /// The socket's state.
+    #[must_use]
+    pub fn connection(&self) -> ReadSignal<Connection> {
+        self.connection.read_only()
+    }
+
+    /// Feeds `series` from now on, subscribing it when the socket is open;
+    /// at most [`MAX_SERIES`], the oldest giving way.
+    pub(super) fn join(&self, series: DataStream) {
+        self.series.update_value(|all| {
+            if all.len() >= MAX_SERIES {
+                all.remove(0);
+            }
+            all.push(series);
+        });
+        if self.connection.try_get_untracked() == Some(Connection::Open) {
+            series.send_subscription();
+        }
+    }
+
+    /// Stops feeding `series`: its asset is unsubscribed if no other series
+    /// shows it, else the others of the asset subscribe again (maybe to one
+    /// timeframe only now).
+    pub(super) fn leave(&self, series: DataStream) {
+        self.series
+            .update_value(|all| all.retain(|s| !s.same_as(&series)));
+        let Some((asset, _)) = series.series() else {
+            return;
+        };
+        if self.shows(asset, None) {
+            self.resubscribe(asset, &series);
+        } else {
+            self.send(&ClientMessage::UnsubscribeRedisUpdates(shared::ForAsset {
+                asset,
+            }));
+        }
+    }
+
+    /// Whether a series other than `except` shows `asset`.
+    pub(super) fn shows(&self, asset: Asset, except: Option<&DataStream>) -> bool {
+        self.others(except).iter().any(|(a, _)| *a == asset)
+    }
+
+    /// Re-sends the subscriptions of the series showing `asset` other than
+    /// `except`: after a switch, the asset's timeframes may be narrowed again.
+    pub(super) fn resubscribe(&self, asset: Asset, except: &DataStream) {
+        for s in self.series.get_value() {
+            if !s.same_as(except) && s.series().is_some_and(|(a, _)| a == asset) {
+                s.send_subscription();
+            }
+        }
+    }
+
+    /// `subscribe` as this socket must send it: the server follows one
+    /// timeframe (or all) per asset and socket, so when another series shows
+    /// the same asset in another timeframe it asks for every timeframe
+    /// (fresh snapshots, each series keeping its own).
+    pub(super) fn shared_subscription(&self, subscribe: Subscribe, from: &DataStream) -> Subscribe {
+        widen(subscribe, &self.others(Some(from)))
+    }
+
+    fn others(&self, except: Option<&DataStream>) -> Vec<(Asset, Timeframe)> {
+        self.series
+            .try_get_value()
+            .unwrap_or_default()
+            .iter()
+            .filter(|s| except.is_none_or(|e| !s.same_as(e)))
+            .filter_map(DataStream::series)
+            .collect()
+    }
+
+    /// A text frame from the server: parsed, and handed to every series.
+    pub fn receive_text(&self, text: &str) {
+        let message = ServerMessage::from_json(text).unwrap_or_else(|e| {
+            ServerMessage::error(format!("unreadable message from the server: {e}"))
+        });
+        let now = now_ms();
+        // The backoff starts over only once the server took a subscription,
+        // not as soon as a socket opens.
+        if self
+            .liveness
+            .try_update_value(|l| l.on_frame(&message, now))
+            == Some(true)
+        {
+            self.backoff.update_value(Backoff::reset);
+        }
+        let series = self.series.try_get_value().unwrap_or_default();
+        if let Some((last, rest)) = series.split_last() {
+            for s in rest {
+                s.receive(message.clone());
+            }
+            last.receive(message);
+        }
+    }
+
+    /// Sends a frame if the socket is open.
+    pub(super) fn send(&self, message: &ClientMessage) {
+        let text = message.to_json();
+        self.socket.try_with_value(|s| {
+            if let Some(socket) = s {
+                socket.send(&text);
+            }
+        });
+    }
+
+    /// Every 5 s: while open, gives up a connection silent for 15 s (the
+    /// normal close path reconnects, resuming without loss), else probes it
+    /// with a status request, which also refreshes the badges.
+    fn watch(&self) {
+        if self.connection.try_get_untracked() != Some(Connection::Open) {
+            return;
+        }
+        let now = now_ms();
+        if self.liveness.try_with_value(|l| l.is_dead(now)) == Some(true) {
+            self.on_close();
+            return;
+        }
+        self.send(&ClientMessage::GetRedisStatus);
+        self.liveness.update_value(|l| l.on_probe(now));
+    }
+
+    fn connect(&self) {
+        if self.stopped.try_get_value().unwrap_or(true) {
+            return;
+        }
+        let Some(url) = self.url.try_get_value().flatten() else {
+            return;
+        };
+        let link = *self;
+        let handlers = Handlers {
+            on_open: Box::new(move || link.on_open()),
+            on_text: Box::new(move |text| link.receive_text(&text)),
+            on_close: Box::new(move || link.on_close()),
+        };
+        match Socket::open(&url, handlers) {
+            Ok(socket) => {
+                self.socket.try_set_value(Some(socket));
+                self.connection.try_set(Connection::Connecting);
+            }
+            Err(_) => self.on_close(),
+        }
+    }
+
+    fn on_open(&self) {
+        self.liveness.try_set_value(Liveness::opened(now_ms()));
+        self.connection.try_set(Connection::Open);
+        for s in self.series.get_value() {
+            s.on_open();
+        }
+        self.send(&ClientMessage::GetRedisStatus);
+    }
+
+    fn on_close(&self) {
+        if let Some(Some(old)) = self.socket.try_update_value(Option::take) {
+            // This runs inside the old socket's own handler: free it after.
+            set_timeout(move || old.close(), Duration::ZERO);
+        }
+        if self.stopped.try_get_value().unwrap_or(true) {
+            return;
+        }
+        let Some((attempt, delay_ms)) = self.backoff.try_update_value(|b| {
+            let delay = b.next_delay_ms(js_sys::Math::random());
+            (b.attempt(), delay)
+        }) else {
+            return;
+        };
+        self.connection
+            .try_set(Connection::Reconnecting { attempt, delay_ms });
+        let link = *self;
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let wait = Duration::from_millis(delay_ms as u64);
+        set_timeout(move || link.connect(), wait);
+    }
+
+    fn stop(&self) {
+        self.stopped.try_set_value(true);
+        if let Some(Some(socket)) = self.socket.try_update_value(Option::take) {
+            socket.close();
+        }
+    }
+}
+
+/// `subscribe` widened to every timeframe of its asset when one of `others`
+/// shows that asset in another timeframe (a resume is then not possible).
+#[must_use]
+pub fn widen(subscribe: Subscribe, others: &[(Asset, Timeframe)]) -> Subscribe {
+    let clash = others
+        .iter()
+        .any(|(a, tf)| *a == subscribe.asset && Some(*tf) != subscribe.timeframe);
+    if clash {
+        Subscribe {
+            asset: subscribe.asset,
+            timeframe: None,
+            last_seq: None,
+            epoch: None,
+        }
+    } else {
+        subscribe
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::*;
+
+    fn sub(asset: &str, tf: Timeframe) -> Subscribe {
+        Subscribe {
+            asset: Asset::new(asset),
+            timeframe: Some(tf),
+            last_seq: Some(7),
+            epoch: Some(3),
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn one_timeframe_per_asset_stays_a_resume() {
+        let others = [
+            (Asset::new("BTCUSD"), Timeframe::H1),
+            (Asset::new("EURUSD_otc"), Timeframe::M5),
+        ];
+        assert_eq!(
+            widen(sub("EURUSD_otc", Timeframe::M5), &others),
+            sub("EURUSD_otc", Timeframe::M5)
+        );
+        assert_eq!(widen(sub("X", Timeframe::M1), &[]), sub("X", Timeframe::M1));
+    }
+
+    #[wasm_bindgen_test]
+    fn two_timeframes_of_an_asset_ask_for_all() {
+        let others = [(Asset::new("EURUSD_otc"), Timeframe::H1)];
+        let wide = widen(sub("EURUSD_otc", Timeframe::M5), &others);
+        assert_eq!(wide.timeframe, None);
+        assert_eq!((wide.last_seq, wide.epoch), (None, None));
+    }
+}
