@@ -1,7 +1,8 @@
 //! [`DataStream`] and [`use_data_stream`]: the old design's `useDataStream`
 //! hook, one per chart, fed by the page's one [`Link`]: frames queued as
-//! they arrive, applied to the [`StreamState`] every `process_interval`,
-//! drawn at most once per animation frame; after a reconnection the link
+//! they arrive, applied to the [`StreamState`] and drawn at once, at most
+//! once per animation frame (and every `process_interval` while a hidden
+//! page gets no frames); after a reconnection the link
 //! resubscribes each series, resuming after its last update applied; older
 //! history fetched on demand.
 
@@ -247,14 +248,16 @@ impl DataStream {
             // series over from a snapshot.
             self.state.update_value(StreamState::overflowed);
             self.send_subscription();
-        } else if opens_series {
+        } else if opens_series || !self.frame_pending.try_get_value().unwrap_or(true) {
+            // Drawn in the coming frame; what comes before it waits for the
+            // frame after, so a busy feed is applied once a frame.
             self.process_queue();
         }
     }
 
-    /// Applies every queued message, refreshes the view, and asks for an
-    /// animation frame when there is something to draw. Runs every
-    /// `process_interval`.
+    /// Applies every queued message, refreshes the view, and draws when
+    /// there is something to draw (see `schedule_frame`). Runs as frames
+    /// come and every `process_interval`.
     pub fn process_queue(&self) {
         let Some(messages) = self.queue.try_update_value(MessageQueue::take) else {
             return;
@@ -377,16 +380,21 @@ impl DataStream {
         }
     }
 
-    /// Asks for one animation frame to draw in, unless one is pending.
+    /// Draws now (the chart hands the library what changed, which paints it
+    /// in the coming animation frame) unless a draw is pending; then holds
+    /// further draws until that frame, which applies what came meanwhile.
     fn schedule_frame(&self) {
         if self.frame_pending.try_get_value().unwrap_or(true) {
             return;
         }
         self.frame_pending.set_value(true);
+        self.frame.try_update(|f| *f = f.wrapping_add(1));
         let stream = *self;
         request_animation_frame(move || {
             stream.frame_pending.try_set_value(false);
-            stream.frame.try_update(|f| *f = f.wrapping_add(1));
+            if stream.queue.try_with_value(MessageQueue::is_empty) == Some(false) {
+                stream.process_queue();
+            }
         });
     }
 }
