@@ -6,7 +6,6 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Reflect};
-use serde::Serialize;
 use shared::indicators::Study;
 use shared::{Candle, Timeframe};
 use wasm_bindgen::prelude::*;
@@ -16,6 +15,7 @@ use super::bars::{self, BarPoint, VolumePoint};
 use super::bindings::{
     CANDLESTICK_SERIES, HISTOGRAM_SERIES, IChartApi, ISeriesApi, create_chart, library_loaded,
 };
+use super::js::{options, to_js};
 use super::study_lines::StudyLines;
 use super::study_track::{Changed, Track};
 use super::time_zone::TimeFormat;
@@ -70,17 +70,6 @@ pub struct Chart {
     input: (HtmlElement, Closure<dyn Fn()>),
     /// The studies' series.
     studies: StudyLines,
-}
-
-/// Serialises for the library: maps as plain objects.
-pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
-    let serializer = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
-    value.serialize(&serializer).unwrap_or(JsValue::NULL)
-}
-
-/// Options as JSON text to a JS object.
-pub(crate) fn options(json: &serde_json::Value) -> JsValue {
-    js_sys::JSON::parse(&json.to_string()).unwrap_or_else(|_| Object::new().into())
 }
 
 impl Chart {

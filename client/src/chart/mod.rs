@@ -7,6 +7,7 @@
 //! - [`zone_time`]: times shifted into the zone, so axis marks fall on its
 //!   hour and day boundaries.
 //! - [`handle`]: [`Chart`], a chart drawn from the candle buffer.
+//! - `js`: data and options handed to the library as JS objects.
 //! - [`study_track`]: one study's values, live from `shared::indicators`,
 //!   warmed up with the server's ([`study_fetch`]).
 //! - [`study_lines`]: the series and panes the studies are drawn with.
@@ -15,6 +16,7 @@
 pub mod bars;
 pub mod bindings;
 pub mod handle;
+mod js;
 pub mod studies;
 pub mod study_fetch;
 pub mod study_lines;

@@ -7,7 +7,7 @@ use shared::indicators::{Study, Value};
 use wasm_bindgen::JsCast;
 
 use super::bindings::{HISTOGRAM_SERIES, IChartApi, IPaneApi, ISeriesApi, LINE_SERIES};
-use super::handle::{options, to_js};
+use super::js::{options, to_js};
 use super::study_track::{Changed, Track};
 use super::zone_time::{self, ZoneTimes};
 
