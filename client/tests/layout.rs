@@ -48,7 +48,7 @@ fn update(c: &Candle, seq: u64) -> String {
     )
 }
 
-fn series_on(link: Link, asset: &str, timeframe: Timeframe) -> DataStream {
+fn series_on(link: Link<DataStream>, asset: &str, timeframe: Timeframe) -> DataStream {
     DataStream::on_link(
         link,
         &StreamOptions {
@@ -77,7 +77,7 @@ fn closes(s: &DataStream) -> Vec<(String, i64, String)> {
 fn one_socket_routes_each_frame_to_its_series() {
     let owner = Owner::new();
     owner.set();
-    let link = Link::new(None);
+    let link = Link::<DataStream>::new(None);
     let eur = series_on(link, "EURUSD_otc", Timeframe::M1);
     let btc = series_on(link, "BTCUSD", Timeframe::M5);
     let eur_h1 = series_on(link, "EURUSD_otc", Timeframe::H1);

@@ -8,7 +8,7 @@ use crate::chart::Studies;
 use crate::components::{
     AssetPicker, CandleChart, IndicatorMenu, Legend, StatusBadges, StreamControls, TimeframePicker,
 };
-use crate::stream::{Link, StreamOptions, use_data_stream};
+use crate::stream::{DataStream, Link, StreamOptions, use_data_stream};
 
 /// A chart with its asset and timeframe pickers, its indicator menu and its
 /// legend. The first
@@ -19,7 +19,7 @@ pub fn ChartPanel(
     /// Its place in the layout, from 0.
     index: usize,
     /// The page's socket.
-    link: Link,
+    link: Link<DataStream>,
     /// What it shows.
     choices: ChartSlot,
     /// The zone times are shown in.

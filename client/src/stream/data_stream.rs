@@ -11,7 +11,8 @@ use std::time::Duration;
 use leptos::prelude::*;
 use shared::{Asset, Candle, ClientMessage, ServerMessage, Timeframe};
 
-use super::link::Link;
+use super::clock::now_ms;
+use super::link::{Follower, Link};
 use super::view::{Connection, OlderHistory, StreamOptions, StreamView};
 use crate::api;
 use crate::model::{CandleBuffer, MessageQueue, OlderOutcome, Redraw, StreamState, Streaming};
@@ -28,7 +29,7 @@ pub struct DataStream {
     state: StoredValue<StreamState>,
     queue: StoredValue<MessageQueue>,
     /// The page's socket, shared with the other charts' streams.
-    link: Link,
+    link: Link<Self>,
     frame_pending: StoredValue<bool>,
     view: RwSignal<StreamView>,
     older: RwSignal<OlderHistory>,
@@ -39,7 +40,7 @@ pub struct DataStream {
 /// applies queued frames every `options.process_interval_ms`, and leaves
 /// the link on cleanup. `options.url` and `options.connect` are the link's
 /// (see [`use_link`](super::use_link)).
-pub fn use_data_stream(link: Link, options: &StreamOptions) -> DataStream {
+pub fn use_data_stream(link: Link<DataStream>, options: &StreamOptions) -> DataStream {
     let stream = DataStream::on_link(link, options);
     let interval = set_interval_with_handle(
         move || stream.process_queue(),
@@ -65,7 +66,7 @@ impl DataStream {
     /// A stream fed by `link`, with nothing scheduled: see
     /// [`use_data_stream`].
     #[must_use]
-    pub fn on_link(link: Link, options: &StreamOptions) -> Self {
+    pub fn on_link(link: Link<Self>, options: &StreamOptions) -> Self {
         let state = StreamState::new(options.asset, options.timeframe, options.max_buffer_size);
         let view = StreamView::of(&state, now_ms());
         let stream = Self {
@@ -399,10 +400,24 @@ impl DataStream {
     }
 }
 
-/// `performance.now()`, or 0 without a window.
-#[must_use]
-pub fn now_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .map_or(0.0, |p| p.now())
+impl Follower for DataStream {
+    fn series(&self) -> Option<(Asset, Timeframe)> {
+        Self::series(self)
+    }
+
+    fn same_as(&self, other: &Self) -> bool {
+        Self::same_as(self, other)
+    }
+
+    fn send_subscription(&self) {
+        Self::send_subscription(self);
+    }
+
+    fn receive(&self, message: ServerMessage) {
+        Self::receive(self, message);
+    }
+
+    fn on_open(&self) {
+        Self::on_open(self);
+    }
 }

@@ -1,5 +1,5 @@
 //! [`Link`]: the page's one WebSocket to `/ws`, shared by every chart's
-//! [`DataStream`]: connecting, reconnecting with backoff, probing a silent
+//! data stream (a [`Follower`]): connecting, reconnecting with backoff, probing a silent
 //! connection, and handing each frame to every series, each of which keeps
 //! only what is its own.
 
@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use shared::protocol::Subscribe;
 use shared::{Asset, ClientMessage, ServerMessage, Timeframe};
 
-use super::data_stream::{DataStream, now_ms};
+use super::clock::now_ms;
 use super::socket::{Handlers, Socket};
 use super::url::page_ws_url;
 use super::view::Connection;
@@ -19,9 +19,22 @@ use crate::model::{Backoff, Liveness};
 /// Charts one page may show, so series one socket may carry.
 pub const MAX_SERIES: usize = 4;
 
+/// What a link feeds: one chart's series.
+pub trait Follower: Copy + Send + Sync + 'static {
+    /// The asset and timeframe shown, while the series lives.
+    fn series(&self) -> Option<(Asset, Timeframe)>;
+    /// Whether `other` is this very series.
+    fn same_as(&self, other: &Self) -> bool;
+    /// Sends the series' subscription (resuming where it can).
+    fn send_subscription(&self);
+    /// A message from the server; the series keeps what is its own.
+    fn receive(&self, message: ServerMessage);
+    /// The socket opened: subscribe, and restart what the series ran.
+    fn on_open(&self);
+}
+
 /// A handle on the page's socket; cheap to copy.
-#[derive(Clone, Copy)]
-pub struct Link {
+pub struct Link<S: Follower> {
     socket: StoredValue<Option<Socket>, LocalStorage>,
     backoff: StoredValue<Backoff>,
     url: StoredValue<Option<String>>,
@@ -32,13 +45,21 @@ pub struct Link {
     liveness: StoredValue<Liveness>,
     connection: RwSignal<Connection>,
     /// The series this socket feeds, in chart order.
-    series: StoredValue<Vec<DataStream>>,
+    series: StoredValue<Vec<S>>,
 }
+
+impl<S: Follower> Clone for Link<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S: Follower> Copy for Link<S> {}
 
 /// Starts the page's socket for the current component: connects when
 /// `connect`, probes the open connection every 5 s (giving it up after 15 s
 /// without a frame), and closes it on cleanup.
-pub fn use_link(url: Option<String>, connect: bool) -> Link {
+pub fn use_link<S: Follower>(url: Option<String>, connect: bool) -> Link<S> {
     let link = Link::new(url);
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let watchdog = set_interval_with_handle(
@@ -59,7 +80,7 @@ pub fn use_link(url: Option<String>, connect: bool) -> Link {
     link
 }
 
-impl Link {
+impl<S: Follower> Link<S> {
     /// A link to `url` (the page's `/ws` when `None`), not connected.
     #[must_use]
     pub fn new(url: Option<String>) -> Self {
@@ -82,7 +103,7 @@ impl Link {
 
     /// Feeds `series` from now on, subscribing it when the socket is open;
     /// at most [`MAX_SERIES`], the oldest giving way.
-    pub(super) fn join(&self, series: DataStream) {
+    pub(super) fn join(&self, series: S) {
         self.series.update_value(|all| {
             if all.len() >= MAX_SERIES {
                 all.remove(0);
@@ -97,7 +118,7 @@ impl Link {
     /// Stops feeding `series`: its asset is unsubscribed if no other series
     /// shows it, else the others of the asset subscribe again (maybe to one
     /// timeframe only now).
-    pub(super) fn leave(&self, series: DataStream) {
+    pub(super) fn leave(&self, series: S) {
         self.series
             .update_value(|all| all.retain(|s| !s.same_as(&series)));
         let Some((asset, _)) = series.series() else {
@@ -113,13 +134,13 @@ impl Link {
     }
 
     /// Whether a series other than `except` shows `asset`.
-    pub(super) fn shows(&self, asset: Asset, except: Option<&DataStream>) -> bool {
+    pub(super) fn shows(&self, asset: Asset, except: Option<&S>) -> bool {
         self.others(except).iter().any(|(a, _)| *a == asset)
     }
 
     /// Re-sends the subscriptions of the series showing `asset` other than
     /// `except`: after a switch, the asset's timeframes may be narrowed again.
-    pub(super) fn resubscribe(&self, asset: Asset, except: &DataStream) {
+    pub(super) fn resubscribe(&self, asset: Asset, except: &S) {
         for s in self.series.get_value() {
             if !s.same_as(except) && s.series().is_some_and(|(a, _)| a == asset) {
                 s.send_subscription();
@@ -131,17 +152,17 @@ impl Link {
     /// timeframe (or all) per asset and socket, so when another series shows
     /// the same asset in another timeframe it asks for every timeframe
     /// (fresh snapshots, each series keeping its own).
-    pub(super) fn shared_subscription(&self, subscribe: Subscribe, from: &DataStream) -> Subscribe {
+    pub(super) fn shared_subscription(&self, subscribe: Subscribe, from: &S) -> Subscribe {
         widen(subscribe, &self.others(Some(from)))
     }
 
-    fn others(&self, except: Option<&DataStream>) -> Vec<(Asset, Timeframe)> {
+    fn others(&self, except: Option<&S>) -> Vec<(Asset, Timeframe)> {
         self.series
             .try_get_value()
             .unwrap_or_default()
             .iter()
             .filter(|s| except.is_none_or(|e| !s.same_as(e)))
-            .filter_map(DataStream::series)
+            .filter_map(S::series)
             .collect()
     }
 
