@@ -1,8 +1,8 @@
 //! Several charts over one socket, and the view in the address, in headless
-//! Chromium: frames routed to the series they belong to, the subscription
-//! shared by two timeframes of one asset, a layout of four charts opened
-//! from the address, and every change of view written back with
-//! `replaceState`.
+//! Chromium: frames routed to the series they belong to, each series
+//! subscribed to its own timeframe (two of one asset too), a layout of four
+//! charts opened from the address, and every change of view written back
+//! with `replaceState`.
 #![cfg(target_arch = "wasm32")]
 
 mod common;
@@ -100,9 +100,14 @@ fn one_socket_routes_each_frame_to_its_series() {
         6,
     ));
     // Another timeframe of the same asset goes to its own series only.
+    link.receive_text(&snapshot(
+        "EURUSD_otc",
+        Timeframe::H1,
+        &[candle_of("EURUSD_otc", Timeframe::H1, 0, "1.25")],
+    ));
     link.receive_text(&update(
         &candle_of("EURUSD_otc", Timeframe::H1, 0, "1.3"),
-        1,
+        6,
     ));
     for s in [eur, btc, eur_h1] {
         s.process_queue();
@@ -122,23 +127,32 @@ fn one_socket_routes_each_frame_to_its_series() {
         ]
     );
     assert_eq!(closes(&eur_h1), [("EURUSD_otc".into(), 0, "1.3".into())]);
-    // The series that has a snapshot resumes after it; two timeframes of
-    // one asset share one subscription to all its timeframes.
-    match btc.subscription() {
+    // Each series subscribes to its own timeframe and resumes after its own
+    // last update, two timeframes of one asset included.
+    for (s, tf, last) in [
+        (btc, Timeframe::M5, 6),
+        (eur, Timeframe::M1, 6),
+        (eur_h1, Timeframe::H1, 6),
+    ] {
+        match s.subscription() {
+            Some(ClientMessage::SubscribeRedisUpdates(s)) => {
+                assert_eq!(
+                    (s.timeframe, s.last_seq, s.epoch),
+                    (Some(tf), Some(last), Some(1))
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // A series switched to another asset starts there afresh; the others
+    // keep their resume.
+    eur_h1.show(Asset::new("BTCUSD"), Timeframe::M5);
+    match eur_h1.subscription() {
         Some(ClientMessage::SubscribeRedisUpdates(s)) => {
-            assert_eq!(
-                (s.timeframe, s.last_seq, s.epoch),
-                (Some(Timeframe::M5), Some(6), Some(1))
-            );
+            assert_eq!((s.timeframe, s.last_seq), (Some(Timeframe::M5), None));
         }
         other => panic!("{other:?}"),
     }
-    match eur.subscription() {
-        Some(ClientMessage::SubscribeRedisUpdates(s)) => assert_eq!(s.timeframe, None),
-        other => panic!("{other:?}"),
-    }
-    // Once the hour chart shows another asset, the minute one resumes again.
-    eur_h1.show(Asset::new("BTCUSD"), Timeframe::M5);
     match eur.subscription() {
         Some(ClientMessage::SubscribeRedisUpdates(s)) => {
             assert_eq!((s.timeframe, s.last_seq), (Some(Timeframe::M1), Some(6)));

@@ -191,6 +191,20 @@ async fn a_case_worked_by_hand_and_the_refusals() {
             serde_json::json!({"time": minute(2), "macd": 0.0, "signal": 0.25, "histogram": -0.25}),
         ]
     );
+    // With it, the state a client steps on from: its three averages.
+    let (_, body) = get(
+        &server.base,
+        &format!(
+            "asset=HAND&name=macd&fast=1&slow=3&signal=3&to={}",
+            minute(2)
+        ),
+    )
+    .await;
+    assert_eq!(
+        body["state"],
+        serde_json::json!({"time": minute(2), "fast": 11.0, "slow": 11.0, "signal": 0.25}),
+        "{body}"
+    );
 
     for (query, needle) in [
         ("asset=HAND", "name"),

@@ -163,3 +163,80 @@ async fn live_series(server: &common::Running) -> i64 {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no live_series in {metrics}"))
 }
+
+/// One socket follows `1M` and the derived `90M` of one asset: each gets its
+/// own snapshot and live updates; ending the `90M` subscription alone stops
+/// its updates and its derived series, and `1M` goes on.
+#[tokio::test]
+async fn one_socket_follows_two_timeframes_of_an_asset_and_ends_one() {
+    // With a store, a derived series starts from the stored window, so the
+    // current 90M bucket is whole from the first tick.
+    let (db_url, db) = fresh_database("twotf").await;
+    let prefix = unique_prefix("twotf");
+    let dist = tempfile::tempdir().unwrap();
+    let server = common::start_with_db(dist.path(), &prefix, &db_url, &[]).await;
+    let ninety: Timeframe = "90M".parse().unwrap();
+    let now = common::future_minute();
+    server
+        .ingest(&ticks_json("TWOTF", &[("1.5001", now)]))
+        .await;
+    let held = live_series(&server).await;
+
+    let mut client = Client::connect(&server.ws).await;
+    for tf in [Timeframe::M1, ninety] {
+        client.subscribe("TWOTF", Some(tf)).await;
+        let snapshot = client.snapshot().await;
+        assert_eq!(snapshot.timeframe, tf);
+        assert_eq!(snapshot.data.last().map(Candle::timeframe), Some(tf));
+    }
+    assert_eq!(live_series(&server).await, held + 1, "90M is derived");
+    server
+        .ingest(&ticks_json("TWOTF", &[("1.6001", now + 1)]))
+        .await;
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let u = client
+            .until(|m| match m {
+                ServerMessage::RedisUpdate(u) => Some(u.data),
+                _ => None,
+            })
+            .await;
+        assert_eq!(u.close().to_string(), "1.6001");
+        assert!(!seen.contains(&u.timeframe()), "{u:?} twice");
+        seen.push(u.timeframe());
+    }
+    seen.sort();
+    assert_eq!(seen, [Timeframe::M1, ninety]);
+
+    client
+        .send(&shared::ClientMessage::UnsubscribeRedisUpdates(
+            shared::Unsubscribe {
+                asset: shared::Asset::new("TWOTF"),
+                timeframe: Some(ninety),
+            },
+        ))
+        .await;
+    let ended = client
+        .until(|m| match m {
+            ServerMessage::RedisUnsubscribed(u) => Some(u),
+            _ => None,
+        })
+        .await;
+    assert_eq!(ended.timeframe, Some(ninety));
+    assert_eq!(live_series(&server).await, held, "90M dropped");
+    server
+        .ingest(&ticks_json("TWOTF", &[("1.7001", now + 2)]))
+        .await;
+    let mut updates = Vec::new();
+    while let Some(m) = client.try_recv(Duration::from_millis(500)).await {
+        if let ServerMessage::RedisUpdate(u) = m {
+            updates.push(u.data);
+        }
+    }
+    assert_eq!(updates.len(), 1, "{updates:?}");
+    assert_eq!(updates[0].timeframe(), Timeframe::M1);
+    assert_eq!(updates[0].close().to_string(), "1.7001");
+    server.stop().await;
+    cleanup(&prefix).await;
+    drop_database(&db).await;
+}

@@ -241,17 +241,23 @@ async fn the_subscription_past_the_limit_gets_an_error_and_the_session_goes_on()
         }
         other => panic!("expected an error, got {other:?}"),
     }
-    // An asset already followed may be subscribed again, and leaving one
-    // makes room for another.
-    client.subscribe("S0", None).await;
+    // Another timeframe of an asset followed is one more subscription.
+    client.subscribe("S0", Some(Timeframe::M5)).await;
+    match client.recv().await {
+        ServerMessage::Error(e) => assert!(e.message.contains("S0 5M"), "{}", e.message),
+        other => panic!("expected an error, got {other:?}"),
+    }
+    // A subscription held may be made again, and leaving one makes room for
+    // another.
+    client.subscribe("S0", Some(Timeframe::M1)).await;
     assert!(matches!(
         client.recv().await,
         ServerMessage::RedisSubscribed(_)
     ));
     client
-        .send(&ClientMessage::UnsubscribeRedisUpdates(shared::ForAsset {
-            asset: Asset::new("S1"),
-        }))
+        .send(&ClientMessage::UnsubscribeRedisUpdates(
+            shared::Unsubscribe::asset(Asset::new("S1")),
+        ))
         .await;
     client.subscribe("S64", Some(Timeframe::M1)).await;
     let s = client

@@ -101,6 +101,20 @@ const fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// Days from 1970-01-01 to the proleptic Gregorian date `year-month-day`
+/// (H. Hinnant's `days_from_civil`), the inverse of the date in
+/// [`iso8601`]. `month` is 1 to 12; `day` is not checked against it.
+#[must_use]
+pub const fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Unix seconds as ISO 8601 UTC text: `2024-01-15T10:30:00Z`.
 #[must_use]
 pub fn iso8601(seconds: i64) -> String {
@@ -141,6 +155,13 @@ mod tests {
     }
 
     #[test]
+    fn civil_days_count_from_the_epoch() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(1969, 12, 31), -1);
+        assert_eq!(days_from_civil(2000, 3, 1) * 86_400, 951_868_800);
+    }
+
+    #[test]
     fn civil_dates_agree_day_by_day() {
         // Walk every day from 1990 to 2100 and check the calendar advances
         // by exactly one day each time.
@@ -170,6 +191,7 @@ mod tests {
                 (y + 1, 1, 1)
             };
             assert_eq!(civil_from_days(days), (y, m, d));
+            assert_eq!(days_from_civil(y, i64::from(m), i64::from(d)), days);
         }
         assert_eq!((y, m, d), (2099, 12, 31));
     }

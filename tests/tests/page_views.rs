@@ -2,7 +2,8 @@
 //! serves the release build, headless Chromium opens an address and shows
 //! exactly that view, a change of view is read back from `location.search`,
 //! and a layout of four charts is fed over one WebSocket, each chart
-//! drawing its own series.
+//! drawing its own series (two timeframes of one asset, one derived, both
+//! live).
 
 use std::time::Duration;
 
@@ -195,6 +196,59 @@ async fn a_layout_of_four_is_fed_over_one_websocket() -> anyhow::Result<()> {
         )
         .await?;
     assert_ne!(points[0], points[1], "{points}");
+    let errors = browser.console_errors().await?;
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+    browser.close().await;
+    Ok(())
+}
+
+/// Two charts of one asset, one of them in a derived timeframe: each
+/// subscribes to its own timeframe over the one socket, so a live tick
+/// reaches both, and each draws it in its own candle.
+#[tokio::test]
+async fn two_charts_of_one_asset_at_1m_and_90m_both_follow_live_ticks() -> anyhow::Result<()> {
+    let (server, _store) = seeded_server(&["EURUSD_otc"]).await?;
+    let browser = Browser::start().await?;
+    let c = &browser.client;
+    c.set_window_size(1600, 1000).await?;
+    c.goto(&server.url("/?layout=2&tz=UTC&c0=EURUSD_otc,1M&c1=EURUSD_otc,90M"))
+        .await?;
+    for (id, at_least) in [("chart", 85), ("chart-1", 1)] {
+        wait_for(
+            c,
+            &format!("#{id} drawn"),
+            &format!("document.getElementById('{id}')?.dataset.points"),
+            LIMIT,
+            |v| number(v) >= at_least,
+        )
+        .await?;
+    }
+    let close = |index: usize| {
+        format!(
+            "document.querySelector('.chart-panel[data-index=\"{index}\"] .legend')?.getAttribute('data-close')"
+        )
+    };
+    // Three ticks, each stamped now and with a price no history has.
+    for price in ["1.23457", "1.23458", "1.23459"] {
+        let at = i64::try_from(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_millis(),
+        )?;
+        let tick = serde_json::json!({ "asset": "EURUSD_otc", "price": price, "timestamp": at });
+        seed::ingest(&server.url(""), TOKEN, &[tick]).await?;
+        for index in [0, 1] {
+            wait_for(
+                c,
+                &format!("chart {index} shows {price}"),
+                &close(index),
+                LIMIT,
+                |v| v.as_str() == Some(price),
+            )
+            .await?;
+        }
+    }
+    assert_eq!(ws_clients(&server).await?, 1.0, "one socket for both");
     let errors = browser.console_errors().await?;
     assert!(errors.is_empty(), "console errors: {errors:?}");
     browser.close().await;

@@ -2,9 +2,7 @@
 //! the browser's `JSON.parse` (correctly rounded, so each double is the
 //! server's own) into [`ServerValues`].
 
-use std::collections::BTreeMap;
-
-use shared::indicators::{Averages, Bands, MacdValue, Study, Value};
+use shared::indicators::{Averaged, Averages, Bands, MacdAverages, MacdValue, Study, Value};
 use shared::{Asset, Timeframe};
 
 use super::study_track::ServerValues;
@@ -69,23 +67,30 @@ pub fn indicators_path(
     )
 }
 
-/// RSI's `state`, `{time, up, down}`, when the answer has one.
-fn read_state(answer: &JsValue) -> Option<(i64, Averages)> {
+/// The answer's `state` when it has one: RSI's `{time, up, down}` or
+/// MACD's `{time, fast, slow, signal}`.
+fn read_state(answer: &JsValue) -> Option<(i64, Averaged)> {
     let state = js_sys::Reflect::get(answer, &JsValue::from_str("state")).ok()?;
     let n = |key| number(&state, key);
     #[allow(clippy::cast_possible_truncation)]
     let time = n("time")? as i64;
-    Some((
-        time,
-        Averages {
-            up: n("up")?,
+    let averages = if let Some(up) = n("up") {
+        Averaged::Rsi(Averages {
+            up,
             down: n("down")?,
-        },
-    ))
+        })
+    } else {
+        Averaged::Macd(MacdAverages {
+            fast: n("fast")?,
+            slow: n("slow")?,
+            signal: n("signal")?,
+        })
+    };
+    Some((time, averages))
 }
 
-/// The points of an answer, and RSI's state.
-type Answer = (Vec<(i64, Value)>, Option<(i64, Averages)>);
+/// The points of an answer, and its state.
+type Answer = (Vec<(i64, Value)>, Option<(i64, Averaged)>);
 
 async fn points(
     asset: Asset,
@@ -107,7 +112,7 @@ async fn points(
 }
 
 /// `study`'s values for candles opening in `from..before` (those closed
-/// when asked), MACD's EMAs with them.
+/// when asked), and its state there, in one request.
 ///
 /// # Errors
 ///
@@ -119,31 +124,11 @@ pub async fn server_values(
     from: i64,
     before: i64,
 ) -> Result<ServerValues, ApiError> {
-    let closed = |points: Vec<(i64, Value)>| -> Vec<(i64, Value)> {
-        points.into_iter().filter(|(t, _)| *t < before).collect()
-    };
-    let line = |points: Vec<(i64, Value)>| -> BTreeMap<i64, f64> {
-        closed(points)
-            .into_iter()
-            .filter_map(|(t, v)| match v {
-                Value::Line { value } => Some((t, value)),
-                _ => None,
-            })
-            .collect()
-    };
-    let window = (from, before);
-    let (answered, rsi) = points(asset, timeframe, study, window).await?;
-    let mut values = ServerValues {
-        points: closed(answered).into_iter().collect(),
-        rsi: rsi.filter(|(t, _)| *t < before),
-        ..ServerValues::default()
-    };
-    if let Study::Macd { fast, slow, .. } = study {
-        let ema = |period| Study::Ema { period };
-        values.fast = line(points(asset, timeframe, ema(fast), window).await?.0);
-        values.slow = line(points(asset, timeframe, ema(slow), window).await?.0);
-    }
-    Ok(values)
+    let (answered, state) = points(asset, timeframe, study, (from, before)).await?;
+    Ok(ServerValues {
+        points: answered.into_iter().filter(|(t, _)| *t < before).collect(),
+        state: state.filter(|(t, _)| *t < before),
+    })
 }
 
 #[cfg(test)]

@@ -4,63 +4,25 @@
 //!
 //! Up to the seed (the newest closed candle the server answered for) the
 //! values are the server's; from there the page steps the study on itself,
-//! from a state equal to the server's: EMA and MACD are seeded with the
-//! server's averages there (an [`Ema`]'s first value is its state), SMA and
-//! Bollinger replay the closes held (their state is the last `period`
-//! closes), and RSI resumes from the Wilder averages the server's answer
-//! carries as its `state`. Without the server's values (or state) a study
-//! replays the closes held.
+//! from a state equal to the server's: EMA is seeded with the server's
+//! value there (an EMA's value is its state), SMA and Bollinger replay the
+//! closes held (their state is the last `period` closes), and RSI and MACD
+//! resume from the averages the server's answer carries as its `state`.
+//! Without the server's values (or state) a study replays the closes held.
 
 use std::collections::BTreeMap;
 
 use shared::Candle;
-use shared::indicators::{Averages, Ema, Indicator, MacdValue, Rsi, Study, Value};
+use shared::indicators::{Averaged, Ema, Indicator, Study, Value};
 
 /// The server's values of a study, by candle open time.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ServerValues {
     /// The study's points.
     pub points: BTreeMap<i64, Value>,
-    /// MACD only: its fast and slow EMAs (`ema:fast`, `ema:slow`), the
-    /// state its line cannot be seeded from.
-    pub fast: BTreeMap<i64, f64>,
-    /// See `fast`.
-    pub slow: BTreeMap<i64, f64>,
-    /// RSI only: Wilder's averages after the candle opening at this time.
-    pub rsi: Option<(i64, Averages)>,
-}
-
-/// A study's running state: `shared`'s [`Indicator`], or a MACD rebuilt
-/// from `shared`'s [`Ema`]s seeded with the server's.
-#[derive(Debug, Clone)]
-enum Running {
-    Shared(Indicator),
-    Macd { fast: Ema, slow: Ema, signal: Ema },
-}
-
-impl Running {
-    /// As `ta.macd` steps: `shared::indicators::Macd::push` over seeded EMAs.
-    fn push(&mut self, close: f64) -> Option<Value> {
-        match self {
-            Self::Shared(i) => i.push(close),
-            Self::Macd { fast, slow, signal } => {
-                let macd = fast.push(close) - slow.push(close);
-                let signal = signal.push(macd);
-                Some(Value::Macd(MacdValue {
-                    macd,
-                    signal,
-                    histogram: macd - signal,
-                }))
-            }
-        }
-    }
-}
-
-/// An [`Ema`] whose state is `value` (its first push is its state).
-fn ema_at(period: usize, value: f64) -> Ema {
-    let mut ema = Ema::new(period);
-    ema.push(value);
-    ema
+    /// RSI and MACD only: their averages after the candle opening at this
+    /// time.
+    pub state: Option<(i64, Averaged)>,
 }
 
 /// What changed in a track's values.
@@ -80,7 +42,7 @@ pub struct Track {
     /// The values, by open time.
     values: BTreeMap<i64, Value>,
     /// The state after the newest closed candle, and that candle's time.
-    checkpoint: Option<(i64, Running)>,
+    checkpoint: Option<(i64, Indicator)>,
 }
 
 /// The close as a double, as the server's `push_price` takes it.
@@ -152,8 +114,8 @@ impl Track {
 
     /// The state to step on from and the index in `closed` where stepping
     /// starts; the values up to there filled in.
-    fn seed(&mut self, closed: &[Candle]) -> (Running, usize) {
-        let fresh = Running::Shared(Indicator::new(self.study));
+    fn seed(&mut self, closed: &[Candle]) -> (Indicator, usize) {
+        let fresh = Indicator::new(self.study);
         // The newest closed candle held that the server answered for.
         let Some(at) = closed
             .iter()
@@ -164,27 +126,17 @@ impl Track {
         let time = closed[at].open_time();
         let seeded = match (self.study, self.server.points.get(&time)) {
             (Study::Ema { period }, Some(Value::Line { value })) => {
-                Some(Running::Shared(Indicator::Ema(ema_at(period, *value))))
+                Some(Indicator::Ema(Ema::resume(period, *value)))
             }
-            (Study::Rsi { period }, Some(Value::Line { .. })) => self
-                .server
-                .rsi
-                .filter(|(t, _)| *t == time)
-                .map(|(_, averages)| {
-                    let last = close_of(&closed[at]);
-                    Running::Shared(Indicator::Rsi(Rsi::resume(period, last, averages)))
-                }),
-            (Study::Macd { fast, slow, signal }, Some(Value::Macd(m))) => {
-                match (self.server.fast.get(&time), self.server.slow.get(&time)) {
-                    (Some(f), Some(s)) => Some(Running::Macd {
-                        fast: ema_at(fast, *f),
-                        slow: ema_at(slow, *s),
-                        signal: ema_at(signal, m.signal),
-                    }),
-                    _ => None,
-                }
+            (study, Some(_)) => {
+                self.server
+                    .state
+                    .filter(|(t, _)| *t == time)
+                    .and_then(|(_, averages)| {
+                        Indicator::resume(study, close_of(&closed[at]), averages)
+                    })
             }
-            _ => None,
+            (_, None) => None,
         };
         let mut running = fresh;
         for c in &closed[..=at] {

@@ -147,16 +147,11 @@ impl DataStream {
         self.state.try_with_value(|s| f(s.buffer()))
     }
 
-    /// The subscription a (re)connection sends now, as the link shares
-    /// it with the other series.
+    /// The subscription a (re)connection sends now: the series' own
+    /// timeframe, resuming after its last update applied.
     #[must_use]
     pub fn subscription(&self) -> Option<ClientMessage> {
-        match self.state.try_update_value(StreamState::subscribe)? {
-            ClientMessage::SubscribeRedisUpdates(s) => Some(ClientMessage::SubscribeRedisUpdates(
-                self.link.shared_subscription(s, self),
-            )),
-            other => Some(other),
-        }
+        self.state.try_update_value(StreamState::subscribe)
     }
 
     /// Takes the drawing work collected so far. Once a snapshot has been
@@ -180,7 +175,7 @@ impl DataStream {
     /// Shows another asset or timeframe: subscribes to it, asks for its
     /// history, and drops everything held about the previous one.
     pub fn show(&self, asset: Asset, timeframe: Timeframe) {
-        let Some(previous) = self.state.try_with_value(StreamState::asset) else {
+        let Some(previous) = self.series() else {
             return;
         };
         let changed = self
@@ -200,14 +195,8 @@ impl DataStream {
         // failed, errors, status) is still news.
         self.queue.update_value(MessageQueue::drop_candle_data);
         self.older.set(OlderHistory::Idle);
-        if previous != asset && !self.link.shows(previous, Some(self)) {
-            self.send(&ClientMessage::UnsubscribeRedisUpdates(shared::ForAsset {
-                asset: previous,
-            }));
-        }
+        self.link.let_go(previous, Some(self));
         self.send_subscription();
-        // The other series of the asset left may follow one timeframe again.
-        self.link.resubscribe(previous, self);
         self.refresh();
     }
 

@@ -6,8 +6,7 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use shared::protocol::Subscribe;
-use shared::{Asset, ClientMessage, ServerMessage, Timeframe};
+use shared::{Asset, ClientMessage, ServerMessage, Timeframe, Unsubscribe};
 
 use super::clock::now_ms;
 use super::socket::{Handlers, Socket};
@@ -115,45 +114,29 @@ impl<S: Follower> Link<S> {
         }
     }
 
-    /// Stops feeding `series`: its asset is unsubscribed if no other series
-    /// shows it, else the others of the asset subscribe again (maybe to one
-    /// timeframe only now).
+    /// Stops feeding `series`: its subscription ends unless another series
+    /// shows the same asset and timeframe.
     pub(super) fn leave(&self, series: S) {
         self.series
             .update_value(|all| all.retain(|s| !s.same_as(&series)));
-        let Some((asset, _)) = series.series() else {
+        if let Some(shown) = series.series() {
+            self.let_go(shown, None);
+        }
+    }
+
+    /// Ends the subscription to `shown` (an asset in a timeframe) unless a
+    /// series other than `except` still shows it. Subscriptions to several
+    /// timeframes of an asset add up on the server, each resumable, so
+    /// each series keeps its own.
+    pub(super) fn let_go(&self, shown: (Asset, Timeframe), except: Option<&S>) {
+        if self.others(except).contains(&shown) {
             return;
-        };
-        if self.shows(asset, None) {
-            self.resubscribe(asset, &series);
-        } else {
-            self.send(&ClientMessage::UnsubscribeRedisUpdates(shared::ForAsset {
-                asset,
-            }));
         }
-    }
-
-    /// Whether a series other than `except` shows `asset`.
-    pub(super) fn shows(&self, asset: Asset, except: Option<&S>) -> bool {
-        self.others(except).iter().any(|(a, _)| *a == asset)
-    }
-
-    /// Re-sends the subscriptions of the series showing `asset` other than
-    /// `except`: after a switch, the asset's timeframes may be narrowed again.
-    pub(super) fn resubscribe(&self, asset: Asset, except: &S) {
-        for s in self.series.get_value() {
-            if !s.same_as(except) && s.series().is_some_and(|(a, _)| a == asset) {
-                s.send_subscription();
-            }
-        }
-    }
-
-    /// `subscribe` as this socket must send it: the server follows one
-    /// timeframe (or all) per asset and socket, so when another series shows
-    /// the same asset in another timeframe it asks for every timeframe
-    /// (fresh snapshots, each series keeping its own).
-    pub(super) fn shared_subscription(&self, subscribe: Subscribe, from: &S) -> Subscribe {
-        widen(subscribe, &self.others(Some(from)))
+        let (asset, timeframe) = shown;
+        self.send(&ClientMessage::UnsubscribeRedisUpdates(Unsubscribe {
+            asset,
+            timeframe: Some(timeframe),
+        }));
     }
 
     fn others(&self, except: Option<&S>) -> Vec<(Asset, Timeframe)> {
@@ -274,61 +257,5 @@ impl<S: Follower> Link<S> {
         if let Some(Some(socket)) = self.socket.try_update_value(Option::take) {
             socket.close();
         }
-    }
-}
-
-/// `subscribe` widened to every timeframe of its asset when one of `others`
-/// shows that asset in another timeframe (a resume is then not possible).
-#[must_use]
-pub fn widen(subscribe: Subscribe, others: &[(Asset, Timeframe)]) -> Subscribe {
-    let clash = others
-        .iter()
-        .any(|(a, tf)| *a == subscribe.asset && Some(*tf) != subscribe.timeframe);
-    if clash {
-        Subscribe {
-            asset: subscribe.asset,
-            timeframe: None,
-            last_seq: None,
-            epoch: None,
-        }
-    } else {
-        subscribe
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use wasm_bindgen_test::wasm_bindgen_test;
-
-    use super::*;
-
-    fn sub(asset: &str, tf: Timeframe) -> Subscribe {
-        Subscribe {
-            asset: Asset::new(asset),
-            timeframe: Some(tf),
-            last_seq: Some(7),
-            epoch: Some(3),
-        }
-    }
-
-    #[wasm_bindgen_test]
-    fn one_timeframe_per_asset_stays_a_resume() {
-        let others = [
-            (Asset::new("BTCUSD"), Timeframe::H1),
-            (Asset::new("EURUSD_otc"), Timeframe::M5),
-        ];
-        assert_eq!(
-            widen(sub("EURUSD_otc", Timeframe::M5), &others),
-            sub("EURUSD_otc", Timeframe::M5)
-        );
-        assert_eq!(widen(sub("X", Timeframe::M1), &[]), sub("X", Timeframe::M1));
-    }
-
-    #[wasm_bindgen_test]
-    fn two_timeframes_of_an_asset_ask_for_all() {
-        let others = [(Asset::new("EURUSD_otc"), Timeframe::H1)];
-        let wide = widen(sub("EURUSD_otc", Timeframe::M5), &others);
-        assert_eq!(wide.timeframe, None);
-        assert_eq!((wide.last_seq, wide.epoch), (None, None));
     }
 }

@@ -14,7 +14,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
-use shared::indicators::{Point, RsiState, Study, StudyParams, compute, rsi_state};
+use shared::indicators::{Point, Study, StudyParams, StudyState, compute, study_state};
 use shared::{Asset, Timeframe};
 
 use super::error::ApiError;
@@ -56,10 +56,11 @@ struct Answer {
     /// Oldest first: `{time, value}`, `{time, basis, upper, lower}` or
     /// `{time, macd, signal, histogram}`.
     points: Vec<Point>,
-    /// RSI only: Wilder's averages after the newest closed candle up to
-    /// `to`, `{time, up, down}`, from which a client steps on exactly.
+    /// RSI and MACD only: their averages after the newest closed candle up
+    /// to `to`, `{time, up, down}` or `{time, fast, slow, signal}`, from
+    /// which a client steps on exactly.
     #[serde(skip_serializing_if = "Option::is_none")]
-    state: Option<RsiState>,
+    state: Option<StudyState>,
 }
 
 /// The answer, with a `Server-Timing` header giving the time spent in the
@@ -98,11 +99,7 @@ async fn answer(
     let candles = state.history.whole(asset, timeframe, MAX_HISTORY).await?;
     // Up to MAX_HISTORY × MAX_PERIOD steps: off the async workers.
     let (points, state) = tokio::task::spawn_blocking(move || {
-        let state = match study {
-            Study::Rsi { period } => rsi_state(period, &candles, to),
-            _ => None,
-        };
-        (compute(study, &candles), state)
+        (compute(study, &candles), study_state(study, &candles, to))
     })
     .await
     .map_err(|_| ApiError::Unavailable("the study could not be computed".to_owned()))?;

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use shared::protocol::SnapshotReason;
 
 use super::snapshot::capture;
-use super::{CandleKey, Hub, Outbox, Pushed, SessionId, State, series, timeframes};
+use super::{CandleKey, Follow, Hub, Outbox, Pushed, SessionId, State, follow_of, series};
 
 impl Hub {
     /// Applies a candle's new state to its series and sends it to the
@@ -28,10 +28,7 @@ impl Hub {
         let Some(subscribers) = state.subscribers.get(&asset) else {
             return;
         };
-        if !subscribers
-            .iter()
-            .any(|s| s.timeframe.is_none_or(|tf| tf == timeframe))
-        {
+        if !subscribers.iter().any(|s| s.follow.covers(timeframe)) {
             return;
         }
         // Serialised once, shared by every subscriber.
@@ -39,7 +36,7 @@ impl Hub {
         let key: CandleKey = (asset, timeframe, candle.open_time());
         let mut lagging: Vec<(SessionId, Arc<Outbox>)> = Vec::new();
         for sub in subscribers {
-            if sub.timeframe.is_some_and(|tf| tf != timeframe) {
+            if !sub.follow.covers(timeframe) {
                 continue;
             }
             match sub.outbox.push_update(key, frame.clone(), source_ms) {
@@ -65,12 +62,8 @@ impl Hub {
             return;
         };
         for asset in assets {
-            let timeframe = state
-                .subscribers
-                .get(asset)
-                .and_then(|subs| subs.iter().find(|s| s.session == session))
-                .map(|s| s.timeframe);
-            for tf in timeframe.map(timeframes).unwrap_or_default() {
+            let timeframes = follow_of(state, session, *asset).map(Follow::timeframes);
+            for tf in timeframes.unwrap_or_default() {
                 outbox.push_series_snapshot(capture(
                     state,
                     (*asset, tf),

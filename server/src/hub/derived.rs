@@ -169,8 +169,7 @@ pub(super) fn follow(state: &mut State, asset: Asset, seed: Option<Seed<'_>>, se
         .get(&asset)
         .into_iter()
         .flatten()
-        .filter_map(|s| s.timeframe)
-        .filter(|tf| !tf.is_precomputed())
+        .flat_map(|s| s.follow.derived())
         .collect();
     followed.sort_unstable();
     followed.dedup();

@@ -2,7 +2,8 @@
 //! each asset.
 //!
 //! Every update of a series (asset, timeframe) gets the next sequence number
-//! and is serialised once; each subscribed session gets it through its own
+//! and is serialised once; each session subscribed to that timeframe (or to
+//! all of the asset's, see [`follow`]) gets it through its own
 //! bounded [`Outbox`]. Subscribing sends a snapshot of recent candles, then
 //! live updates; resuming with the last sequence seen sends exactly what was
 //! missed, or a snapshot when that is no longer held. A session that falls
@@ -18,6 +19,7 @@
 
 mod deliver;
 mod derived;
+mod follow;
 mod listing;
 mod outbox;
 mod series;
@@ -32,9 +34,10 @@ use std::sync::{Arc, Mutex};
 
 use derived::Derived;
 pub use derived::Seed;
+use follow::Follow;
 use rustc_hash::FxHashMap;
 use series::Series;
-use shared::protocol::{CandleSnapshot, ForAsset, SnapshotReason, Subscribe};
+use shared::protocol::{CandleSnapshot, ForAsset, SnapshotReason, Subscribe, Unsubscribe};
 use shared::{Asset, CandleEvent, ServerMessage, Timeframe};
 use snapshot::{Snapshots, capture};
 
@@ -48,15 +51,17 @@ pub const LISTED_ASSETS: usize = 100;
 /// A subscription the hub refused; the session goes on.
 #[derive(Debug, thiserror::Error)]
 pub enum SubscribeError {
-    /// The session already follows as many assets as it may.
+    /// The session already holds as many subscriptions as it may.
     #[error(
-        "at most {limit} assets per session (WS_MAX_SUBSCRIPTIONS): unsubscribe from one first; {asset} was not subscribed"
+        "at most {limit} subscriptions per session (WS_MAX_SUBSCRIPTIONS; one per asset and timeframe, or per asset for all timeframes): unsubscribe from one first; {asset} {timeframe} was not subscribed"
     )]
     TooMany {
         /// The limit.
         limit: usize,
         /// The asset refused.
         asset: Asset,
+        /// The timeframe refused, `all timeframes` when none was named.
+        timeframe: String,
     },
 }
 
@@ -67,7 +72,8 @@ pub struct HubLimits {
     pub history: usize,
     /// Update frames per series held for resuming clients.
     pub replay: usize,
-    /// Assets one session may follow at once.
+    /// Subscriptions one session may hold at once: one per (asset,
+    /// timeframe), or per asset for all timeframes.
     pub subscriptions: usize,
 }
 
@@ -95,7 +101,7 @@ pub struct HubStats {
 
 struct Subscriber {
     session: SessionId,
-    timeframe: Option<Timeframe>,
+    follow: Follow,
     outbox: Arc<Outbox>,
 }
 
@@ -103,8 +109,10 @@ struct Subscriber {
 struct State {
     /// Created by ticks only, never by a subscription.
     series: FxHashMap<SeriesKey, Series>,
+    /// One entry per session following the asset.
     subscribers: FxHashMap<Asset, Vec<Subscriber>>,
-    /// The assets each session follows, to bound them and to find them.
+    /// The assets each session follows, to bound its subscriptions and to
+    /// find them.
     follows: FxHashMap<SessionId, Vec<Asset>>,
     /// Per asset, the derived timeframes someone follows.
     derived: FxHashMap<Asset, Vec<Derived>>,
@@ -243,8 +251,8 @@ impl Hub {
     ///
     /// # Errors
     ///
-    /// [`SubscribeError::TooMany`] when the session already follows
-    /// [`HubLimits::subscriptions`] other assets; nothing changes.
+    /// [`SubscribeError::TooMany`] when the session already holds
+    /// [`HubLimits::subscriptions`] other subscriptions; nothing changes.
     pub fn subscribe(
         &self,
         session: SessionId,
@@ -255,23 +263,32 @@ impl Hub {
         let mut guard = self.lock();
         let state = &mut *guard;
         let asset = request.asset;
+        let held = follow_of(state, session, asset).is_some_and(|f| f.holds(request.timeframe));
+        if !held && subscriptions_of(state, session) >= self.limits.subscriptions {
+            return Err(SubscribeError::TooMany {
+                limit: self.limits.subscriptions,
+                asset,
+                timeframe: request
+                    .timeframe
+                    .map_or_else(|| "all timeframes".to_owned(), |tf| tf.to_string()),
+            });
+        }
         let follows = state.follows.entry(session).or_default();
         if !follows.contains(&asset) {
-            if follows.len() >= self.limits.subscriptions {
-                return Err(SubscribeError::TooMany {
-                    limit: self.limits.subscriptions,
-                    asset,
-                });
-            }
             follows.push(asset);
         }
         let subs = state.subscribers.entry(asset).or_default();
-        subs.retain(|s| s.session != session);
-        subs.push(Subscriber {
-            session,
-            timeframe: request.timeframe,
-            outbox: outbox.clone(),
-        });
+        if let Some(sub) = subs.iter_mut().find(|s| s.session == session) {
+            sub.follow.add(request.timeframe);
+        } else {
+            let mut follow = Follow::default();
+            follow.add(request.timeframe);
+            subs.push(Subscriber {
+                session,
+                follow,
+                outbox: outbox.clone(),
+            });
+        }
         derived::follow(state, asset, seed, &self.sessions);
         outbox.push_frame(
             ServerMessage::RedisSubscribed(ForAsset { asset })
@@ -320,17 +337,34 @@ impl Hub {
         Ok(())
     }
 
-    /// Ends a session's subscription to an asset.
-    pub fn unsubscribe(&self, session: SessionId, asset: Asset) {
+    /// Ends a session's subscription to one timeframe of an asset, or all
+    /// of its subscriptions to the asset.
+    pub fn unsubscribe(&self, session: SessionId, request: &Unsubscribe) {
         let mut guard = self.lock();
         let state = &mut *guard;
-        if let Some(follows) = state.follows.get_mut(&session) {
-            follows.retain(|a| *a != asset);
-            if follows.is_empty() {
-                state.follows.remove(&session);
+        let asset = request.asset;
+        let left = match state
+            .subscribers
+            .get_mut(&asset)
+            .and_then(|subs| subs.iter_mut().find(|s| s.session == session))
+        {
+            Some(sub) => {
+                sub.follow.remove(request.timeframe);
+                sub.follow.is_empty()
             }
+            None => true,
+        };
+        if left {
+            if let Some(follows) = state.follows.get_mut(&session) {
+                follows.retain(|a| *a != asset);
+                if follows.is_empty() {
+                    state.follows.remove(&session);
+                }
+            }
+            leave(state, session, asset, &self.sessions);
+        } else {
+            derived::follow(state, asset, None, &self.sessions);
         }
-        leave(state, session, asset, &self.sessions);
     }
 
     /// Whether `session` follows `asset` (in any timeframe).
@@ -357,7 +391,7 @@ impl Hub {
             return;
         };
         for sub in subscribers {
-            for timeframe in timeframes(sub.timeframe) {
+            for timeframe in sub.follow.timeframes() {
                 let frame = ServerMessage::CandleSnapshot(CandleSnapshot {
                     asset,
                     timeframe,
@@ -411,4 +445,25 @@ fn leave(state: &mut State, session: SessionId, asset: Asset, sessions: &shared:
 
 fn timeframes(one: Option<Timeframe>) -> Vec<Timeframe> {
     one.map_or_else(|| Timeframe::ALL.to_vec(), |tf| vec![tf])
+}
+
+/// What `session` follows of `asset`, if anything.
+fn follow_of(state: &State, session: SessionId, asset: Asset) -> Option<&Follow> {
+    state
+        .subscribers
+        .get(&asset)?
+        .iter()
+        .find(|s| s.session == session)
+        .map(|s| &s.follow)
+}
+
+/// The subscriptions `session` holds, over all its assets.
+fn subscriptions_of(state: &State, session: SessionId) -> usize {
+    state.follows.get(&session).map_or(0, |assets| {
+        assets
+            .iter()
+            .filter_map(|a| follow_of(state, session, *a))
+            .map(Follow::count)
+            .sum()
+    })
 }

@@ -25,6 +25,21 @@ impl Ema {
         }
     }
 
+    /// An average over `period` values whose value so far is `value`: it
+    /// steps on exactly as the one it was read from ([`Ema::value`]).
+    #[must_use]
+    pub fn resume(period: usize, value: f64) -> Self {
+        let mut ema = Self::new(period);
+        ema.last = Some(value);
+        ema
+    }
+
+    /// The average so far, once a value has come.
+    #[must_use]
+    pub const fn value(&self) -> Option<f64> {
+        self.last
+    }
+
     /// Takes the next value: the average so far.
     pub fn push(&mut self, value: f64) -> f64 {
         let next = match self.last {

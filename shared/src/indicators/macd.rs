@@ -15,6 +15,17 @@ pub struct MacdValue {
     pub histogram: f64,
 }
 
+/// The state a MACD steps on from: its three averages.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MacdAverages {
+    /// `ema(src, fast)`.
+    pub fast: f64,
+    /// `ema(src, slow)`.
+    pub slow: f64,
+    /// `ema(macd, signal)`.
+    pub signal: f64,
+}
+
 /// The MACD as Pine v5 publishes `ta.macd`, over [`Ema`]s that are seeded
 /// with their first value: every input gives an output, the first being
 /// `macd = 0, signal = 0, histogram = 0` (both averages start at the first
@@ -38,6 +49,27 @@ impl Macd {
             slow: Ema::new(slow),
             signal: Ema::new(signal),
         }
+    }
+
+    /// A MACD that steps on exactly as the one whose averages were
+    /// `averages` (see [`Macd::averages`]).
+    #[must_use]
+    pub fn resume(fast: usize, slow: usize, signal: usize, averages: MacdAverages) -> Self {
+        Self {
+            fast: Ema::resume(fast, averages.fast),
+            slow: Ema::resume(slow, averages.slow),
+            signal: Ema::resume(signal, averages.signal),
+        }
+    }
+
+    /// Its averages after the newest value, once a value has come.
+    #[must_use]
+    pub fn averages(&self) -> Option<MacdAverages> {
+        Some(MacdAverages {
+            fast: self.fast.value()?,
+            slow: self.slow.value()?,
+            signal: self.signal.value()?,
+        })
     }
 
     /// Takes the next value.
@@ -84,5 +116,17 @@ mod tests {
                 histogram: -0.5
             }
         );
+        let averages = m.averages().unwrap();
+        assert_eq!(
+            averages,
+            MacdAverages {
+                fast: 12.0,
+                slow: 12.0,
+                signal: 0.5
+            }
+        );
+        // Resumed from its averages, it steps on as the original.
+        let mut resumed = Macd::resume(1, 3, 3, averages);
+        assert_eq!(resumed.push(16.0), m.push(16.0));
     }
 }

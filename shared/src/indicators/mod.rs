@@ -18,7 +18,7 @@ pub mod study;
 
 pub use bb::{Bands, Bb};
 pub use ema::Ema;
-pub use macd::{Macd, MacdValue};
+pub use macd::{Macd, MacdAverages, MacdValue};
 pub use rsi::{Averages, Rsi};
 pub use sma::Sma;
 pub use study::{MAX_PERIOD, Study, StudyError, StudyParams};
@@ -118,29 +118,71 @@ pub fn compute(study: Study, candles: &[Candle]) -> Vec<Point> {
         .collect()
 }
 
-/// What an RSI steps on from after the candle that opened at `time`.
+/// The averages a study steps on from where its state is more than its
+/// last value (EMA) or its last closes (SMA, Bollinger): RSI's
+/// `{up, down}` and MACD's `{fast, slow, signal}`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct RsiState {
-    /// The candle's open time, Unix seconds.
-    pub time: i64,
-    /// Wilder's averages after its close.
-    #[serde(flatten)]
-    pub averages: Averages,
+#[serde(untagged)]
+pub enum Averaged {
+    /// Wilder's averages.
+    Rsi(Averages),
+    /// The MACD's three averages.
+    Macd(MacdAverages),
 }
 
-/// RSI `period`'s state after the newest closed candle of `candles`
-/// (oldest first) that opened at or before `to`: a client holding part of
-/// the history steps on from it exactly as over the whole.
+/// What a study steps on from after the candle that opened at `time`; in
+/// JSON `{time, up, down}` or `{time, fast, slow, signal}`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct StudyState {
+    /// The candle's open time, Unix seconds.
+    pub time: i64,
+    /// The averages after its close.
+    #[serde(flatten)]
+    pub averages: Averaged,
+}
+
+impl Indicator {
+    /// The averages it steps on from, for RSI (once it has a value) and
+    /// MACD; `None` for the others.
+    #[must_use]
+    pub fn averages(&self) -> Option<Averaged> {
+        match self {
+            Self::Rsi(r) => r.averages().map(Averaged::Rsi),
+            Self::Macd(m) => m.averages().map(Averaged::Macd),
+            Self::Sma(_) | Self::Ema(_) | Self::Bb(_) => None,
+        }
+    }
+
+    /// `study` stepping on exactly as the one whose newest close was `last`
+    /// and whose averages were `averages`; `None` when they are not
+    /// `study`'s kind.
+    #[must_use]
+    pub fn resume(study: Study, last: f64, averages: Averaged) -> Option<Self> {
+        match (study, averages) {
+            (Study::Rsi { period }, Averaged::Rsi(a)) => {
+                Some(Self::Rsi(Rsi::resume(period, last, a)))
+            }
+            (Study::Macd { fast, slow, signal }, Averaged::Macd(a)) => {
+                Some(Self::Macd(Macd::resume(fast, slow, signal, a)))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// `study`'s state after the newest closed candle of `candles` (oldest
+/// first) that opened at or before `to`, for RSI and MACD: a client holding
+/// part of the history steps on from it exactly as over the whole.
 #[must_use]
-pub fn rsi_state(period: usize, candles: &[Candle], to: i64) -> Option<RsiState> {
-    let mut rsi = Rsi::new(period);
+pub fn study_state(study: Study, candles: &[Candle], to: i64) -> Option<StudyState> {
+    let mut indicator = Indicator::new(study);
     let mut state = None;
     for c in candles
         .iter()
         .take_while(|c| c.open_time() <= to && c.state() != CandleState::Forming)
     {
-        rsi.push(c.close().to_f64_lossy());
-        state = rsi.averages().map(|averages| RsiState {
+        indicator.push_price(c.close());
+        state = indicator.averages().map(|averages| StudyState {
             time: c.open_time(),
             averages,
         });

@@ -5,13 +5,18 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use super::{ForAsset, ForSeries, ProtocolError, data, default_timeframe, split_frame, text_of};
+use super::{
+    ForAsset, ForSeries, ProtocolError, Unsubscribe, data, default_timeframe, split_frame, text_of,
+};
 use crate::{Asset, Candle, Timeframe};
 
 /// `subscribe_redis_updates {asset, timeframe?, last_seq?}`.
 ///
-/// Without a timeframe the subscription covers every timeframe. With a
-/// timeframe and the last sequence number seen, the server resumes: it sends
+/// Without a timeframe the subscription covers every precomputed timeframe;
+/// with one, that timeframe. Subscriptions to several timeframes of an asset
+/// add up, each ended on its own by `unsubscribe_redis_updates {asset,
+/// timeframe}`. With a timeframe and the last sequence number seen, the
+/// server resumes: it sends
 /// exactly the updates after `last_seq`, or a fresh snapshot when they are no
 /// longer held.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,8 +74,8 @@ impl fmt::Debug for Authenticate {
 pub enum ClientMessage {
     /// Receive live candle updates for an asset.
     SubscribeRedisUpdates(Subscribe),
-    /// Stop receiving them.
-    UnsubscribeRedisUpdates(ForAsset),
+    /// Stop receiving them (one timeframe, or all of the asset's).
+    UnsubscribeRedisUpdates(Unsubscribe),
     /// Start the feed (the simulator) for an asset.
     StartStream(ForAsset),
     /// Stop the feed this session started.

@@ -54,6 +54,30 @@ pub struct ForAsset {
     pub asset: Asset,
 }
 
+/// `unsubscribe_redis_updates {asset, timeframe?}` and its answer
+/// `redis_unsubscribed`: ends the subscription to one timeframe of an asset,
+/// or every subscription to the asset when no timeframe is named.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Unsubscribe {
+    /// The asset.
+    pub asset: Asset,
+    /// The one timeframe to stop following; all of them when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeframe: Option<Timeframe>,
+}
+
+impl Unsubscribe {
+    /// Every subscription to `asset`.
+    #[must_use]
+    pub const fn asset(asset: Asset) -> Self {
+        Self {
+            asset,
+            timeframe: None,
+        }
+    }
+}
+
 /// The data of an event about one asset's candles in one timeframe:
 /// `{asset, timeframe}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{ForAsset, ForSeries, ProtocolError, data, split_frame, text_of};
+use super::{ForAsset, ForSeries, ProtocolError, Unsubscribe, data, split_frame, text_of};
 use crate::{Asset, Candle, Timeframe};
 
 /// A live change to a candle, numbered per asset and timeframe.
@@ -180,8 +180,8 @@ pub enum ServerMessage {
     CandleSnapshot(CandleSnapshot),
     /// The subscription is active.
     RedisSubscribed(ForAsset),
-    /// The subscription has ended.
-    RedisUnsubscribed(ForAsset),
+    /// The subscription has ended (one timeframe, or all of the asset's).
+    RedisUnsubscribed(Unsubscribe),
     /// The feed started.
     StreamStarted(StreamStarted),
     /// The feed stopped.

@@ -36,7 +36,11 @@ fn every_client_message() -> Vec<ClientMessage> {
             last_seq: Some(41),
             epoch: Some(7),
         }),
-        ClientMessage::UnsubscribeRedisUpdates(ForAsset { asset: eur() }),
+        ClientMessage::UnsubscribeRedisUpdates(Unsubscribe::asset(eur())),
+        ClientMessage::UnsubscribeRedisUpdates(Unsubscribe {
+            asset: eur(),
+            timeframe: Timeframe::from_minutes(90),
+        }),
         ClientMessage::StartStream(ForAsset { asset: eur() }),
         ClientMessage::StopStream,
         ClientMessage::GetCachedHistoricalData(ForSeries {
@@ -77,7 +81,11 @@ fn every_server_message() -> Vec<ServerMessage> {
             data: vec![candle()],
         }),
         ServerMessage::RedisSubscribed(ForAsset { asset: eur() }),
-        ServerMessage::RedisUnsubscribed(ForAsset { asset: eur() }),
+        ServerMessage::RedisUnsubscribed(Unsubscribe::asset(eur())),
+        ServerMessage::RedisUnsubscribed(Unsubscribe {
+            asset: eur(),
+            timeframe: Some(Timeframe::M5),
+        }),
         ServerMessage::StreamStarted(StreamStarted {
             asset: eur(),
             timestamp: wire_time(1_705_314_600_250),

@@ -1,9 +1,7 @@
 //! The track against `shared::indicators::compute` over the whole history,
 //! as the server computes it.
 
-use std::collections::BTreeMap;
-
-use shared::indicators::{Study, Value, compute, rsi_state};
+use shared::indicators::{Study, compute, study_state};
 use shared::{Candle, CandleState};
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -23,44 +21,20 @@ fn history(n: i64) -> Vec<Candle> {
         .collect()
 }
 
-/// What the server answers for `study` over `candles`, MACD's EMAs too.
+/// What the server answers for `study` over `candles`, its state included.
 fn server(study: Study, candles: &[Candle]) -> ServerValues {
-    let line = |s: Study| -> BTreeMap<i64, f64> {
-        compute(s, candles)
-            .into_iter()
-            .filter_map(|p| match p.value {
-                Value::Line { value } => Some((p.time, value)),
-                _ => None,
-            })
-            .collect()
-    };
-    let (fast, slow) = match study {
-        Study::Macd { fast, slow, .. } => (
-            line(Study::Ema { period: fast }),
-            line(Study::Ema { period: slow }),
-        ),
-        _ => Default::default(),
-    };
-    let rsi = match study {
-        Study::Rsi { period } => {
-            let closed: Vec<Candle> = candles
-                .iter()
-                .map(|c| c.with_state(CandleState::Closed))
-                .collect();
-            // Asked `to` before the page's forming candle, the newest held.
-            let to = candles[candles.len() - 2].open_time();
-            rsi_state(period, &closed, to).map(|s| (s.time, s.averages))
-        }
-        _ => None,
-    };
+    let closed: Vec<Candle> = candles
+        .iter()
+        .map(|c| c.with_state(CandleState::Closed))
+        .collect();
+    // Asked `to` before the page's forming candle, the newest held.
+    let to = candles[candles.len() - 2].open_time();
     ServerValues {
         points: compute(study, candles)
             .into_iter()
             .map(|p| (p.time, p.value))
             .collect(),
-        fast,
-        slow,
-        rsi,
+        state: study_state(study, &closed, to).map(|s| (s.time, s.averages)),
     }
 }
 

@@ -300,13 +300,16 @@ impl<'a> Requests<'a> {
                     self.refuse(e.to_string());
                 }
             }
-            ClientMessage::UnsubscribeRedisUpdates(ForAsset { asset }) => {
-                state.hub.unsubscribe(self.session, asset);
-                // Leaving the asset lets go of its simulation.
-                if self.streaming.as_ref().is_some_and(|c| c.asset() == asset) {
+            ClientMessage::UnsubscribeRedisUpdates(request) => {
+                state.hub.unsubscribe(self.session, &request);
+                // Leaving the asset altogether lets go of its simulation.
+                let asset = request.asset;
+                if self.streaming.as_ref().is_some_and(|c| c.asset() == asset)
+                    && !state.hub.follows(self.session, asset)
+                {
                     self.streaming = None;
                 }
-                self.reply(&ServerMessage::RedisUnsubscribed(ForAsset { asset }));
+                self.reply(&ServerMessage::RedisUnsubscribed(request));
             }
             ClientMessage::StartStream(ForAsset { asset }) => {
                 // The asset's live stream first: a session at its subscription
