@@ -1,8 +1,9 @@
 //! [`DataStream`] and [`use_data_stream`]: the old design's `useDataStream`
 //! hook, one per chart, fed by the page's one [`Link`]: frames queued as
-//! they arrive, applied to the [`StreamState`] and drawn at once, at most
-//! once per animation frame (and every `process_interval` while a hidden
-//! page gets no frames); after a reconnection the link
+//! they arrive, applied to the [`StreamState`] and drawn at once, a few
+//! times an animation frame at most, then once at its end (and every
+//! `process_interval` while a hidden page gets no frames); after a
+//! reconnection the link
 //! resubscribes each series, resuming after its last update applied; older
 //! history fetched on demand.
 
@@ -22,6 +23,10 @@ use crate::model::{CandleBuffer, MessageQueue, OlderOutcome, Redraw, StreamState
 pub const MAX_QUEUED: usize = 10_000;
 /// Older candles asked for at once.
 const OLDER_PAGE: usize = 300;
+/// Draws one animation frame takes as messages come (each painted in that
+/// frame); past it, what comes waits for the frame's end and is applied
+/// once, so a busy feed costs one draw a frame.
+pub const DRAWS_PER_FRAME: u8 = 4;
 
 /// A handle on one chart's data stream; cheap to copy.
 #[derive(Clone, Copy)]
@@ -30,7 +35,8 @@ pub struct DataStream {
     queue: StoredValue<MessageQueue>,
     /// The page's socket, shared with the other charts' streams.
     link: Link<Self>,
-    frame_pending: StoredValue<bool>,
+    /// Draws made since the last animation frame.
+    draws_in_frame: StoredValue<u8>,
     view: RwSignal<StreamView>,
     older: RwSignal<OlderHistory>,
     frame: RwSignal<u64>,
@@ -73,7 +79,7 @@ impl DataStream {
             state: StoredValue::new(state),
             queue: StoredValue::new(MessageQueue::new(MAX_QUEUED)),
             link,
-            frame_pending: StoredValue::new(false),
+            draws_in_frame: StoredValue::new(0),
             view: RwSignal::new(view),
             older: RwSignal::new(OlderHistory::Idle),
             frame: RwSignal::new(0),
@@ -112,7 +118,8 @@ impl DataStream {
         self.older.read_only()
     }
 
-    /// Changes once per animation frame in which there is something to draw.
+    /// Changes when there is something to draw: as messages come, at most
+    /// `DRAWS_PER_FRAME` times an animation frame.
     #[must_use]
     pub fn frame(&self) -> ReadSignal<u64> {
         self.frame.read_only()
@@ -238,9 +245,9 @@ impl DataStream {
             // series over from a snapshot.
             self.state.update_value(StreamState::overflowed);
             self.send_subscription();
-        } else if opens_series || !self.frame_pending.try_get_value().unwrap_or(true) {
-            // Drawn in the coming frame; what comes before it waits for the
-            // frame after, so a busy feed is applied once a frame.
+        } else if opens_series || self.may_draw() {
+            // Drawn in the coming frame; past the frame's budget, what
+            // comes waits for its end.
             self.process_queue();
         }
     }
@@ -370,19 +377,37 @@ impl DataStream {
         }
     }
 
+    /// Whether this frame may take another draw.
+    fn may_draw(&self) -> bool {
+        self.draws_in_frame
+            .try_get_value()
+            .is_some_and(|n| n < DRAWS_PER_FRAME)
+    }
+
     /// Draws now (the chart hands the library what changed, which paints it
-    /// in the coming animation frame) unless a draw is pending; then holds
-    /// further draws until that frame, which applies what came meanwhile.
+    /// in the coming animation frame) while the frame's budget lasts; the
+    /// frame's end applies and draws whatever waited meanwhile.
     fn schedule_frame(&self) {
-        if self.frame_pending.try_get_value().unwrap_or(true) {
+        let Some(draws) = self.draws_in_frame.try_get_value() else {
+            return;
+        };
+        if draws >= DRAWS_PER_FRAME {
+            // Held back: the frame's end draws it.
+            self.draws_in_frame.set_value(DRAWS_PER_FRAME + 1);
             return;
         }
-        self.frame_pending.set_value(true);
+        self.draws_in_frame.set_value(draws + 1);
         self.frame.try_update(|f| *f = f.wrapping_add(1));
+        if draws > 0 {
+            return;
+        }
         let stream = *self;
         request_animation_frame(move || {
-            stream.frame_pending.try_set_value(false);
-            if stream.queue.try_with_value(MessageQueue::is_empty) == Some(false) {
+            let held = stream.draws_in_frame.try_get_value() > Some(DRAWS_PER_FRAME);
+            stream.draws_in_frame.try_set_value(0);
+            // What waited, and what the fallback interval applied while the
+            // budget was spent.
+            if held || stream.queue.try_with_value(MessageQueue::is_empty) == Some(false) {
                 stream.process_queue();
             }
         });

@@ -17,6 +17,6 @@ pub mod url;
 pub mod view;
 
 pub use clock::now_ms;
-pub use data_stream::{DataStream, MAX_QUEUED, use_data_stream};
+pub use data_stream::{DRAWS_PER_FRAME, DataStream, MAX_QUEUED, use_data_stream};
 pub use link::{Follower, Link, MAX_SERIES, use_link};
 pub use view::{Connection, OlderHistory, StreamOptions, StreamView};
