@@ -331,8 +331,11 @@ fn falls_back(e: &sqlx::Error, pool: &PgPool) -> bool {
         sqlx::Error::Database(db) => !db
             .code()
             .is_some_and(|c| c == "57014" || c.starts_with("22")),
-        // No connection at all: it is down; some: they are busy.
-        sqlx::Error::PoolTimedOut => pool.size() == 0,
+        // Every connection open and busy: the replica is up but loaded.
+        // Otherwise one could not be opened (idle ones may be dead): down.
+        sqlx::Error::PoolTimedOut => {
+            pool.num_idle() > 0 || pool.size() < pool.options().get_max_connections()
+        }
         _ => true,
     }
 }

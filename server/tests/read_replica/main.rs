@@ -161,6 +161,8 @@ async fn history_is_read_from_the_replica_once_replayed_and_written_to_the_prima
     );
     assert_eq!(metric(&server, "tickstream_history_replica_up").await, 1);
 
+    lagging_replica_newest_candles_come_from_the_hub(&server, &prefix, &pair).await;
+
     server.stop().await;
     cleanup(&prefix).await;
     drop(pair);
@@ -299,4 +301,47 @@ async fn the_embedded_store_and_no_store_take_no_read_replica() {
     // Empty means none.
     let config = ServeConfig::parse_from(["--database-read-url", ""]).unwrap();
     assert_eq!(config.history.read_url(), None);
+}
+
+/// With replay paused, the newest candles of a recent read that misses the
+/// cache come from the hub: the replica's stop at its newest tick.
+async fn lagging_replica_newest_candles_come_from_the_hub(
+    server: &common::Running,
+    prefix: &str,
+    pair: &Pair,
+) {
+    let (primary, read_url) = (pair.primary.url(), pair.replica.url());
+    let minute = common::future_minute() - 60_000;
+    server
+        .ingest(&ticks_json("RPLIVE", &[("2.0000", minute - 120_000)]))
+        .await;
+    eventually(Duration::from_secs(10), "the first tick replayed", || {
+        let url = read_url.clone();
+        async move { rows(&url, "RPLIVE").await == 1 }
+    })
+    .await;
+    let _: i32 = scalar(&read_url, "SELECT 1 FROM pg_wal_replay_pause()").await;
+    let now = [("2.0010", minute + 1), ("2.0005", minute + 2)];
+    server.ingest(&ticks_json("RPLIVE", &now)).await;
+    eventually(Duration::from_secs(10), "the ticks on the primary", || {
+        let url = primary.clone();
+        async move { rows(&url, "RPLIVE").await == 3 }
+    })
+    .await;
+    assert_eq!(rows(&read_url, "RPLIVE").await, 1);
+    // A miss of the Redis cache, so the read goes to the store.
+    let _: () = redis::cmd("DEL")
+        .arg(format!("{prefix}historical:RPLIVE:1M"))
+        .query_async(&mut common::redis().await)
+        .await
+        .unwrap();
+    let (code, text) = server.get("/api/candles?asset=RPLIVE&timeframe=1M").await;
+    assert_eq!(code, 200, "{text}");
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["source"], "database", "{text}");
+    let last = json["candles"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["timestamp"], minute / 1000, "{text}");
+    assert_eq!(last["volume"], 2, "{text}");
+    assert_eq!(last["close"].to_string(), "2.0005", "{text}");
+    let _: i32 = scalar(&read_url, "SELECT 1 FROM pg_wal_replay_resume()").await;
 }
