@@ -183,17 +183,20 @@ pub async fn run(
         // Migrate (as the owner) or check the schema (as a writer) at
         // start-up; if the database is down, the persister keeps trying.
         match store.prepare().await {
-            Ok(()) => tracing::info!(store = store.kind(), "tick store ready"),
+            Ok(()) => {
+                // Once the primary is migrated, a read replica must hold
+                // the same schema (else it is checked before its first read).
+                store
+                    .check_read_replica()
+                    .await
+                    .inspect_err(|_| stop.cancel())?;
+                tracing::info!(store = store.kind(), "tick store ready");
+            }
             Err(e) if e.stops_start_up() => {
                 stop.cancel();
                 return Err(e.into());
             }
             Err(e) => tracing::error!("the tick store is not ready yet: {e}"),
-        }
-        // After the primary is migrated: a replica must read the same schema.
-        if let Err(e) = store.check_read_replica().await {
-            stop.cancel();
-            return Err(e.into());
         }
     }
     let watchers = Watchers {

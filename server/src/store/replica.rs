@@ -228,10 +228,10 @@ impl Reads {
                     }
                     return Ok(());
                 }
-                Ok(Some(why)) if started.elapsed() >= CATCH_UP => {
-                    return Err(StoreError::ReadReplica(why));
+                Ok(Some(Unfit::Schema(_))) if started.elapsed() < CATCH_UP => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
                 }
-                Ok(Some(_)) => tokio::time::sleep(Duration::from_millis(200)).await,
+                Ok(Some(unfit)) => return Err(StoreError::ReadReplica(unfit.why())),
                 Err(e) => {
                     set_down(health, RETRY_AFTER);
                     tracing::warn!(
@@ -265,7 +265,8 @@ fn usable(pool: &PgPool, health: &Arc<Health>) -> bool {
                 health.checked.store(true, Ordering::Relaxed);
                 tracing::info!("the read replica answers: history reads go to it again");
             }
-            Ok(Some(why)) => {
+            Ok(Some(unfit)) => {
+                let why = unfit.why();
                 set_down(&health, RECHECK_UNFIT);
                 tracing::error!(
                     "the read replica is not read ({why}); history reads go to the primary, it is checked again in {RECHECK_UNFIT:?}"
@@ -289,37 +290,60 @@ fn set_down(health: &Health, rest: Duration) {
     health.checked.store(false, Ordering::Relaxed);
 }
 
+/// Why the replica may not be read.
+enum Unfit {
+    /// Its schema is not this binary's: it may be catching up.
+    Schema(String),
+    /// Its role may not read what history reads need.
+    Refused(String),
+}
+
+impl Unfit {
+    fn why(self) -> String {
+        match self {
+            Self::Schema(why) | Self::Refused(why) => why,
+        }
+    }
+}
+
 /// Why the replica may not be read (`Some`), or `None` when its schema is
-/// this binary's and its role may read the ticks.
+/// this binary's and its role may read what history reads read.
 ///
 /// # Errors
 ///
 /// When the replica cannot be reached.
-async fn unfit(pool: &PgPool) -> Result<Option<String>, StoreError> {
-    let behind = match schema::behind(pool).await {
-        Ok(behind) => behind,
-        Err(StoreError::NotPermitted { role, what }) => {
-            return Ok(Some(format!(
-                "role {role} may not {what} there: GRANT tickstream_reader TO {role}"
-            )));
-        }
-        Err(e) => return Err(e),
+async fn unfit(pool: &PgPool) -> Result<Option<Unfit>, StoreError> {
+    let refused = |role: &str, what: &str| {
+        Unfit::Refused(format!(
+            "role {role} may not {what} there: connect as DATABASE_URL's role \
+             (a member of tickstream_writer), whose grants the replica holds"
+        ))
     };
-    if let Some(behind) = behind {
-        return Ok(Some(format!(
-            "its schema is not this tickstream's ({behind}): name a replica of DATABASE_URL's database, once it has caught up"
-        )));
+    match schema::behind(pool).await {
+        Ok(None) => {}
+        Ok(Some(behind)) => {
+            return Ok(Some(Unfit::Schema(format!(
+                "its schema is not this tickstream's ({behind}): name a replica of \
+                 DATABASE_URL's database, once it has caught up"
+            ))));
+        }
+        Err(StoreError::NotPermitted { role, what }) => return Ok(Some(refused(&role, what))),
+        Err(e) => return Err(e),
     }
-    let (readable, role): (bool, String) = sqlx::query_as(
-        "SELECT has_table_privilege('historical_ticks', 'SELECT'), current_user::text",
-    )
-    .fetch_one(pool)
-    .await?;
-    Ok((!readable).then(|| {
-        format!(
-            "role {role} may not read historical_ticks there: GRANT tickstream_reader TO {role}"
-        )
-    }))
+    // The columns history reads read, as `tickstream_writer` is granted them.
+    let probe = sqlx::query("SELECT id, pair, price, timestamp FROM historical_ticks LIMIT 0")
+        .execute(pool)
+        .await;
+    match probe {
+        Ok(_) => Ok(None),
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42501") => {
+            let role: String = sqlx::query_scalar("SELECT current_user::text")
+                .fetch_one(pool)
+                .await?;
+            Ok(Some(refused(&role, "read historical_ticks")))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Whether a read the replica failed should be asked of the primary: not

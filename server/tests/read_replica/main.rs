@@ -3,8 +3,9 @@
 //! each test ([`pair`]) and the real Redis: reads go to the replica and
 //! writes to the primary; a tick shows in `/api/candles` once replayed
 //! there; a replica that is away sends reads to the primary until it is
-//! back; a replica of another schema, or beside the embedded store, stops
-//! start-up with a message naming `DATABASE_READ_URL`.
+//! back; a replica of another schema, read as a role without the server's
+//! grants, or beside the embedded store, stops start-up with a message
+//! naming `DATABASE_READ_URL`.
 //!
 //! Each test uses ports of its own in 5440-5449.
 
@@ -116,7 +117,7 @@ async fn history_is_read_from_the_replica_once_replayed_and_written_to_the_prima
     assert_eq!(metric(&server, "tickstream_history_replica_up").await, 1);
 
     // Replay paused: the replica lags the primary as far as we like.
-    let _: i32 = scalar(&read_url, "SELECT 1 FROM pg_wal_replay_pause()").await;
+    pair.pause_replay().await;
     server.ingest(&ticks("RPLAG")).await;
     eventually(Duration::from_secs(10), "the ticks on the primary", || {
         let primary = pair.primary.url();
@@ -131,7 +132,7 @@ async fn history_is_read_from_the_replica_once_replayed_and_written_to_the_prima
     );
 
     // Replayed: the same read finds them, five closed minutes.
-    let _: i32 = scalar(&read_url, "SELECT 1 FROM pg_wal_replay_resume()").await;
+    pair.resume_replay().await;
     eventually(
         Duration::from_secs(10),
         "the candles once replayed",
@@ -266,6 +267,55 @@ async fn a_read_database_of_another_schema_stops_start_up() {
 }
 
 #[tokio::test]
+async fn the_read_role_needs_the_grants_of_the_servers_role() {
+    // The primary itself as the read database: enough to check the roles.
+    let (url, db) = fresh_database("replica_roles").await;
+    let (ok, out) = common::migrate(&url, &[]);
+    assert!(ok, "{out}");
+    let reader = common::login_role("rpreader", "tickstream_reader").await;
+    let writer = common::login_role("rpwriter", "tickstream_writer").await;
+    let prefix = unique_prefix("replica_roles");
+    let dist = tempfile::tempdir().unwrap();
+    let read_as = |role: &str| common::as_role(&url, role);
+
+    let server = common::start_with_db(
+        dist.path(),
+        &prefix,
+        &url,
+        &["--database-read-url", &read_as(&reader)],
+    )
+    .await;
+    let refusal = server.refusal().await;
+    for needle in [
+        "DATABASE_READ_URL",
+        &reader,
+        "_sqlx_migrations",
+        "tickstream_writer",
+    ] {
+        assert!(refusal.contains(needle), "{needle:?} in {refusal}");
+    }
+
+    let server = common::start_with_db(
+        dist.path(),
+        &prefix,
+        &url,
+        &["--database-read-url", &read_as(&writer)],
+    )
+    .await;
+    eventually(Duration::from_secs(15), "the server ready", || async {
+        server.get("/readyz").await.0 == 200
+    })
+    .await;
+    assert_eq!(metric(&server, "tickstream_history_replica_up").await, 1);
+    server.stop().await;
+
+    cleanup(&prefix).await;
+    drop_database(&db).await;
+    common::drop_role(&reader).await;
+    common::drop_role(&writer).await;
+}
+
+#[tokio::test]
 async fn the_embedded_store_and_no_store_take_no_read_replica() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite = format!("sqlite:{}", dir.path().join("ticks.db").display());
@@ -320,7 +370,7 @@ async fn lagging_replica_newest_candles_come_from_the_hub(
         async move { rows(&url, "RPLIVE").await == 1 }
     })
     .await;
-    let _: i32 = scalar(&read_url, "SELECT 1 FROM pg_wal_replay_pause()").await;
+    pair.pause_replay().await;
     let now = [("2.0010", minute + 1), ("2.0005", minute + 2)];
     server.ingest(&ticks_json("RPLIVE", &now)).await;
     eventually(Duration::from_secs(10), "the ticks on the primary", || {
@@ -343,5 +393,5 @@ async fn lagging_replica_newest_candles_come_from_the_hub(
     assert_eq!(last["timestamp"], minute / 1000, "{text}");
     assert_eq!(last["volume"], 2, "{text}");
     assert_eq!(last["close"].to_string(), "2.0005", "{text}");
-    let _: i32 = scalar(&read_url, "SELECT 1 FROM pg_wal_replay_resume()").await;
+    pair.resume_replay().await;
 }

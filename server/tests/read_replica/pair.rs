@@ -134,6 +134,32 @@ impl Pair {
         pair
     }
 
+    /// Pauses the replica's replay, and waits until it has paused (a WAL
+    /// record from the primary gets it there when it idles).
+    pub async fn pause_replay(&self) {
+        let (primary, replica) = (self.primary.url(), self.replica.url());
+        let _: i32 = scalar(&replica, "SELECT 1 FROM pg_wal_replay_pause()").await;
+        let started = Instant::now();
+        loop {
+            let state: String = scalar(&replica, "SELECT pg_get_wal_replay_pause_state()").await;
+            if state == "paused" {
+                return;
+            }
+            assert!(started.elapsed() < WAIT, "replay did not pause: {state}");
+            let _: String = scalar(
+                &primary,
+                "SELECT pg_logical_emit_message(false, 'test', 'pause')::text",
+            )
+            .await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Resumes the replica's replay.
+    pub async fn resume_replay(&self) {
+        let _: i32 = scalar(&self.replica.url(), "SELECT 1 FROM pg_wal_replay_resume()").await;
+    }
+
     /// The temporary folder holding both servers' files.
     pub fn folder(&self) -> &Path {
         self.dir.path()
