@@ -6,10 +6,12 @@
 //!   derived-series seeds). Writes, migrations, the start-up seed of
 //!   today's ticks and the restatement of late candles stay on the primary:
 //!   each must see what was just written there.
-//! - A replica that cannot be reached (refused, broken, still starting,
-//!   recovery conflict) costs one failed try: the read is answered by the
-//!   primary's read pool, bounded by the same [`ReadLimits`], and reads go
-//!   to the primary for [`RETRY_AFTER`] before the replica is tried again.
+//! - A replica that cannot be reached (refused, broken, still starting)
+//!   costs the read that finds it so (at most the read timeout): the
+//!   primary's read pool, bounded by the same [`ReadLimits`], answers it,
+//!   and reads go to the primary for [`RETRY_AFTER`]; then the replica is
+//!   checked in the background and read again once it answers. A read
+//!   cancelled by a conflict with replay is asked of the primary alone.
 //!   A read that is merely slow is not retried on the primary (it would be
 //!   as slow there): it times out as it would without a replica.
 //! - Before the first read, and again after every fall-back, the replica's
@@ -31,7 +33,7 @@ use super::{ReadLimits, StoreError, TickStore, schema};
 use crate::clock::now_millis;
 
 /// How long reads go to the primary after the replica failed one.
-pub const RETRY_AFTER: Duration = Duration::from_secs(5);
+const RETRY_AFTER: Duration = Duration::from_secs(5);
 /// How long a replica whose schema is not this binary's is left alone.
 const RECHECK_UNFIT: Duration = Duration::from_secs(30);
 /// How long start-up waits for the replica to replay a migration the
