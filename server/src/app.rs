@@ -82,6 +82,21 @@ async fn seed_when_ready(
     }
 }
 
+/// The tick store `DATABASE_URL` names, its history reads going to
+/// `DATABASE_READ_URL` when that is set.
+fn open_store(config: &ServeConfig) -> anyhow::Result<Option<TickStore>> {
+    let limits = config.history.read_limits();
+    let store = TickStore::open(&config.store(), config.redis.timeout(), limits)
+        .map_err(|e| anyhow::anyhow!("DATABASE_URL is not usable: {e}"))?;
+    Ok(match (store, config.history.read_url()) {
+        (store, None) => store,
+        (Some(store), Some(url)) => Some(store.with_read_replica(url, limits)?),
+        (None, Some(_)) => anyhow::bail!(
+            "DATABASE_READ_URL is set, but DATABASE_URL=none keeps no ticks to read: unset one of them"
+        ),
+    })
+}
+
 /// Serves on `listener` until `stop` is cancelled.
 ///
 /// Prints `tickstream listening on http://ADDR` to standard output once the
@@ -163,17 +178,20 @@ pub async fn run(
         ));
         tx
     });
-    let store = TickStore::open(
-        &config.store(),
-        config.redis.timeout(),
-        config.history.read_limits(),
-    )
-    .map_err(|e| anyhow::anyhow!("DATABASE_URL is not usable: {e}"))?;
+    let store = open_store(&config).inspect_err(|_| stop.cancel())?;
     if let Some(store) = &store {
         // Migrate (as the owner) or check the schema (as a writer) at
         // start-up; if the database is down, the persister keeps trying.
         match store.prepare().await {
-            Ok(()) => tracing::info!(store = store.kind(), "tick store ready"),
+            Ok(()) => {
+                // Once the primary is migrated, a read replica must hold
+                // the same schema (else it is checked before its first read).
+                store
+                    .check_read_replica()
+                    .await
+                    .inspect_err(|_| stop.cancel())?;
+                tracing::info!(store = store.kind(), "tick store ready");
+            }
             Err(e) if e.stops_start_up() => {
                 stop.cancel();
                 return Err(e.into());

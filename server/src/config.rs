@@ -292,6 +292,15 @@ pub struct HistoryConfig {
     #[arg(long, env = "HISTORY_READ_CONNECTIONS", default_value_t = 4,
           value_parser = clap::value_parser!(u32).range(1..=64))]
     pub history_read_connections: u32,
+    /// A PostgreSQL read replica of `DATABASE_URL`'s database
+    /// (`postgres://...`) for history reads (`/api/candles`,
+    /// `/api/indicators`, `get_cached_historical_data`, derived-series
+    /// seeds), with `HISTORY_READ_CONNECTIONS` connections of its own; a
+    /// read it fails goes to `DATABASE_URL`. Writes, migrations, today's
+    /// ticks read at start-up and restated candles stay on `DATABASE_URL`.
+    /// Unset or empty: every read goes to `DATABASE_URL`.
+    #[arg(long, env = "DATABASE_READ_URL", hide_env_values = true, value_parser = replica_url)]
+    pub database_read_url: Option<String>,
 }
 
 impl HistoryConfig {
@@ -302,6 +311,25 @@ impl HistoryConfig {
             timeout: self.history_read_timeout,
             connections: self.history_read_connections,
         }
+    }
+
+    /// The read replica (`DATABASE_READ_URL`), unless unset or empty.
+    #[must_use]
+    pub fn read_url(&self) -> Option<&str> {
+        self.database_read_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+    }
+}
+
+/// Checks a `DATABASE_READ_URL` value (empty: none).
+fn replica_url(text: &str) -> Result<String, String> {
+    let url = text.trim();
+    if url.is_empty() || url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(url.to_owned())
+    } else {
+        Err("expected postgres://... naming a read replica of DATABASE_URL's PostgreSQL".to_owned())
     }
 }
 

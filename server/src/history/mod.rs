@@ -143,9 +143,17 @@ impl History {
                 let found = self.derived_recent(asset, timeframe, limit).await?;
                 found.candles.unwrap_or_default()
             } else {
-                store
+                let stored = store
                     .latest(asset, timeframe, window, wanted, now_s)
-                    .await?
+                    .await?;
+                // The store lags the live candles (by the persister's
+                // interval, and a read replica's replay): the hub's are
+                // newer from the newest stored one on.
+                if stored.is_empty() {
+                    stored
+                } else {
+                    splice_live(stored, self.hub.candles(asset, timeframe))
+                }
             };
             if !candles.is_empty() {
                 if let Some(cache) = &self.cache

@@ -152,6 +152,23 @@ async fn register_journal(r: &mut Registry, state: &AppState) {
             counter(stats.misses.load(Ordering::Relaxed)),
         );
     }
+    if let Some(replica) = state.history.store().and_then(|s| s.read_replica()) {
+        r.register(
+            "history_replica_up",
+            "1 while history reads go to the read replica (DATABASE_READ_URL)",
+            gauge(i64::from(replica.up)),
+        );
+        r.register(
+            "history_replica_reads",
+            "History reads the read replica answered",
+            counter(replica.reads),
+        );
+        r.register(
+            "history_replica_fallbacks",
+            "History reads the read replica failed and the primary answered",
+            counter(replica.fallbacks),
+        );
+    }
 }
 
 fn register_persister(r: &mut Registry, state: &AppState) {

@@ -4,15 +4,18 @@
 //! - [`postgres`]: PostgreSQL's `historical_ticks` (`DATABASE_URL=postgres://...`).
 //! - [`sqlite`]: the embedded store, a SQLite file (the default, `data/tickstream.db`).
 //! - [`adopt`]: taking over the original design's PostgreSQL table.
+//! - [`replica`]: where PostgreSQL history reads go (`DATABASE_READ_URL`).
 //!
 //! Both stores keep the natural identity `(pair, timestamp, price)` unique,
 //! so a replayed or retried batch inserts nothing twice, and both keep
 //! prices exact. Each has two pools: writes (the persister, the start-up
-//! seed, readiness) and history reads, bounded by [`ReadLimits`], so a slow
-//! read never holds up a write or `/readyz`.
+//! seed, readiness, the restatement of late candles) and history reads,
+//! bounded by [`ReadLimits`], so a slow read never holds up a write or
+//! `/readyz`. On PostgreSQL the history reads may go to a read replica.
 
 pub mod adopt;
 pub mod postgres;
+pub mod replica;
 mod restate;
 mod schema;
 pub mod sqlite;
@@ -24,6 +27,7 @@ use std::time::Duration;
 use shared::{Asset, Candle, CandleState, Price, Tick, Timeframe, TimestampMs};
 
 pub use postgres::PgStore;
+pub use replica::ReplicaStatus;
 pub use sqlite::SqliteStore;
 pub use target::{DEFAULT_SQLITE_PATH, StoreTarget};
 
@@ -80,6 +84,10 @@ pub enum StoreError {
         /// What it may not do.
         what: &'static str,
     },
+    /// `DATABASE_READ_URL` cannot be used: not a PostgreSQL URL, beside a
+    /// store that has no replica, or a replica not fit to read from.
+    #[error("DATABASE_READ_URL: {0}")]
+    ReadReplica(String),
     /// The embedded store's folder could not be created.
     #[error("cannot create {0}: {1}")]
     Folder(PathBuf, #[source] std::io::Error),
@@ -117,10 +125,10 @@ impl StoreError {
     }
 
     /// Whether `serve` must not start: the schema is not current and this
-    /// role may not migrate it.
+    /// role may not migrate it, or the read replica is not fit to read from.
     #[must_use]
     pub const fn stops_start_up(&self) -> bool {
-        matches!(self, Self::NotCurrent(_))
+        matches!(self, Self::NotCurrent(_) | Self::ReadReplica(_))
     }
 }
 

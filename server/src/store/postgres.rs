@@ -9,7 +9,8 @@
 //! History reads (candles) go through a pool of their own whose connections
 //! carry a `statement_timeout`, so a wide or slow read is cancelled by
 //! PostgreSQL itself and never holds a connection the persister writes
-//! through.
+//! through; with `DATABASE_READ_URL`, through a read replica first
+//! ([`super::replica`]).
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -17,6 +18,7 @@ use std::time::Duration;
 use shared::{Asset, Candle, Price, Tick, Timeframe};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
+use super::replica::{Reads, ReplicaStatus, read_pool};
 use super::{ReadLimits, StoreError, bucket_candle, row_tick, schema};
 
 /// The PostgreSQL tick store; cheap to clone.
@@ -24,8 +26,9 @@ use super::{ReadLimits, StoreError, bucket_candle, row_tick, schema};
 pub struct PgStore {
     /// Writes, the start-up seed and readiness.
     pool: PgPool,
-    /// History reads, each under the read timeout.
-    reads: PgPool,
+    /// History reads, each under the read timeout: on the primary, or on
+    /// the read replica falling back to the primary.
+    reads: Reads,
 }
 
 impl PgStore {
@@ -55,12 +58,35 @@ impl PgStore {
             .max_connections(4)
             .acquire_timeout(timeout)
             .connect_lazy_with(options.clone());
-        let statement_timeout = reads.timeout.as_millis().max(1);
-        let reads = PgPoolOptions::new()
-            .max_connections(reads.connections)
-            .acquire_timeout(reads.timeout)
-            .connect_lazy_with(options.options([("statement_timeout", statement_timeout)]));
+        let reads = Reads::primary(read_pool(options, reads));
         Ok(Self { pool, reads })
+    }
+
+    /// The same store, its history reads going to the read replica at
+    /// `url` first (its pool bounded by `limits`).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::ReadReplica`] when `url` is not a PostgreSQL URL.
+    pub fn with_read_replica(self, url: &str, limits: ReadLimits) -> Result<Self, StoreError> {
+        let reads = self.reads.with_replica(url, limits)?;
+        Ok(Self { reads, ..self })
+    }
+
+    /// Checks the read replica, if there is one, at start-up (see
+    /// [`super::replica`]).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::ReadReplica`] when it is not fit to read from.
+    pub async fn check_read_replica(&self) -> Result<(), StoreError> {
+        self.reads.check_replica().await
+    }
+
+    /// The read replica's counters; `None` without one.
+    #[must_use]
+    pub fn read_replica(&self) -> Option<ReplicaStatus> {
+        self.reads.replica_status()
     }
 
     /// Applies the migrations in `migrations/` (idempotent), with the
@@ -192,7 +218,8 @@ impl PgStore {
 
     /// Candles of `asset` in `timeframe` with open times in `from..=to` (Unix
     /// seconds), the newest `limit`, oldest first, read through the read
-    /// pool and computed by PostgreSQL:
+    /// pools (the replica's first, when there is one) and computed by
+    /// PostgreSQL:
     /// first, highest, lowest and last price and the tick count per bucket,
     /// ties in time broken by insertion order as the live aggregator breaks
     /// them by arrival order. The bucket holding `now_s` is forming.
@@ -209,24 +236,30 @@ impl PgStore {
         now_s: i64,
     ) -> Result<Vec<Candle>, StoreError> {
         let width_ms = timeframe.seconds() * 1000;
-        let rows: Vec<(i64, String, String, String, String, i64)> = sqlx::query_as(
-            "SELECT b, open::text, high::text, low::text, close::text, n FROM ( \
-               SELECT (timestamp - (timestamp % $2)) / 1000 AS b, \
-                      (array_agg(price ORDER BY timestamp, id))[1] AS open, \
-                      max(price) AS high, min(price) AS low, \
-                      (array_agg(price ORDER BY timestamp DESC, id DESC))[1] AS close, \
-                      count(*) AS n \
-               FROM historical_ticks \
-               WHERE pair = $1 AND timestamp >= $3 * 1000 AND timestamp < ($4 * 1000 + $2) \
-               GROUP BY 1 ORDER BY 1 DESC LIMIT $5) newest ORDER BY b",
-        )
-        .bind(asset.as_str())
-        .bind(width_ms)
-        .bind(timeframe.bucket_start(from))
-        .bind(timeframe.bucket_start(to))
-        .bind(limit)
-        .fetch_all(&self.reads)
-        .await?;
+        let (first, last) = (timeframe.bucket_start(from), timeframe.bucket_start(to));
+        let rows: Vec<(i64, String, String, String, String, i64)> = self
+            .reads
+            .run(|pool| async move {
+                sqlx::query_as(
+                    "SELECT b, open::text, high::text, low::text, close::text, n FROM ( \
+                       SELECT (timestamp - (timestamp % $2)) / 1000 AS b, \
+                              (array_agg(price ORDER BY timestamp, id))[1] AS open, \
+                              max(price) AS high, min(price) AS low, \
+                              (array_agg(price ORDER BY timestamp DESC, id DESC))[1] AS close, \
+                              count(*) AS n \
+                       FROM historical_ticks \
+                       WHERE pair = $1 AND timestamp >= $3 * 1000 AND timestamp < ($4 * 1000 + $2) \
+                       GROUP BY 1 ORDER BY 1 DESC LIMIT $5) newest ORDER BY b",
+                )
+                .bind(asset.as_str())
+                .bind(width_ms)
+                .bind(first)
+                .bind(last)
+                .bind(limit)
+                .fetch_all(&pool)
+                .await
+            })
+            .await?;
         let forming = timeframe.bucket_start(now_s);
         Ok(rows
             .into_iter()
@@ -259,7 +292,8 @@ impl PgStore {
     }
 
     /// The newest tick time of `asset` in `from_ms..until_ms`, Unix
-    /// milliseconds, through the `(pair, timestamp DESC)` index.
+    /// milliseconds, through the `(pair, timestamp DESC)` index, read as
+    /// [`PgStore::candles`] are.
     ///
     /// # Errors
     ///
@@ -270,15 +304,19 @@ impl PgStore {
         from_ms: i64,
         until_ms: i64,
     ) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT max(timestamp) FROM historical_ticks \
-             WHERE pair = $1 AND timestamp >= $2 AND timestamp < $3",
-        )
-        .bind(asset.as_str())
-        .bind(from_ms)
-        .bind(until_ms)
-        .fetch_one(&self.reads)
-        .await?)
+        self.reads
+            .run(|pool| async move {
+                sqlx::query_scalar(
+                    "SELECT max(timestamp) FROM historical_ticks \
+                     WHERE pair = $1 AND timestamp >= $2 AND timestamp < $3",
+                )
+                .bind(asset.as_str())
+                .bind(from_ms)
+                .bind(until_ms)
+                .fetch_one(&pool)
+                .await
+            })
+            .await
     }
 
     /// The write pool (writes, the seed, readiness, migrations).
