@@ -106,3 +106,64 @@ fn take_early(url: &str) -> Option<WebSocket> {
         None
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use super::*;
+
+    /// Nothing listens there: the sockets stay opening for the test's length.
+    const URL: &str = "ws://127.0.0.1:9/ws";
+
+    fn handlers() -> Handlers {
+        Handlers {
+            on_open: Box::new(|| {}),
+            on_text: Box::new(|_| {}),
+            on_close: Box::new(|| {}),
+        }
+    }
+
+    fn window() -> web_sys::Window {
+        web_sys::window().expect("a window")
+    }
+
+    /// What `index.html` does.
+    fn leave_early(url: &str) -> WebSocket {
+        let ws = WebSocket::new(url).expect("a socket");
+        js_sys::Reflect::set(&window(), &JsValue::from_str(EARLY), &ws).expect("set");
+        ws
+    }
+
+    fn early_left() -> bool {
+        !js_sys::Reflect::get(&window(), &JsValue::from_str(EARLY))
+            .expect("get")
+            .is_undefined()
+    }
+
+    #[wasm_bindgen_test]
+    fn the_early_socket_of_the_address_is_taken_over_once() {
+        let early = leave_early(URL);
+        let socket = Socket::open(URL, handlers()).expect("open");
+        assert!(!early_left());
+        // The very socket, now with the app's handlers, and still opening.
+        assert!(early.onopen().is_some() && early.onmessage().is_some());
+        assert_eq!(early.ready_state(), WebSocket::CONNECTING);
+        // A reconnection opens a socket of its own.
+        let again = Socket::open(URL, handlers()).expect("open");
+        assert!(early.onopen().is_some());
+        again.close();
+        socket.close();
+        assert!(early.onopen().is_none());
+    }
+
+    #[wasm_bindgen_test]
+    fn an_early_socket_of_another_address_is_closed() {
+        let early = leave_early("ws://127.0.0.1:9/elsewhere");
+        let socket = Socket::open(URL, handlers()).expect("open");
+        assert!(!early_left());
+        assert!(early.onopen().is_none());
+        assert_ne!(early.ready_state(), WebSocket::CONNECTING);
+        socket.close();
+    }
+}
