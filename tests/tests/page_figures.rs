@@ -4,7 +4,10 @@
 //! cargo test -p e2e --test page_figures -- --ignored --nocapture --test-threads 1
 //! ```
 //!
-//! - first chart paint with 1000 cached candles, after page load on loopback;
+//! - first chart paint with 1000 cached candles, after page load on loopback,
+//!   with where the time went in each load (`PAINT_BREAKDOWN=1` also marks
+//!   the socket's open and the snapshot's arrival, through a copy of the
+//!   page with one inline script watching `WebSocket`);
 //! - JS heap over ten minutes at 100 updates a second (`HEAP_MINUTES` to
 //!   change the length).
 
@@ -13,7 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use e2e::browser::wait_for;
 use e2e::server::unique;
-use e2e::{Browser, Server, seed};
+use e2e::{Browser, Server, paths, seed};
 use fantoccini::Locator;
 use serde_json::Value;
 
@@ -38,11 +41,20 @@ fn median(mut v: Vec<f64>) -> f64 {
 #[ignore = "a figure, run by hand"]
 async fn first_chart_paint_with_1000_cached_candles() -> anyhow::Result<()> {
     let prefix = format!("paint{}:", unique());
+    let watched = std::env::var_os("PAINT_BREAKDOWN").is_some();
+    let copy = tempfile::tempdir()?;
+    let dist = if watched {
+        watched_page(copy.path())?
+    } else {
+        paths::dist()
+    };
+    let dist = dist.to_string_lossy().into_owned();
     let server = Server::start(&[
         ("REDIS_URL", "redis://127.0.0.1:6379/0"),
         ("REDIS_KEY_PREFIX", &prefix),
         ("REDIS_HISTORICAL_CACHE_SIZE", "1000"),
         ("INGEST_TOKEN", "figures-ingest-token"),
+        ("DIST_DIR", &dist),
     ])?;
     let ticks = seed::ticks_ending_at(
         "EURUSD_otc",
@@ -98,6 +110,7 @@ async fn first_chart_paint_with_1000_cached_candles() -> anyhow::Result<()> {
             paint - app,
             marks[2]
         );
+        println!("  {}", breakdown(c).await?);
         if run > 0 {
             // The first run fills the browser's cache.
             total.push(paint);
@@ -112,6 +125,105 @@ async fn first_chart_paint_with_1000_cached_candles() -> anyhow::Result<()> {
     );
     browser.close().await;
     Ok(())
+}
+
+/// When each part of the load ended (ms from navigation start), and the
+/// bytes that came over the wire (0 for what the browser's cache answered).
+async fn breakdown(c: &fantoccini::Client) -> anyhow::Result<String> {
+    let v = c
+        .execute(
+            "const n = performance.getEntriesByType('navigation')[0]; \
+             const at = (name) => performance.getEntriesByName(name)[0]?.startTime ?? -1; \
+             const files = performance.getEntriesByType('resource').map(e => \
+               [e.name.split('/').pop().replace(/-[0-9a-f]{16}/, ''), e.responseEnd, e.transferSize, e.encodedBodySize]); \
+             return { html: [n.responseEnd, n.transferSize, n.encodedBodySize], dom: n.domContentLoadedEventEnd, \
+               files, app: at('app-start'), socket: at('socket-open'), subscribed: at('subscribe-sent'), \
+               snapshot: at('snapshot-received'), paint: at('chart-first-paint'), \
+               long: (window.longTasks ?? []).map(([s, d]) => `${s.toFixed(0)}+${d.toFixed(0)}`).join(' ') }",
+            vec![],
+        )
+        .await?;
+    let f = |v: &Value| v.as_f64().unwrap_or(-1.0);
+    let mut line = format!(
+        "html {:.1} ({}/{} B)",
+        f(&v["html"][0]),
+        v["html"][1],
+        v["html"][2]
+    );
+    let mut wire = v["html"][1].as_u64().unwrap_or(0);
+    for file in v["files"].as_array().into_iter().flatten() {
+        wire += file[2].as_u64().unwrap_or(0);
+        line.push_str(&format!(
+            ", {} {:.1} ({}/{} B)",
+            file[0].as_str().unwrap_or("?"),
+            f(&file[1]),
+            file[2],
+            file[3]
+        ));
+    }
+    line.push_str(&format!(
+        ", DOMContentLoaded {:.1}, app-start {:.1}",
+        f(&v["dom"]),
+        f(&v["app"])
+    ));
+    if f(&v["socket"]) >= 0.0 {
+        line.push_str(&format!(
+            ", socket open {:.1}, subscribe sent {:.1}, snapshot in {:.1}, main thread busy (long tasks, start+ms) {}",
+            f(&v["socket"]),
+            f(&v["subscribed"]),
+            f(&v["snapshot"]),
+            v["long"].as_str().unwrap_or("")
+        ));
+    }
+    line.push_str(&format!(
+        ", painted {:.1}; {wire} B over the wire (transfer sizes, encoded/decoded in brackets: over the wire/body as sent)",
+        f(&v["paint"])
+    ));
+    Ok(line)
+}
+
+/// A copy of the built page in `root` whose `index.html` marks
+/// `socket-open`, `subscribe-sent` and `snapshot-received` (the first frame
+/// over 10 kB) on the page's first WebSocket and keeps the long tasks (main
+/// thread busy 50 ms or more); its compressed copies are left out so the
+/// marked page is the one served.
+fn watched_page(root: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    const WATCH: &str = "<script>(() => { window.longTasks = []; \
+        new PerformanceObserver((l) => window.longTasks.push(...l.getEntries().map(e => [e.startTime, e.duration]))) \
+          .observe({ type: 'longtask' }); \
+        const Plain = window.WebSocket; let first = true; \
+        window.WebSocket = class extends Plain { constructor(...a) { super(...a); if (!first) return; first = false; \
+        this.watched = true; \
+        this.addEventListener('open', () => performance.mark('socket-open'), { once: true }); \
+        const big = (e) => { if (typeof e.data === 'string' && e.data.length > 10000) { \
+          performance.mark('snapshot-received'); this.removeEventListener('message', big); } }; \
+        this.addEventListener('message', big); } \
+        send(data) { if (this.watched && String(data).includes('subscribe') && !this.subscribed) { \
+          this.subscribed = true; performance.mark('subscribe-sent'); } super.send(data); } }; })();</script>";
+    let dist = root.join("dist");
+    std::fs::create_dir_all(&dist)?;
+    for entry in std::fs::read_dir(paths::dist())? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        if name.starts_with("index.html") || !path.is_file() {
+            continue;
+        }
+        std::fs::copy(&path, dist.join(&name))?;
+    }
+    let page = std::fs::read_to_string(paths::dist().join("index.html"))?;
+    let Some(head) = page.find("<head>") else {
+        bail!("index.html has no <head>");
+    };
+    let at = head + "<head>".len();
+    std::fs::write(
+        dist.join("index.html"),
+        format!("{}{WATCH}{}", &page[..at], &page[at..]),
+    )?;
+    Ok(dist)
 }
 
 #[tokio::test]

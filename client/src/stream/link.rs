@@ -214,20 +214,37 @@ impl<S: Follower> Link<S> {
         };
         match Socket::open(&url, handlers) {
             Ok(socket) => {
+                let open = socket.is_open();
                 self.socket.try_set_value(Some(socket));
                 self.connection.try_set(Connection::Connecting);
+                if open {
+                    // The page's early socket, open before the app started:
+                    // the series of this render subscribe as they join, and
+                    // the status request (which the server answers before
+                    // what follows it) waits until they have (a microtask).
+                    self.opened();
+                    let link = *self;
+                    wasm_bindgen_futures::spawn_local(async move {
+                        link.send(&ClientMessage::GetRedisStatus);
+                    });
+                }
             }
             Err(_) => self.on_close(),
         }
     }
 
     fn on_open(&self) {
+        self.opened();
+        self.send(&ClientMessage::GetRedisStatus);
+    }
+
+    /// The socket is open: the series subscribe (and so does each that joins).
+    fn opened(&self) {
         self.liveness.try_set_value(Liveness::opened(now_ms()));
         self.connection.try_set(Connection::Open);
         for s in self.series.get_value() {
             s.on_open();
         }
-        self.send(&ClientMessage::GetRedisStatus);
     }
 
     fn on_close(&self) {
