@@ -7,6 +7,8 @@
 //! cargo run --release -p e2e --bin load -- ingest
 //! cargo run --release -p e2e --bin load -- latency
 //! cargo run --release -p e2e --bin load -- deliveries
+//! cargo run --release -p e2e --bin load -- limit --server
+//! cargo run --release -p e2e --bin load -- limit --deliveries --server
 //! cargo run --release -p e2e --bin load -- rss
 //! cargo run --release -p e2e --bin load -- persist
 //! cargo run --release -p e2e --bin load -- history
@@ -20,6 +22,7 @@ mod abuse;
 mod fanout;
 mod history;
 mod ingest;
+mod limit;
 mod persist;
 mod rss;
 mod soak;
@@ -51,6 +54,9 @@ enum Scenario {
     Latency(fanout::LatencyArgs),
     /// Frames delivered per second to many subscribers at full ingest speed.
     Deliveries(fanout::DeliveryArgs),
+    /// The same fan-out against a bare broadcaster (no hub, no Redis): what
+    /// the machine can do at all; `--server` then measures tickstream too.
+    Limit(limit::Args),
     /// Server memory with many simulated assets and idle clients.
     Rss(rss::Args),
     /// Persister rows a second, beside raw `psql \copy`.
@@ -114,6 +120,7 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Ingest(args) => ingest::run(cli.bin.as_ref(), &cli.redis, args).await,
         Scenario::Latency(args) => fanout::latency(cli.bin.as_ref(), &cli.redis, args).await,
         Scenario::Deliveries(args) => fanout::deliveries(cli.bin.as_ref(), &cli.redis, args).await,
+        Scenario::Limit(args) => limit::run(cli.bin.as_ref(), &cli.redis, args).await,
         Scenario::Rss(args) => rss::run(cli.bin.as_ref(), &cli.redis, args).await,
         Scenario::Persist(args) => persist::run(cli.bin.as_ref(), &cli.redis, args).await,
         Scenario::History(args) => history::run(cli.bin.as_ref(), &cli.redis, args).await,
