@@ -1,0 +1,48 @@
+//! The shard count recorded in Redis (`{prefix}journal:shards`): the first
+//! process records its `JOURNAL_SHARDS`; a process configured with another
+//! count refuses to start, since its assets would map to other streams and
+//! their order would no longer hold.
+
+use std::time::Duration;
+
+use super::keys::Keys;
+use super::types::JournalError;
+use crate::redis::Link;
+
+/// Records the shard count if none is, and checks it against the one
+/// recorded.
+///
+/// # Errors
+///
+/// [`JournalError::Shards`] when another count is recorded;
+/// [`JournalError::Redis`] when Redis does not answer.
+pub(super) async fn adopt(
+    conn: &mut Link,
+    keys: &Keys,
+    timeout: Duration,
+) -> Result<(), JournalError> {
+    let key = keys.shard_count();
+    let count = keys.shards();
+    let checked = tokio::time::timeout(timeout, async {
+        redis::cmd("SET")
+            .arg(&key)
+            .arg(count)
+            .arg("NX")
+            .query_async::<()>(conn)
+            .await?;
+        redis::cmd("GET")
+            .arg(&key)
+            .query_async::<Option<String>>(conn)
+            .await
+    })
+    .await
+    .map_err(|_| JournalError::Redis(format!("no answer reading {key}")))?
+    .map_err(|e| JournalError::Redis(format!("reading {key}: {e}")))?;
+    match checked {
+        Some(recorded) if recorded != count.to_string() => Err(JournalError::Shards {
+            recorded,
+            configured: count,
+        }),
+        _ => Ok(()),
+    }
+}
