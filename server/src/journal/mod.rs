@@ -32,6 +32,7 @@
 //! - [`types`]: what it answers with and feeds, and the [`Keeper`] trait.
 //! - [`inner`]: what the handle, the writer and the tailer share.
 //! - [`writer`]: the one task that writes, grouping waiting appends.
+//! - [`parts`]: a request split by shard.
 //! - [`flush`]: the write-ahead file into Redis.
 //! - [`commands`]: the Redis commands of a write.
 //! - [`wal`]: the write-ahead file.
@@ -50,6 +51,7 @@ pub mod group;
 mod handle;
 mod inner;
 mod keys;
+mod parts;
 mod shards;
 mod tail;
 mod types;

@@ -29,7 +29,7 @@ use tokio_util::task::TaskTracker;
 
 use super::commands::{self, Batch};
 use super::inner::{Request, Shared};
-use super::keys::Keys;
+use super::parts::{Numbered, Part, split};
 use super::types::{Durability, JournalError, Journaled};
 use super::wal::{self, Wal};
 use crate::clock::now_millis;
@@ -39,49 +39,6 @@ use crate::redis::Link;
 const GROUP_TICKS: usize = 50_000;
 /// The longest pause between reconnection attempts.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
-
-/// A part of a request: its ticks of one shard, in order, and the append
-/// number of the first.
-pub(super) struct Part {
-    pub(super) shard: u16,
-    pub(super) first_oseq: u64,
-    pub(super) ticks: Vec<Tick>,
-}
-
-/// A request split by shard, with its append numbers.
-struct Numbered {
-    parts: Vec<Part>,
-    simulated: bool,
-    reply: tokio::sync::oneshot::Sender<Result<Durability, JournalError>>,
-    room: tokio::sync::OwnedSemaphorePermit,
-}
-
-impl Numbered {
-    fn answer(self, outcome: Result<Durability, JournalError>) {
-        let _ = self.reply.send(outcome);
-        drop(self.room);
-    }
-
-    fn ticks(&self) -> impl Iterator<Item = &Tick> {
-        self.parts.iter().flat_map(|p| p.ticks.iter())
-    }
-}
-
-/// `ticks` by shard, in order within each; shards in first-seen order.
-fn split(keys: &Keys, ticks: Vec<Tick>) -> Vec<(u16, Vec<Tick>)> {
-    if keys.shards() == 1 {
-        return vec![(0, ticks)];
-    }
-    let mut parts: Vec<(u16, Vec<Tick>)> = Vec::new();
-    for tick in ticks {
-        let shard = keys.shard(tick.asset);
-        match parts.iter_mut().find(|(s, _)| *s == shard) {
-            Some((_, own)) => own.push(tick),
-            None => parts.push((shard, vec![tick])),
-        }
-    }
-    parts
-}
 
 /// The writer task's state.
 pub(super) struct Writer {
