@@ -3,7 +3,8 @@
 //! Debian's `redis-server`, and on one Redis. Two processes: ticks for 30
 //! assets ingested on one reach WebSocket subscribers of the other, and
 //! every accepted tick is stored exactly once, a retried batch included.
-//! A process configured with another shard count refuses to start.
+//! A process configured with another shard count refuses to start; with
+//! shards, the write-ahead file of a Redis outage reaches each stream once.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -198,4 +199,56 @@ async fn a_process_with_another_shard_count_refuses_to_start() {
     );
     first.stop().await;
     cleanup(&prefix).await;
+}
+
+#[tokio::test]
+async fn with_four_shards_a_redis_restart_writes_the_held_ticks_to_their_streams_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut redis = common::PrivateRedis::start(dir.path(), 7090);
+    let url = redis.url();
+    let dist = tempfile::tempdir().unwrap();
+    let args = ["--redis-url", &url, "--journal-shards", "4"];
+    let quick = ["--redis-retry-delay", "1", "--redis-socket-timeout", "2"];
+    let server = common::start(dist.path(), &[&args[..], &quick[..]].concat()).await;
+    let t0 = future_minute();
+    assert_eq!(server.ingest(&batch(t0, 0)).await["journal"], "redis");
+    redis.kill();
+    let held = server.ingest(&batch(t0, 1)).await;
+    assert_eq!(held["journal"], "local", "accepted while Redis is away");
+    let redis = common::PrivateRedis::start(dir.path(), 7090);
+    // Reconnected, and the write-ahead file is in the streams.
+    let started = Instant::now();
+    while common::status(&server.base).await["batch_status"]["journal"] != "redis" {
+        assert!(started.elapsed() < WITHIN, "did not reconnect");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(server.ingest(&batch(t0, 2)).await["journal"], "redis");
+    // The streams hold every tick once, each asset in its shard's stream,
+    // in order.
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let names = Keys::sharded("", 4, false);
+    let mut all = Vec::new();
+    for shard in 0..4 {
+        let ticks = common::journal_ticks_at(&mut conn, &names.journal(shard)).await;
+        assert!(ticks.iter().all(|t| names.shard(t.asset) == shard));
+        for i in 0..ASSETS {
+            let a = Asset::new(&asset(i));
+            let own: Vec<_> = ticks.iter().filter(|t| t.asset == a).collect();
+            assert!(own.windows(2).all(|w| w[0].timestamp <= w[1].timestamp));
+        }
+        all.extend(ticks);
+    }
+    let total = all.len();
+    all.sort_unstable_by_key(|t| (t.asset, t.timestamp, t.price));
+    all.dedup();
+    assert_eq!(all.len(), ASSETS * PER_ASSET * BATCHES);
+    assert!(
+        total <= all.len() + ASSETS * PER_ASSET,
+        "no held record twice"
+    );
+    server.stop().await;
 }
