@@ -5,8 +5,7 @@
 //! (fsynced, under `target/`) instead, and no ratio is printed. With
 //! `--cluster NODES` the server runs on that Redis Cluster
 //! (`REDIS_CLUSTER_NODES`, 16 journal shards), and the raw figure is
-//! `redis-benchmark --cluster` spreading `XADD`s over random keys, so over
-//! every master.
+//! `redis-benchmark --cluster`, `XADD` to one stream on every master.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -145,12 +144,12 @@ pub async fn run(bin: Option<&PathBuf>, redis: &str, args: Args) -> anyhow::Resu
     let mut benchmark = std::process::Command::new("redis-benchmark");
     benchmark.args(["-P", "64", "-n", "1000000", "-q"]);
     if let Some(nodes) = &args.cluster {
-        // The first node's address; random keys spread over every master.
+        // The first node's address; `{tag}` gives each master a stream.
         let first = nodes.split(',').next().unwrap_or_default();
         let address = first.trim_start_matches("redis://").trim_end_matches('/');
         let (host, port) = address.rsplit_once(':').unwrap_or((address, "6379"));
-        benchmark.args(["--cluster", "-h", host, "-p", port, "-r", "1000000"]);
-        benchmark.args(["XADD", &format!("{raw_key}:__rand_int__")]);
+        benchmark.args(["--cluster", "-h", host, "-p", port]);
+        benchmark.args(["XADD", &format!("{raw_key}{{tag}}")]);
     } else {
         benchmark.args(["XADD", &raw_key]);
     }
