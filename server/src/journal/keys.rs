@@ -96,13 +96,6 @@ impl Keys {
         (0..self.shards).map(|s| self.journal(s)).collect()
     }
 
-    /// Where the shard count is recorded, so that every process on this
-    /// Redis uses the same.
-    #[must_use]
-    pub fn shard_count(&self) -> String {
-        format!("{}journal:shards", self.prefix)
-    }
-
     /// The part of an asset's key naming it: `{asset}`, or on a cluster
     /// `{shard}:{asset}` with the shard's hash tag.
     fn asset_part(&self, asset: Asset) -> String {
@@ -142,7 +135,8 @@ impl Keys {
 
     /// The hash of tailing processes' positions in stream `shard`: field =
     /// the process's origin, value = `{last entry id} {heartbeat, Unix ms}`.
-    /// The stream is trimmed only below the slowest live reader.
+    /// The stream is trimmed only below the slowest live reader. Shard 0's
+    /// also holds the field `shards`, the recorded shard count.
     #[must_use]
     pub fn readers(&self, shard: u16) -> String {
         format!("{}:readers", self.journal(shard))

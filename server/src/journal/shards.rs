@@ -1,13 +1,18 @@
-//! The shard count recorded in Redis (`{prefix}journal:shards`): the first
-//! process records its `JOURNAL_SHARDS`; a process configured with another
-//! count refuses to start, since its assets would map to other streams and
-//! their order would no longer hold.
+//! The shard count recorded in Redis, as the field `shards` of the journal's
+//! bookkeeping hash (the readers' hash of shard 0, `{prefix}journal:readers`
+//! or `{prefix}journal:{0}:readers`, whose other fields are readers'
+//! positions): the first process records its `JOURNAL_SHARDS`; a process
+//! configured with another count refuses to start, since its assets would
+//! map to other streams and their order would no longer hold.
 
 use std::time::Duration;
 
 use super::keys::Keys;
 use super::types::JournalError;
 use crate::redis::Link;
+
+/// The field holding the count (readers' fields are their origins).
+const SHARDS_FIELD: &str = "shards";
 
 /// Records the shard count if none is, and checks it against the one
 /// recorded.
@@ -21,17 +26,18 @@ pub(super) async fn adopt(
     keys: &Keys,
     timeout: Duration,
 ) -> Result<(), JournalError> {
-    let key = keys.shard_count();
+    let key = keys.readers(0);
     let count = keys.shards();
     let checked = tokio::time::timeout(timeout, async {
-        redis::cmd("SET")
+        redis::cmd("HSETNX")
             .arg(&key)
+            .arg(SHARDS_FIELD)
             .arg(count)
-            .arg("NX")
             .query_async::<()>(conn)
             .await?;
-        redis::cmd("GET")
+        redis::cmd("HGET")
             .arg(&key)
+            .arg(SHARDS_FIELD)
             .query_async::<Option<String>>(conn)
             .await
     })

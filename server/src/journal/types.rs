@@ -41,7 +41,7 @@ pub enum JournalError {
     Unreachable,
     /// Redis records another journal shard count than this process's.
     #[error(
-        "JOURNAL_SHARDS is {configured} but this Redis records {recorded} (key journal:shards): every process on a Redis must use the same count; set JOURNAL_SHARDS={recorded}, or move the data before changing it"
+        "JOURNAL_SHARDS is {configured} but this Redis records {recorded} (field shards of journal:readers): every process on a Redis must use the same count; set JOURNAL_SHARDS={recorded}, or move the data before changing it"
     )]
     Shards {
         /// The count recorded in Redis.
