@@ -133,10 +133,17 @@ impl Keys {
         }
     }
 
+    /// Where the shard count is recorded, whatever the count: the field
+    /// `shards` of `{prefix}journal:readers` (with one stream, also its
+    /// readers' hash).
+    #[must_use]
+    pub fn shard_record(&self) -> String {
+        format!("{}journal:readers", self.prefix)
+    }
+
     /// The hash of tailing processes' positions in stream `shard`: field =
     /// the process's origin, value = `{last entry id} {heartbeat, Unix ms}`.
-    /// The stream is trimmed only below the slowest live reader. Shard 0's
-    /// also holds the field `shards`, the recorded shard count.
+    /// The stream is trimmed only below the slowest live reader.
     #[must_use]
     pub fn readers(&self, shard: u16) -> String {
         format!("{}:readers", self.journal(shard))
@@ -204,6 +211,7 @@ mod tests {
             ]
         );
         assert_eq!(k.readers(2), "p:journal:{2}:readers");
+        assert_eq!(k.shard_record(), Keys::new("p:").readers(0));
         assert_eq!(k.ticks(a), "p:ticks:BTCUSD");
         assert_eq!(k.write_ahead(3, 1), "p:wal:{3}:0000000000000001");
     }

@@ -1,9 +1,9 @@
-//! The shard count recorded in Redis, as the field `shards` of the journal's
-//! bookkeeping hash (the readers' hash of shard 0, `{prefix}journal:readers`
-//! or `{prefix}journal:{0}:readers`, whose other fields are readers'
-//! positions): the first process records its `JOURNAL_SHARDS`; a process
-//! configured with another count refuses to start, since its assets would
-//! map to other streams and their order would no longer hold.
+//! The shard count recorded in Redis, as the field `shards` of the hash
+//! `{prefix}journal:readers` whatever the count (with one stream its other
+//! fields are the readers' positions): the first process records its
+//! `JOURNAL_SHARDS`; a process configured with another count refuses to
+//! start, since its assets would map to other streams and their order would
+//! no longer hold.
 
 use std::time::Duration;
 
@@ -26,7 +26,7 @@ pub(super) async fn adopt(
     keys: &Keys,
     timeout: Duration,
 ) -> Result<(), JournalError> {
-    let key = keys.readers(0);
+    let key = keys.shard_record();
     let count = keys.shards();
     let checked = tokio::time::timeout(timeout, async {
         redis::cmd("HSETNX")
