@@ -14,7 +14,8 @@ use crate::redis::Link;
 /// The field holding the count (readers' fields are their origins).
 const SHARDS_FIELD: &str = "shards";
 
-/// Records the shard count if none is, and checks it against the one
+/// Records the shard count if none is (at start-up and on every
+/// reconnection: a Redis that lost it gets it again), and checks it against the one
 /// recorded.
 ///
 /// # Errors

@@ -332,9 +332,17 @@ impl Writer {
         self.shared.held.store(held, Ordering::Relaxed);
     }
 
-    /// Takes a connection the reconnection task made.
-    async fn adopt(&mut self, conn: Link) {
+    /// Takes a connection the reconnection task made, once the shard count
+    /// recorded there (recorded again if the Redis lost it) is this
+    /// process's; else stays on the write-ahead file and tries again later.
+    async fn adopt(&mut self, mut conn: Link) {
         self.reconnecting = false;
+        let (keys, timeout) = (&self.shared.keys, self.shared.config.timeout());
+        if let Err(e) = super::shards::adopt(&mut conn, keys, timeout).await {
+            tracing::error!("Redis is back but not usable: {e}");
+            self.lost_redis();
+            return;
+        }
         self.conn = Some(conn.clone());
         self.shared.set_link(Some(conn));
         tracing::info!("Redis is back");
