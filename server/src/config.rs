@@ -207,6 +207,42 @@ fn cluster_node(text: &str) -> Result<String, String> {
     }
 }
 
+#[cfg(test)]
+mod scale_tests {
+    use super::ServeConfig;
+
+    #[test]
+    fn cluster_nodes_take_over_and_default_to_sixteen_shards() {
+        let one = ServeConfig::parse_from(["--redis-url", "redis://h:1/0"]).unwrap();
+        assert!(!one.redis.is_cluster());
+        assert_eq!(one.redis.shards(), 1);
+        let args = ["--redis-cluster-nodes", "redis://a:7000/,rediss://b:7001/"];
+        let c = ServeConfig::parse_from(args).unwrap();
+        assert_eq!(c.redis.redis_cluster_nodes.len(), 2);
+        assert!(c.redis.is_cluster() && c.redis.redis_is_explicit());
+        assert_eq!(c.redis.shards(), 16);
+        let four = ServeConfig::parse_from([args[0], args[1], "--journal-shards", "4"]).unwrap();
+        assert_eq!(four.redis.shards(), 4);
+    }
+
+    #[test]
+    fn wrong_cluster_nodes_or_shards_name_the_variable() {
+        let bad = ServeConfig::parse_from(["--redis-cluster-nodes", "http://a:7000"]);
+        let text = bad.map(|_| ()).unwrap_err().to_string();
+        assert!(
+            text.contains("redis-cluster-nodes") && text.contains("redis://"),
+            "{text}"
+        );
+        let none = ServeConfig::parse_from(["--journal-shards", "0"]);
+        assert!(
+            none.map(|_| ())
+                .unwrap_err()
+                .to_string()
+                .contains("journal-shards")
+        );
+    }
+}
+
 /// Tokens, origins, and how many wrong tokens an address may try.
 #[derive(Debug, Clone, Args)]
 pub struct AccessConfig {
