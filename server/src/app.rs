@@ -211,7 +211,7 @@ pub async fn run(
             store,
             stream: journal.uses_redis().then(|| JournalStream {
                 journal: journal.clone(),
-                stream: crate::journal::Keys::new(&config.redis.redis_key_prefix).journal(),
+                streams: journal.keys().journals(),
                 group: persisting::GROUP.to_owned(),
             }),
             cache: closed.clone(),

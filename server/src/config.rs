@@ -164,6 +164,83 @@ pub struct RedisConfig {
     #[arg(long, env = "REDIS_INGEST_CLAIM_IDLE", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub redis_ingest_claim_idle: u64,
+    // Scale (issue 14): a Redis Cluster and the journal's shards.
+    /// Comma-separated `redis://` or `rediss://` URLs of some Redis Cluster
+    /// nodes: the server then runs on that cluster, and `REDIS_URL`,
+    /// `REDIS_HOST`, `REDIS_PORT`, `REDIS_DB` and `REDIS_PASSWORD` are not
+    /// used (credentials go in the URLs).
+    #[arg(long, env = "REDIS_CLUSTER_NODES", value_delimiter = ',', value_parser = cluster_node)]
+    pub redis_cluster_nodes: Vec<String>,
+    /// Journal streams (unset: 1 on one Redis, 16 on a cluster). Every
+    /// process on a Redis must use the same count: it is recorded there,
+    /// and a process configured with another one refuses to start.
+    #[arg(long, env = "JOURNAL_SHARDS",
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub journal_shards: Option<u16>,
+}
+
+impl RedisConfig {
+    /// Whether the server runs on a Redis Cluster (`REDIS_CLUSTER_NODES`).
+    #[must_use]
+    pub const fn is_cluster(&self) -> bool {
+        !self.redis_cluster_nodes.is_empty()
+    }
+
+    /// The journal's stream count: `JOURNAL_SHARDS`, or 16 on a cluster and
+    /// 1 on one Redis.
+    #[must_use]
+    pub fn shards(&self) -> u16 {
+        self.journal_shards
+            .unwrap_or(if self.is_cluster() { 16 } else { 1 })
+    }
+}
+
+/// Checks one `REDIS_CLUSTER_NODES` entry.
+fn cluster_node(text: &str) -> Result<String, String> {
+    let url = text.trim();
+    if url.starts_with("redis://") || url.starts_with("rediss://") {
+        Ok(url.to_owned())
+    } else {
+        Err(format!(
+            "expected redis:// or rediss:// URLs, comma-separated; got {url:?}"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod scale_tests {
+    use super::ServeConfig;
+
+    #[test]
+    fn cluster_nodes_take_over_and_default_to_sixteen_shards() {
+        let one = ServeConfig::parse_from(["--redis-url", "redis://h:1/0"]).unwrap();
+        assert!(!one.redis.is_cluster());
+        assert_eq!(one.redis.shards(), 1);
+        let args = ["--redis-cluster-nodes", "redis://a:7000/,rediss://b:7001/"];
+        let c = ServeConfig::parse_from(args).unwrap();
+        assert_eq!(c.redis.redis_cluster_nodes.len(), 2);
+        assert!(c.redis.is_cluster() && c.redis.redis_is_explicit());
+        assert_eq!(c.redis.shards(), 16);
+        let four = ServeConfig::parse_from([args[0], args[1], "--journal-shards", "4"]).unwrap();
+        assert_eq!(four.redis.shards(), 4);
+    }
+
+    #[test]
+    fn wrong_cluster_nodes_or_shards_name_the_variable() {
+        let bad = ServeConfig::parse_from(["--redis-cluster-nodes", "http://a:7000"]);
+        let text = bad.map(|_| ()).unwrap_err().to_string();
+        assert!(
+            text.contains("redis-cluster-nodes") && text.contains("redis://"),
+            "{text}"
+        );
+        let none = ServeConfig::parse_from(["--journal-shards", "0"]);
+        assert!(
+            none.map(|_| ())
+                .unwrap_err()
+                .to_string()
+                .contains("journal-shards")
+        );
+    }
 }
 
 /// Tokens, origins, and how many wrong tokens an address may try.
@@ -387,11 +464,12 @@ impl RedisConfig {
         }
     }
 
-    /// Whether a Redis was asked for (`REDIS_URL` or `REDIS_HOST` set), as
+    /// Whether a Redis was asked for (`REDIS_URL`, `REDIS_HOST` or
+    /// `REDIS_CLUSTER_NODES` set), as
     /// opposed to the default address a fresh machine may not run.
     #[must_use]
     pub const fn redis_is_explicit(&self) -> bool {
-        self.redis_url.is_some() || self.redis_host.is_some()
+        self.redis_url.is_some() || self.redis_host.is_some() || self.is_cluster()
     }
 
     /// The timeout for Redis commands and connection attempts.

@@ -9,10 +9,11 @@
 //! - [`config`]: settings from flags, environment variables and `.env`.
 //! - [`app`]: [`app::run`], the one way in: serve on a listener until told
 //!   to stop. Tests bind `127.0.0.1:0` and drive the real server through it.
-//! - [`journal`]: accepted ticks in the Redis stream (in a write-ahead file
+//! - [`journal`]: accepted ticks in the Redis streams (in a write-ahead file
 //!   while Redis is away, in the store without Redis), tailed by every
 //!   process; the persister's consumer group.
-//! - [`redis`]: the Redis connection, `INFO` and stream figures.
+//! - [`redis`]: one connection type over one Redis or a Redis Cluster,
+//!   `INFO` and stream figures.
 //! - [`clock`]: the wall clock in tick units.
 //! - [`candles`]: the shared aggregator over the journal, with a close timer.
 //! - [`revise`]: the late path: candles of late ticks restated from the store.

@@ -6,8 +6,8 @@
 use std::hash::{BuildHasher, RandomState};
 
 use redis::Value;
-use redis::aio::MultiplexedConnection;
 
+use crate::redis::Link;
 use crate::redis::reply::{pairs, text};
 
 /// The consumer group every process reads the ingest stream through.
@@ -39,7 +39,7 @@ pub fn consumer_name() -> String {
 /// # Errors
 ///
 /// A Redis error other than "the group exists" or "no such stream".
-pub async fn join(conn: &mut MultiplexedConnection, stream: &str) -> redis::RedisResult<bool> {
+pub async fn join(conn: &mut Link, stream: &str) -> redis::RedisResult<bool> {
     let created: redis::RedisResult<()> = redis::cmd("XGROUP")
         .arg("CREATE")
         .arg(stream)
@@ -61,7 +61,7 @@ pub async fn join(conn: &mut MultiplexedConnection, stream: &str) -> redis::Redi
     Ok(true)
 }
 
-async fn forget_idle(conn: &mut MultiplexedConnection, stream: &str) -> redis::RedisResult<()> {
+async fn forget_idle(conn: &mut Link, stream: &str) -> redis::RedisResult<()> {
     let reply: Value = redis::cmd("XINFO")
         .arg("CONSUMERS")
         .arg(stream)

@@ -37,14 +37,14 @@ mod settle;
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
-use redis::aio::MultiplexedConnection;
 use shared::Tick;
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::now_millis;
 use crate::config::ServeConfig;
-use crate::journal::{Journal, Keys};
+use crate::journal::Journal;
 use crate::metrics::Metrics;
+use crate::redis::{Link, Target};
 use decode::{Limits, decode};
 use read::{RawEntry, Reader, Take};
 use settle::{Outlet, Refusal};
@@ -64,7 +64,7 @@ const REASON_BYTES: usize = 1024;
 
 /// The bridge from the ingest stream to the journal.
 pub struct Bridge {
-    client: redis::Client,
+    target: Target,
     config: crate::config::RedisConfig,
     journal: Journal,
     metrics: Metrics,
@@ -86,11 +86,11 @@ impl Bridge {
             tracing::info!("the ingest stream is switched off (REDIS_INGEST_STREAM=false)");
             return None;
         }
-        let client = redis::Client::open(config.redis.url()?.as_str()).ok()?;
-        let keys = Keys::new(&config.redis.redis_key_prefix);
+        let target = Target::from_config(&config.redis).ok()??;
+        let keys = journal.keys().clone();
         let limits = &config.limits;
         Some(Self {
-            client,
+            target,
             config: config.redis.clone(),
             journal,
             metrics,
@@ -145,7 +145,7 @@ impl Bridge {
         stop: &CancellationToken,
         delay: &mut Duration,
     ) -> redis::RedisResult<()> {
-        let mut conn = crate::redis::connect(&self.client, &self.config).await?;
+        let mut conn = self.target.connect(&self.config).await?;
         while !stop.is_cancelled() {
             if !group::join(&mut conn, &self.reader.stream).await? {
                 *delay = FIRST_RETRY;
@@ -169,7 +169,7 @@ impl Bridge {
     /// consumers, until `stop` or a Redis error.
     async fn read(
         &self,
-        conn: &mut MultiplexedConnection,
+        conn: &mut Link,
         stop: &CancellationToken,
         delay: &mut Duration,
     ) -> redis::RedisResult<()> {
@@ -200,7 +200,7 @@ impl Bridge {
     /// Checks, journals and settles the entries of one read.
     async fn handle(
         &self,
-        conn: &mut MultiplexedConnection,
+        conn: &mut Link,
         taken: Vec<(String, Option<RawEntry>)>,
         stop: &CancellationToken,
     ) -> redis::RedisResult<()> {

@@ -8,8 +8,8 @@
 use std::sync::LazyLock;
 
 use redis::Value;
-use redis::aio::MultiplexedConnection;
 
+use crate::redis::Link;
 use crate::redis::reply::text;
 
 /// Bytes of a field name or value kept of an oversized entry (and of any
@@ -104,7 +104,7 @@ pub struct Reader {
 ///
 /// A Redis error (`NOGROUP` when the stream or group was deleted).
 pub async fn take(
-    conn: &mut MultiplexedConnection,
+    conn: &mut Link,
     reader: &Reader,
     what: Take,
 ) -> redis::RedisResult<Vec<(String, Option<RawEntry>)>> {

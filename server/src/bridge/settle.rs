@@ -3,9 +3,9 @@
 //! entry is acknowledged and deleted from the ingest stream, so it grows only
 //! by what is not yet handled.
 
-use redis::aio::MultiplexedConnection;
-
 use super::read::{KEEP_BYTES, KEEP_FIELDS, RawEntry};
+
+use crate::redis::Link;
 
 /// Records kept in the rejected stream, about (`MAXLEN ~`): at most
 /// [`KEEP_FIELDS`] fields of [`KEEP_BYTES`] each a record, so a few tens of
@@ -43,7 +43,7 @@ pub struct Outlet {
 /// ran, since Redis does not roll a transaction back: the entries are
 /// acknowledged and that refusal's record is lost.
 pub async fn settle(
-    conn: &mut MultiplexedConnection,
+    conn: &mut Link,
     outlet: &Outlet,
     done: &[String],
     refused: &[Refusal],

@@ -1,4 +1,6 @@
-//! The candle cache in Redis: `{prefix}historical:{asset}:{timeframe}` holds
+//! The candle cache in Redis: `{prefix}historical:{asset}:{timeframe}`
+//! (on a cluster `{prefix}historical:{shard}:{asset}:{timeframe}`, with the
+//! asset's shard tag, [`crate::journal::Keys`]) holds
 //! the newest `REDIS_HISTORICAL_CACHE_SIZE` candles as a JSON array, oldest
 //! first, for `REDIS_HISTORICAL_CACHE_TTL` seconds. Hits and misses are
 //! counted.
@@ -9,7 +11,9 @@ use std::time::Duration;
 
 use shared::{Asset, Candle, Timeframe};
 
-use crate::journal::Journal;
+use crate::redis::Link;
+
+use crate::journal::{Journal, Keys};
 
 /// Hit and miss counters.
 #[derive(Debug, Default)]
@@ -24,6 +28,7 @@ pub struct CacheStats {
 #[derive(Clone)]
 pub struct CandleCache {
     journal: Journal,
+    keys: Keys,
     prefix: String,
     size: usize,
     ttl: Duration,
@@ -35,6 +40,7 @@ impl CandleCache {
     #[must_use]
     pub fn new(journal: Journal, prefix: &str, size: usize, ttl: Duration) -> Self {
         Self {
+            keys: journal.keys().clone(),
             journal,
             prefix: prefix.to_owned(),
             size,
@@ -46,7 +52,7 @@ impl CandleCache {
     /// The key of a series.
     #[must_use]
     pub fn key(&self, asset: Asset, timeframe: Timeframe) -> String {
-        format!("{}historical:{asset}:{timeframe}", self.prefix)
+        self.keys.candles(asset, timeframe)
     }
 
     /// The counters.
@@ -209,31 +215,7 @@ impl CandleCache {
         let mut dropped = 0;
         if recorded.as_deref().unwrap_or("00:00 UTC") != day_start {
             for timeframe in [Timeframe::D1, Timeframe::W1] {
-                let pattern = format!("{}historical:*:{timeframe}", self.prefix);
-                let mut cursor: u64 = 0;
-                loop {
-                    let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                        .arg(cursor)
-                        .arg("MATCH")
-                        .arg(&pattern)
-                        .arg("COUNT")
-                        .arg(1000)
-                        .query_async(&mut conn)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    if !keys.is_empty() {
-                        redis::cmd("DEL")
-                            .arg(&keys)
-                            .query_async::<()>(&mut conn)
-                            .await
-                            .map_err(|e| e.to_string())?;
-                        dropped += keys.len();
-                    }
-                    cursor = next;
-                    if cursor == 0 {
-                        break;
-                    }
-                }
+                dropped += self.drop_all(&mut conn, timeframe).await?;
             }
         }
         redis::cmd("SET")
@@ -242,6 +224,48 @@ impl CandleCache {
             .query_async::<()>(&mut conn)
             .await
             .map_err(|e| e.to_string())?;
+        Ok(dropped)
+    }
+
+    /// Drops every cached series of `timeframe`: `SCAN` and `DEL`, shard by
+    /// shard on a cluster (each on the node holding that shard).
+    async fn drop_all(&self, conn: &mut Link, timeframe: Timeframe) -> Result<usize, String> {
+        let shards = if self.keys.tagged() {
+            self.keys.shards()
+        } else {
+            1
+        };
+        let mut dropped = 0;
+        for shard in 0..shards {
+            let pattern = self.keys.candles_pattern(shard, timeframe);
+            let node = self.keys.journal(shard);
+            let mut cursor: u64 = 0;
+            loop {
+                let mut scan = redis::cmd("SCAN");
+                scan.arg(cursor)
+                    .arg("MATCH")
+                    .arg(&pattern)
+                    .arg("COUNT")
+                    .arg(1000);
+                let (next, keys): (u64, Vec<String>) = conn
+                    .on_node_of(&node, &scan)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                // One shard's keys share its slot: one DEL takes them.
+                if !keys.is_empty() {
+                    redis::cmd("DEL")
+                        .arg(&keys)
+                        .query_async::<()>(conn)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    dropped += keys.len();
+                }
+                cursor = next;
+                if cursor == 0 {
+                    break;
+                }
+            }
+        }
         Ok(dropped)
     }
 }

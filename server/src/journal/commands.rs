@@ -1,9 +1,10 @@
-//! The Redis commands of a journal write, added to one `MULTI`/`EXEC`: per
+//! The Redis commands of a journal write, one `MULTI`/`EXEC` per shard: per
 //! batch one stream entry; then per asset one `LPUSH` of the new real ticks
 //! onto the capped list `ticks:{asset}`, one `LTRIM`, and one pub/sub
 //! message with the asset's new ticks as a JSON array (as in the original
-//! design). A simulated batch is marked in its entry and skips the capped
-//! list: a simulation leaves no key behind.
+//! design; `SPUBLISH` on a cluster, where the channel is the list's name
+//! and so in the shard's slot). A simulated batch is marked in its entry
+//! and skips the capped list: a simulation leaves no key behind.
 
 use redis::Pipeline;
 use shared::{Asset, Tick};
@@ -11,19 +12,53 @@ use shared::{Asset, Tick};
 use super::entry;
 use super::keys::Keys;
 
-/// A batch to write: its first append number, its ticks, and whether it is
-/// simulated.
+/// A batch to write: its shard (every tick's), its first append number,
+/// its ticks, and whether it is simulated.
 pub(super) struct Batch<'a> {
+    pub(super) shard: u16,
     pub(super) first_oseq: u64,
     pub(super) ticks: &'a [Tick],
     pub(super) simulated: bool,
 }
 
-/// An atomic pipeline (`MULTI`/`EXEC`) writing `batches`, in order.
-pub(super) fn pipeline(keys: &Keys, origin: u64, list_cap: u64, batches: &[Batch<'_>]) -> Pipeline {
+/// One atomic pipeline (`MULTI`/`EXEC`) per shard writing `batches`, in
+/// order within each shard; shards in the order they first appear.
+pub(super) fn pipelines(
+    keys: &Keys,
+    origin: u64,
+    list_cap: u64,
+    sharded_publish: bool,
+    batches: &[Batch<'_>],
+) -> Vec<(u16, Pipeline)> {
+    let mut shards: Vec<u16> = Vec::new();
+    for batch in batches {
+        if !shards.contains(&batch.shard) {
+            shards.push(batch.shard);
+        }
+    }
+    shards
+        .into_iter()
+        .map(|shard| {
+            let own = batches.iter().filter(|b| b.shard == shard);
+            (
+                shard,
+                pipeline(keys, origin, list_cap, sharded_publish, shard, own),
+            )
+        })
+        .collect()
+}
+
+fn pipeline<'a, 'b: 'a>(
+    keys: &Keys,
+    origin: u64,
+    list_cap: u64,
+    sharded_publish: bool,
+    shard: u16,
+    batches: impl Iterator<Item = &'a Batch<'b>>,
+) -> Pipeline {
     let mut pipe = redis::pipe();
     pipe.atomic();
-    let journal = keys.journal();
+    let journal = keys.journal(shard);
     // (asset, real ticks as JSON, every tick as JSON), in first-seen order.
     let mut by_asset: Vec<(Asset, Vec<String>, Vec<String>)> = Vec::new();
     for batch in batches {
@@ -49,13 +84,18 @@ pub(super) fn pipeline(keys: &Keys, origin: u64, list_cap: u64, batches: &[Batch
         }
     }
     let keep = list_cap.saturating_sub(1);
+    let publish = if sharded_publish {
+        "SPUBLISH"
+    } else {
+        "PUBLISH"
+    };
     for (asset, real, all) in by_asset {
         let list = keys.ticks(asset);
         if !real.is_empty() {
             pipe.cmd("LPUSH").arg(&list).arg(&real).ignore();
             pipe.cmd("LTRIM").arg(&list).arg(0).arg(keep).ignore();
         }
-        pipe.cmd("PUBLISH")
+        pipe.cmd(publish)
             .arg(&list)
             .arg(format!("[{}]", all.join(",")))
             .ignore();

@@ -7,7 +7,6 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use redis::aio::MultiplexedConnection;
 use shared::Tick;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -23,6 +22,7 @@ use super::writer::Writer;
 use crate::config::RedisConfig;
 use crate::metrics::JournalMetrics;
 use crate::redis::stream::StreamFigures;
+use crate::redis::{Link, Target};
 
 /// Ticks waiting for the writer at most; an append past it waits its turn.
 const QUEUE_TICKS: usize = 200_000;
@@ -77,30 +77,33 @@ impl Journal {
     ) -> Result<(Self, Feed), JournalError> {
         let serving = wal.is_some();
         let (feed, feed_rx) = mpsc::channel(256);
-        let mut client = config
-            .url()
-            .and_then(|url| match redis::Client::open(url.as_str()) {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    tracing::error!("REDIS_URL is not usable ({e}); running without Redis");
-                    None
-                }
-            });
+        let mut target = Target::from_config(config).unwrap_or_else(|e| {
+            tracing::error!("{e}; running without Redis");
+            None
+        });
+        let keys = Keys::sharded(
+            &config.redis_key_prefix,
+            config.shards(),
+            target.as_ref().is_some_and(Target::is_cluster),
+        );
         let mut conn = None;
-        if let Some(c) = &client {
-            match crate::redis::connect(c, config).await {
-                Ok(found) => {
+        if let Some(t) = &target {
+            match t.connect(config).await {
+                Ok(mut found) => {
+                    super::shards::adopt(&mut found, &keys, config.timeout()).await?;
                     conn = Some(found);
                     tracing::info!(
-                        "journal in Redis stream {}",
-                        Keys::new(&config.redis_key_prefix).journal()
+                        shards = keys.shards(),
+                        cluster = t.is_cluster(),
+                        "journal in Redis stream(s) {}",
+                        keys.journal(0)
                     );
                 }
                 Err(e) if serving && !config.redis_is_explicit() => {
                     tracing::warn!(
                         "no Redis answers at the default address ({e}; REDIS_URL and REDIS_HOST are unset): running embedded, the tick store is the journal; set REDIS_URL or REDIS_HOST to use a Redis"
                     );
-                    client = None;
+                    target = None;
                 }
                 Err(e) if serving => tracing::warn!(
                     "Redis unreachable at start ({e}); journaling to the write-ahead file until it returns"
@@ -109,24 +112,25 @@ impl Journal {
             }
         }
         let origin = RandomState::new().hash_one(std::process::id());
-        let file = match (wal, &client) {
+        let file = match (wal, &target) {
             (Some(settings), Some(_)) => {
                 Some(Wal::open(settings, 1).map_err(|e| JournalError::WriteAhead(e.to_string()))?)
             }
             _ => None,
         };
         let (requests, queue) = mpsc::channel(QUEUE_REQUESTS);
+        let delivered = (0..keys.shards()).map(|_| Delivered::default()).collect();
         let inner = Arc::new(Shared {
-            keys: Keys::new(&config.redis_key_prefix),
+            keys,
             config: config.clone(),
-            client: client.clone(),
+            target: target.clone(),
             origin,
             requests,
             room: Arc::new(Semaphore::new(QUEUE_TICKS)),
             link: Mutex::new(conn.clone()),
             held: AtomicUsize::new(0),
             keeper: OnceLock::new(),
-            delivered: Delivered::default(),
+            delivered,
             metrics: JournalMetrics::default(),
         });
         let writer = Writer::new(
@@ -140,9 +144,18 @@ impl Journal {
         );
         tasks.spawn(writer.run());
         if serving {
-            match client {
-                Some(client) => {
-                    tasks.spawn(super::tail::run(inner.clone(), client, feed, stop));
+            match target {
+                Some(target) => {
+                    for shard in 0..inner.keys.shards() {
+                        let tail = super::tail::run(
+                            inner.clone(),
+                            target.clone(),
+                            shard,
+                            feed.clone(),
+                            stop.clone(),
+                        );
+                        tasks.spawn(tail);
+                    }
                 }
                 None => tracing::info!("no Redis: journal and fan-out run in-process"),
             }
@@ -159,7 +172,7 @@ impl Journal {
     /// Whether a Redis is in use or awaited (configured, or found at start-up).
     #[must_use]
     pub fn uses_redis(&self) -> bool {
-        self.inner.client.is_some()
+        self.inner.target.is_some()
     }
 
     /// Where accepted batches go now.
@@ -195,7 +208,7 @@ impl Journal {
     }
 
     /// A connection to Redis for other readers and writers, when connected.
-    pub async fn connection(&self) -> Option<MultiplexedConnection> {
+    pub async fn connection(&self) -> Option<Link> {
         self.inner.link.lock().ok()?.clone()
     }
 
@@ -263,15 +276,32 @@ impl Journal {
         &self.inner.metrics
     }
 
-    /// The stream's length and, for consumer `group`, its lag and pending
-    /// entries; `None` when Redis is not connected.
-    pub async fn stream_figures(&self, group: &str) -> Option<StreamFigures> {
-        let mut conn = self.connection().await?;
-        let key = self.inner.keys.journal();
-        crate::redis::stream::figures(&mut conn, &key, group, self.inner.config.timeout()).await
+    /// The journal's key names (its shards).
+    #[must_use]
+    pub fn keys(&self) -> &Keys {
+        &self.inner.keys
     }
 
-    /// Joins a consumer group on the journal stream (the persister's way in).
+    /// The streams' length and, for consumer `group`, their lag and pending
+    /// entries, summed over the shards; `None` when Redis is not connected.
+    pub async fn stream_figures(&self, group: &str) -> Option<StreamFigures> {
+        let mut conn = self.connection().await?;
+        let timeout = self.inner.config.timeout();
+        let mut sum = StreamFigures {
+            length: 0,
+            lag: Some(0),
+            pending: Some(0),
+        };
+        for key in self.inner.keys.journals() {
+            let f = crate::redis::stream::figures(&mut conn, &key, group, timeout).await?;
+            sum.length += f.length;
+            sum.lag = sum.lag.zip(f.lag).map(|(a, b)| a + b);
+            sum.pending = sum.pending.zip(f.pending).map(|(a, b)| a + b);
+        }
+        Some(sum)
+    }
+
+    /// Joins a consumer group on every journal stream (the persister's way in).
     ///
     /// # Errors
     ///
@@ -281,13 +311,13 @@ impl Journal {
         group: &str,
         consumer: &str,
     ) -> redis::RedisResult<ConsumerGroup> {
-        let Some(client) = &self.inner.client else {
+        let Some(target) = &self.inner.target else {
             return Err(redis::RedisError::from((
                 redis::ErrorKind::Io,
                 "no Redis configured",
             )));
         };
-        let conn = crate::redis::connect(client, &self.inner.config).await?;
+        let conn = target.connect(&self.inner.config).await?;
         ConsumerGroup::join(conn, &self.inner.keys, group, consumer).await
     }
 

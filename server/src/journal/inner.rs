@@ -4,7 +4,6 @@
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use redis::aio::MultiplexedConnection;
 use shared::Tick;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
@@ -13,6 +12,7 @@ use super::keys::Keys;
 use super::types::{Durability, JournalError, Keeper};
 use crate::config::RedisConfig;
 use crate::metrics::JournalMetrics;
+use crate::redis::{Link, Target};
 
 /// One append waiting for the writer.
 pub(super) struct Request {
@@ -27,8 +27,9 @@ pub(super) struct Request {
 pub(super) struct Shared {
     pub(super) keys: Keys,
     pub(super) config: RedisConfig,
-    /// The Redis in use, when one is configured (or answered at start-up).
-    pub(super) client: Option<redis::Client>,
+    /// The Redis in use (one server or a cluster), when one is configured
+    /// (or answered at start-up).
+    pub(super) target: Option<Target>,
     /// A random id of this process, written with each entry.
     pub(super) origin: u64,
     pub(super) requests: mpsc::Sender<Request>,
@@ -36,22 +37,28 @@ pub(super) struct Shared {
     pub(super) room: Arc<Semaphore>,
     /// The writer's connection while Redis is in use, for other readers and
     /// writers (cloned out, never held across I/O).
-    pub(super) link: Mutex<Option<MultiplexedConnection>>,
+    pub(super) link: Mutex<Option<Link>>,
     /// Ticks in the write-ahead file waiting for Redis.
     pub(super) held: AtomicUsize,
     /// The store that keeps batches when there is no Redis.
     pub(super) keeper: OnceLock<Box<dyn Keeper>>,
-    /// Own batches delivered to the candles before they reached the stream.
-    pub(super) delivered: Delivered,
+    /// Own batches delivered to the candles before they reached the
+    /// streams, per shard.
+    pub(super) delivered: Vec<Delivered>,
     /// Accepted ticks and their first-hop latency.
     pub(super) metrics: JournalMetrics,
 }
 
 impl Shared {
-    pub(super) fn set_link(&self, conn: Option<MultiplexedConnection>) {
+    pub(super) fn set_link(&self, conn: Option<Link>) {
         *self
             .link
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = conn;
+    }
+
+    /// The delivered batches of journal stream `shard` (one per shard).
+    pub(super) fn delivered(&self, shard: u16) -> &Delivered {
+        &self.delivered[usize::from(shard)]
     }
 }

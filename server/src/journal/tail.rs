@@ -1,9 +1,10 @@
-//! The tailer: reads the journal stream in order and feeds this process's
+//! The tailer: reads one journal stream (one task per shard) in order and
+//! feeds this process's
 //! candles, from the start of the current UTC day so that every process
 //! holds the same forming candles. Own batches already delivered while
 //! Redis was away are skipped ([`super::delivered`]).
 //!
-//! It publishes its position in the hash `journal:readers` (field: this
+//! It publishes its position in the shard's hash `journal:readers` (field: this
 //! process's origin; value: `{last entry id} {Unix ms}`) about every second,
 //! so the persister trims the stream only below the slowest live reader; on
 //! shutdown it removes its field.
@@ -11,7 +12,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use redis::aio::MultiplexedConnection;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -19,6 +19,7 @@ use super::entry;
 use super::inner::Shared;
 use super::types::Journaled;
 use crate::clock::{now_millis, seed_from_ms};
+use crate::redis::{Link, Target};
 
 /// The longest pause between reconnection attempts.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
@@ -27,18 +28,20 @@ const READ_COUNT: usize = 100;
 /// How often the position is published.
 const HEARTBEAT: Duration = Duration::from_secs(1);
 
-/// Tails the stream until `stop`.
+/// Tails stream `shard` until `stop`, over a connection of its own (its
+/// blocking reads hold nobody else up).
 pub(super) async fn run(
     shared: Arc<Shared>,
-    client: redis::Client,
+    target: Target,
+    shard: u16,
     feed: mpsc::Sender<Journaled>,
     stop: CancellationToken,
 ) {
     let mut last_id = format!("{}-0", seed_from_ms(now_millis()));
-    let key = shared.keys.journal();
+    let key = shared.keys.journal(shard);
     let first_delay = Duration::from_secs(shared.config.redis_retry_delay);
     let mut delay = first_delay;
-    let mut conn: Option<MultiplexedConnection> = None;
+    let mut conn: Option<Link> = None;
     let mut published: Option<Instant> = None;
     loop {
         if stop.is_cancelled() {
@@ -46,7 +49,7 @@ pub(super) async fn run(
         }
         let c = match &mut conn {
             Some(c) => c,
-            None => match crate::redis::connect(&client, &shared.config).await {
+            None => match target.connect(&shared.config).await {
                 Ok(c) => {
                     delay = first_delay;
                     published = None;
@@ -64,7 +67,7 @@ pub(super) async fn run(
         };
         if published.is_none_or(|t| t.elapsed() >= HEARTBEAT) {
             published = Some(Instant::now());
-            if let Err(e) = publish(c, &shared, &last_id).await {
+            if let Err(e) = publish(c, &shared, shard, &last_id).await {
                 tracing::debug!("publishing the journal position failed: {e}");
             }
         }
@@ -101,7 +104,7 @@ pub(super) async fn run(
                 // Real and simulated entries go out in runs, in order.
                 for run in entries.chunk_by(|(_, a), (_, b)| a.simulated == b.simulated) {
                     let simulated = run[0].1.simulated;
-                    let ticks = shared.delivered.not_yet(run);
+                    let ticks = shared.delivered(shard).not_yet(run);
                     if !ticks.is_empty()
                         && feed
                             .send(Journaled {
@@ -127,7 +130,7 @@ pub(super) async fn run(
         let _ = tokio::time::timeout(
             shared.config.timeout(),
             redis::cmd("HDEL")
-                .arg(shared.keys.readers())
+                .arg(shared.keys.readers(shard))
                 .arg(shared.origin)
                 .query_async::<()>(c),
         )
@@ -137,15 +140,16 @@ pub(super) async fn run(
 
 /// Publishes this reader's position and heartbeat.
 async fn publish(
-    conn: &mut MultiplexedConnection,
+    conn: &mut Link,
     shared: &Shared,
+    shard: u16,
     last_id: &str,
 ) -> redis::RedisResult<()> {
     let value = format!("{last_id} {}", now_millis());
     tokio::time::timeout(
         shared.config.timeout(),
         redis::cmd("HSET")
-            .arg(shared.keys.readers())
+            .arg(shared.keys.readers(shard))
             .arg(shared.origin)
             .arg(value)
             .query_async::<()>(conn),

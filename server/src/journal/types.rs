@@ -39,6 +39,19 @@ pub enum JournalError {
     /// Redis is away and this journal has no fallback (the replay writer).
     #[error("Redis is unreachable")]
     Unreachable,
+    /// Redis records another journal shard count than this process's.
+    #[error(
+        "JOURNAL_SHARDS is {configured} but this Redis records {recorded} (field shards of journal:readers): every process on a Redis must use the same count; set JOURNAL_SHARDS={recorded}, or move the data before changing it"
+    )]
+    Shards {
+        /// The count recorded in Redis.
+        recorded: String,
+        /// This process's `JOURNAL_SHARDS`.
+        configured: u16,
+    },
+    /// Redis answered a start-up check with an error.
+    #[error("Redis: {0}")]
+    Redis(String),
 }
 
 /// Where a batch was journaled.

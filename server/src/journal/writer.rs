@@ -2,22 +2,25 @@
 //! connection and the write-ahead file, so no lock is ever held across I/O.
 //!
 //! Appends wait in a bounded channel; everything waiting when the writer
-//! is free forms one group (group commit): with Redis, one `MULTI`/`EXEC`
-//! holding one stream entry per batch; while Redis is away, one `fsync` of
+//! is free forms one group (group commit). Each batch is split by journal
+//! shard ([`super::keys::shard_of`]) into parts, numbered in turn. With
+//! Redis, one `MULTI`/`EXEC` per shard holding one stream entry per part,
+//! the shards written at once; a group is answered only once every shard
+//! has it (a shard that failed sends the whole group to the write-ahead
+//! file: the shards already written get those ticks again, the same ticks,
+//! which candles and store count once). While Redis is away, one `fsync` of
 //! the write-ahead file, then delivery to this process's candles; without
 //! Redis, one commit to the tick store (a [`Keeper`](super::Keeper)). Each caller is answered
 //! through its own oneshot once its batch is held, in journal order.
 //!
-//! When Redis returns, the file's records go to it in order, a chunk per
-//! `MULTI`/`EXEC` that also sets the file's flushed position in Redis, so a
-//! crash between `EXEC` and emptying the file never writes a record twice;
+//! When Redis returns, the file's records go to it in order ([`super::flush`]);
 //! new appends go behind them into the file until it is empty.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
+use futures_util::future::join_all;
 use shared::Tick;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TryRecvError;
@@ -26,47 +29,35 @@ use tokio_util::task::TaskTracker;
 
 use super::commands::{self, Batch};
 use super::inner::{Request, Shared};
+use super::parts::{Numbered, Part, split};
 use super::types::{Durability, JournalError, Journaled};
 use super::wal::{self, Wal};
 use crate::clock::now_millis;
+use crate::redis::Link;
 
 /// Ticks written in one group at most.
 const GROUP_TICKS: usize = 50_000;
-/// Ticks of write-ahead records written to Redis per `MULTI`/`EXEC`.
-const FLUSH_TICKS: usize = 50_000;
 /// The longest pause between reconnection attempts.
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
-/// Seconds a flushed-position key lives; it matters only until the file is
-/// emptied, moments after the last flush.
-const MARKER_TTL_SECS: u64 = 7 * 86_400;
-
-/// A request with its append numbers.
-struct Numbered {
-    first_oseq: u64,
-    request: Request,
-}
-
-impl Numbered {
-    fn answer(self, outcome: Result<Durability, JournalError>) {
-        let Request { reply, room, .. } = self.request;
-        let _ = reply.send(outcome);
-        drop(room);
-    }
-}
 
 /// The writer task's state.
 pub(super) struct Writer {
-    shared: Arc<Shared>,
+    pub(super) shared: Arc<Shared>,
     requests: mpsc::Receiver<Request>,
     feed: mpsc::Sender<Journaled>,
-    wal: Option<Wal>,
-    conn: Option<MultiplexedConnection>,
-    /// Whether the file's flushed position in Redis was read (it may hold
-    /// records a previous process wrote to Redis and did not yet forget).
-    checked_marker: bool,
+    pub(super) wal: Option<Wal>,
+    pub(super) conn: Option<Link>,
+    /// Whether the file's flushed positions in Redis were read (they may
+    /// name records a previous process wrote to Redis and did not yet
+    /// forget).
+    pub(super) checked_marker: bool,
+    /// Per shard, the last write-ahead record already in that shard's
+    /// stream (its flushed position): records up to it are not written to
+    /// it again.
+    pub(super) flushed: Vec<u64>,
     next_oseq: u64,
-    reconnected: mpsc::Receiver<MultiplexedConnection>,
-    reconnect: mpsc::Sender<MultiplexedConnection>,
+    reconnected: mpsc::Receiver<Link>,
+    reconnect: mpsc::Sender<Link>,
     reconnecting: bool,
     stop: CancellationToken,
     tasks: TaskTracker,
@@ -80,13 +71,15 @@ impl Writer {
         requests: mpsc::Receiver<Request>,
         feed: mpsc::Sender<Journaled>,
         wal: Option<Wal>,
-        conn: Option<MultiplexedConnection>,
+        conn: Option<Link>,
         stop: &CancellationToken,
         tasks: &TaskTracker,
     ) -> Self {
         let (reconnect, reconnected) = mpsc::channel(1);
         let next_oseq = 1 + wal.as_ref().map_or(0, |w| w.held_ticks() as u64);
+        let flushed = vec![0; usize::from(shared.keys.shards())];
         Self {
+            flushed,
             shared,
             requests,
             feed,
@@ -140,80 +133,6 @@ impl Writer {
         }
     }
 
-    /// A non-empty write-ahead file at start-up: forgets what a previous
-    /// process already wrote to Redis, delivers the rest to this process's
-    /// candles (it is flushed to Redis next), or starts reconnecting.
-    async fn start(&mut self) {
-        if self.conn.is_some() {
-            self.check_marker().await;
-        } else if self.wal.is_some() {
-            self.lost_redis();
-        }
-        let Some(wal) = &self.wal else { return };
-        if wal.is_empty() {
-            return;
-        }
-        tracing::info!(
-            file = %wal.path().display(),
-            ticks = wal.held_ticks(),
-            "the write-ahead file holds accepted ticks not yet in Redis: delivering them, then writing them to Redis"
-        );
-        let mut after = 0;
-        loop {
-            let Some(wal) = &self.wal else { return };
-            let records = match wal.read(after, FLUSH_TICKS) {
-                Ok(r) if !r.is_empty() => r,
-                Ok(_) => break,
-                Err(e) => {
-                    tracing::error!("the write-ahead file cannot be read: {e}");
-                    break;
-                }
-            };
-            for (held, ticks) in records {
-                after = held.number;
-                let last = held.first_oseq + ticks.len() as u64 - 1;
-                self.shared
-                    .delivered
-                    .insert(self.shared.origin, held.first_oseq, last);
-                self.deliver(ticks, false).await;
-            }
-        }
-        self.publish_held();
-    }
-
-    /// Reads the file's flushed position in Redis and forgets those records.
-    async fn check_marker(&mut self) {
-        let (Some(wal), Some(conn)) = (&mut self.wal, &mut self.conn) else {
-            return;
-        };
-        if self.checked_marker || wal.is_empty() {
-            self.checked_marker = true;
-            return;
-        }
-        let key = self.shared.keys.write_ahead(wal.id());
-        let got = tokio::time::timeout(
-            self.shared.config.timeout(),
-            redis::cmd("GET").arg(&key).query_async::<Option<u64>>(conn),
-        )
-        .await;
-        match got {
-            Ok(Ok(flushed)) => {
-                self.checked_marker = true;
-                if let Some(n) = flushed {
-                    tracing::info!(
-                        records = n,
-                        "write-ahead records already in Redis are skipped"
-                    );
-                    if let Err(e) = wal.flushed(n) {
-                        tracing::error!("{e}");
-                    }
-                }
-            }
-            _ => tracing::warn!("the write-ahead file's flushed position could not be read"),
-        }
-        self.publish_held();
-    }
-
     /// Takes more waiting requests into the group, up to [`GROUP_TICKS`].
     fn gather(&mut self, first: Request) -> Vec<Numbered> {
         let mut total = first.ticks.len();
@@ -230,11 +149,29 @@ impl Writer {
         group
             .into_iter()
             .map(|request| {
-                let first_oseq = self.next_oseq;
-                self.next_oseq += request.ticks.len() as u64;
+                let Request {
+                    ticks,
+                    simulated,
+                    reply,
+                    room,
+                } = request;
+                let parts = split(&self.shared.keys, ticks)
+                    .into_iter()
+                    .map(|(shard, ticks)| {
+                        let first_oseq = self.next_oseq;
+                        self.next_oseq += ticks.len() as u64;
+                        Part {
+                            shard,
+                            first_oseq,
+                            ticks,
+                        }
+                    })
+                    .collect();
                 Numbered {
-                    first_oseq,
-                    request,
+                    parts,
+                    simulated,
+                    reply,
+                    room,
                 }
             })
             .collect()
@@ -242,46 +179,50 @@ impl Writer {
 
     async fn write(&mut self, group: Vec<Numbered>) {
         let flushing = self.wal.as_ref().is_some_and(|w| !w.is_empty());
-        if let (Some(conn), false) = (&mut self.conn, flushing) {
+        if let (Some(conn), false) = (&self.conn, flushing) {
             let batches: Vec<Batch<'_>> = group
                 .iter()
-                .map(|n| Batch {
-                    first_oseq: n.first_oseq,
-                    ticks: &n.request.ticks,
-                    simulated: n.request.simulated,
+                .flat_map(|n| {
+                    n.parts.iter().map(|p| Batch {
+                        shard: p.shard,
+                        first_oseq: p.first_oseq,
+                        ticks: &p.ticks,
+                        simulated: n.simulated,
+                    })
                 })
                 .collect();
-            let pipe = journal_pipe(&self.shared, &batches);
-            let written =
-                tokio::time::timeout(self.shared.config.timeout(), pipe.query_async::<()>(conn))
-                    .await;
-            match written {
-                Ok(Ok(())) => {
+            let pipes = journal_pipes(&self.shared, &batches);
+            let failed = write_all(&self.shared, conn, &pipes)
+                .await
+                .into_iter()
+                .find_map(Result::err);
+            match failed {
+                None => {
                     let now = now_millis();
                     for n in group {
-                        self.shared.metrics.journaled(&n.request.ticks, now);
+                        for part in &n.parts {
+                            self.shared.metrics.journaled(&part.ticks, now);
+                        }
                         n.answer(Ok(Durability::Redis));
                     }
                     return;
                 }
-                Ok(Err(e)) => {
-                    tracing::warn!("Redis write failed ({e}); journaling to the write-ahead file")
-                }
-                Err(_) => {
-                    tracing::warn!("Redis write timed out; journaling to the write-ahead file")
+                Some(e) => {
+                    tracing::warn!("Redis write failed ({e}); journaling to the write-ahead file");
                 }
             }
             self.lost_redis();
         }
-        if self.shared.client.is_some() {
+        if self.shared.target.is_some() {
             self.keep_in_file(group).await;
         } else {
             self.keep_in_store(group).await;
         }
     }
 
-    /// Appends the group's real batches to the write-ahead file with one
-    /// `fsync`, then delivers every batch to this process's candles.
+    /// Appends the group's real parts to the write-ahead file with one
+    /// `fsync` (a record per part), then delivers every batch to this
+    /// process's candles.
     async fn keep_in_file(&mut self, group: Vec<Numbered>) {
         let Some(wal) = &mut self.wal else {
             for n in group {
@@ -293,17 +234,20 @@ impl Writer {
         let mut kept = Vec::new();
         let mut more = 0;
         for n in group {
-            if n.request.simulated {
+            if n.simulated {
                 kept.push(n);
                 continue;
             }
-            let record = wal::encode(&n.request.ticks);
-            if !wal.fits(more + record.len() as u64) {
+            let own: Vec<_> = n.parts.iter().map(|p| wal::encode(&p.ticks)).collect();
+            let size: u64 = own.iter().map(|r| r.len() as u64).sum();
+            if !wal.fits(more + size) {
                 n.answer(Err(JournalError::Full));
                 continue;
             }
-            more += record.len() as u64;
-            records.push((record, n.request.ticks.len(), n.first_oseq));
+            more += size;
+            for (record, part) in own.into_iter().zip(&n.parts) {
+                records.push((record, part.ticks.len(), part.first_oseq));
+            }
             kept.push(n);
         }
         if !records.is_empty()
@@ -311,7 +255,7 @@ impl Writer {
         {
             tracing::error!(file = %wal.path().display(), "the write-ahead file cannot be written: {e}");
             for n in kept {
-                let outcome = if n.request.simulated {
+                let outcome = if n.simulated {
                     Ok(Durability::Local)
                 } else {
                     Err(JournalError::WriteAhead(e.to_string()))
@@ -322,15 +266,19 @@ impl Writer {
         }
         self.publish_held();
         for n in kept {
-            let ticks = &n.request.ticks;
-            if !n.request.simulated {
-                let last = n.first_oseq + ticks.len() as u64 - 1;
-                self.shared
-                    .delivered
-                    .insert(self.shared.origin, n.first_oseq, last);
+            for part in &n.parts {
+                if !n.simulated {
+                    let last = part.first_oseq + part.ticks.len() as u64 - 1;
+                    self.shared.delivered(part.shard).insert(
+                        self.shared.origin,
+                        part.first_oseq,
+                        last,
+                    );
+                }
+                self.shared.metrics.journaled(&part.ticks, now_millis());
             }
-            self.shared.metrics.journaled(ticks, now_millis());
-            self.deliver(ticks.clone(), n.request.simulated).await;
+            let ticks = n.ticks().copied().collect();
+            self.deliver(ticks, n.simulated).await;
             n.answer(Ok(Durability::Local));
         }
     }
@@ -340,8 +288,8 @@ impl Writer {
     async fn keep_in_store(&mut self, group: Vec<Numbered>) {
         let real: Vec<Tick> = group
             .iter()
-            .filter(|n| !n.request.simulated)
-            .flat_map(|n| n.request.ticks.iter().copied())
+            .filter(|n| !n.simulated)
+            .flat_map(|n| n.ticks().copied())
             .collect();
         let mut kept = Durability::Local;
         if let Some(keeper) = self.shared.keeper.get()
@@ -349,7 +297,7 @@ impl Writer {
         {
             if let Err(e) = keeper.keep(&real).await {
                 for n in group {
-                    let outcome = if n.request.simulated {
+                    let outcome = if n.simulated {
                         Ok(Durability::Local)
                     } else {
                         Err(JournalError::Store(e.clone()))
@@ -361,81 +309,15 @@ impl Writer {
             kept = Durability::Store;
         }
         for n in group {
-            self.shared
-                .metrics
-                .journaled(&n.request.ticks, now_millis());
-            self.deliver(n.request.ticks.clone(), n.request.simulated)
-                .await;
-            let durability = if n.request.simulated {
-                Durability::Local
-            } else {
-                kept
-            };
+            let ticks: Vec<Tick> = n.ticks().copied().collect();
+            self.shared.metrics.journaled(&ticks, now_millis());
+            self.deliver(ticks, n.simulated).await;
+            let durability = if n.simulated { Durability::Local } else { kept };
             n.answer(Ok(durability));
         }
     }
 
-    /// Writes the oldest records of the file to Redis in one `MULTI`/`EXEC`
-    /// with the file's flushed position; empties the file once all are in.
-    async fn flush_some(&mut self) {
-        self.check_marker().await;
-        let (Some(wal), Some(conn)) = (&mut self.wal, &mut self.conn) else {
-            return;
-        };
-        if wal.is_empty() {
-            return;
-        }
-        let records = match wal.read(0, FLUSH_TICKS) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!("the write-ahead file cannot be read: {e}");
-                self.lost_redis();
-                return;
-            }
-        };
-        let Some((last, _)) = records.last() else {
-            return;
-        };
-        let last = last.number;
-        let batches: Vec<Batch<'_>> = records
-            .iter()
-            .map(|(held, ticks)| Batch {
-                first_oseq: held.first_oseq,
-                ticks,
-                simulated: false,
-            })
-            .collect();
-        let mut pipe = journal_pipe(&self.shared, &batches);
-        pipe.cmd("SET")
-            .arg(self.shared.keys.write_ahead(wal.id()))
-            .arg(last)
-            .arg("EX")
-            .arg(MARKER_TTL_SECS)
-            .ignore();
-        let written =
-            tokio::time::timeout(self.shared.config.timeout(), pipe.query_async::<()>(conn)).await;
-        match written {
-            Ok(Ok(())) => {
-                if let Err(e) = wal.flushed(last) {
-                    tracing::error!("{e}");
-                }
-                if wal.is_empty() {
-                    tracing::info!("the write-ahead file is in Redis; journaling to Redis again");
-                }
-                self.publish_held();
-            }
-            Ok(Err(e)) => {
-                tracing::warn!("writing the write-ahead file to Redis failed: {e}");
-                self.lost_redis();
-            }
-            Err(_) => {
-                tracing::warn!("writing the write-ahead file to Redis timed out");
-                self.lost_redis();
-            }
-        }
-    }
-
-    async fn deliver(&self, ticks: Vec<Tick>, simulated: bool) {
+    pub(super) async fn deliver(&self, ticks: Vec<Tick>, simulated: bool) {
         let batch = Journaled {
             at_ms: now_millis(),
             ticks,
@@ -445,14 +327,22 @@ impl Writer {
         let _ = self.feed.send(batch).await;
     }
 
-    fn publish_held(&self) {
+    pub(super) fn publish_held(&self) {
         let held = self.wal.as_ref().map_or(0, Wal::held_ticks);
         self.shared.held.store(held, Ordering::Relaxed);
     }
 
-    /// Takes a connection the reconnection task made.
-    async fn adopt(&mut self, conn: MultiplexedConnection) {
+    /// Takes a connection the reconnection task made, once the shard count
+    /// recorded there (recorded again if the Redis lost it) is this
+    /// process's; else stays on the write-ahead file and tries again later.
+    async fn adopt(&mut self, mut conn: Link) {
         self.reconnecting = false;
+        let (keys, timeout) = (&self.shared.keys, self.shared.config.timeout());
+        if let Err(e) = super::shards::adopt(&mut conn, keys, timeout).await {
+            tracing::error!("Redis is back but not usable: {e}");
+            self.lost_redis();
+            return;
+        }
         self.conn = Some(conn.clone());
         self.shared.set_link(Some(conn));
         tracing::info!("Redis is back");
@@ -460,13 +350,13 @@ impl Writer {
     }
 
     /// Drops the connection and starts reconnecting with exponential backoff.
-    fn lost_redis(&mut self) {
+    pub(super) fn lost_redis(&mut self) {
         self.conn = None;
         self.shared.set_link(None);
         if self.reconnecting {
             return;
         }
-        let Some(client) = self.shared.client.clone() else {
+        let Some(target) = self.shared.target.clone() else {
             return;
         };
         self.reconnecting = true;
@@ -487,7 +377,7 @@ impl Writer {
                 if attempt > config.redis_retry_attempts {
                     delay = (delay * 2).min(MAX_RETRY_DELAY);
                 }
-                match crate::redis::connect(&client, &config).await {
+                match target.connect(&config).await {
                     Ok(conn) => {
                         let _ = found.send(conn).await;
                         return;
@@ -499,12 +389,35 @@ impl Writer {
     }
 }
 
-/// The `MULTI`/`EXEC` journaling `batches` under this process's origin.
-fn journal_pipe(shared: &Shared, batches: &[Batch<'_>]) -> redis::Pipeline {
-    commands::pipeline(
+/// The `MULTI`/`EXEC`s (one per shard) journaling `batches` under this
+/// process's origin.
+pub(super) fn journal_pipes(shared: &Shared, batches: &[Batch<'_>]) -> Vec<(u16, redis::Pipeline)> {
+    commands::pipelines(
         &shared.keys,
         shared.origin,
         shared.config.redis_max_tick_buffer_size,
+        shared.keys.tagged(),
         batches,
     )
+}
+
+/// Runs the shards' pipelines at once, each within the socket timeout;
+/// per pipeline, in order, whether it was written (or why not).
+pub(super) async fn write_all(
+    shared: &Shared,
+    conn: &Link,
+    pipes: &[(u16, redis::Pipeline)],
+) -> Vec<Result<(), String>> {
+    let timeout = shared.config.timeout();
+    join_all(pipes.iter().map(|(_, pipe)| {
+        let mut conn = conn.clone();
+        async move {
+            match tokio::time::timeout(timeout, pipe.query_async::<()>(&mut conn)).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err("timed out".to_owned()),
+            }
+        }
+    }))
+    .await
 }

@@ -13,10 +13,8 @@ pub mod redis_fit;
 
 use std::time::{Duration, Instant};
 
-use redis::AsyncConnectionConfig;
-use redis::aio::MultiplexedConnection;
-
 use crate::config::RedisConfig;
+use crate::redis::{Link, Target};
 
 /// A Redis URL with its password hidden, for printing.
 #[must_use]
@@ -33,32 +31,36 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// Opens a client and one multiplexed connection with the configured
-/// timeouts.
+/// The Redis of `config` for printing: the URL, or the cluster's nodes,
+/// passwords hidden.
+#[must_use]
+pub fn shown(config: &RedisConfig) -> String {
+    if config.is_cluster() {
+        let nodes: Vec<String> = config
+            .redis_cluster_nodes
+            .iter()
+            .map(|u| redact(u))
+            .collect();
+        return format!("the cluster at {}", nodes.join(","));
+    }
+    config.url().map(|u| redact(&u)).unwrap_or_default()
+}
+
+/// Opens the configured Redis (one server or a cluster) and one connection
+/// with the configured timeouts.
 ///
 /// # Errors
 ///
 /// A readable reason: no Redis configured, a bad URL, or the connection
 /// failing (refused, timed out, authentication, TLS).
-pub async fn connect(
-    config: &RedisConfig,
-) -> Result<(redis::Client, MultiplexedConnection), String> {
-    let url = config
-        .url()
+pub async fn connect(config: &RedisConfig) -> Result<(Target, Link), String> {
+    let target = Target::from_config(config)?
         .ok_or_else(|| "no Redis configured (REDIS_URL=none)".to_owned())?;
-    let client =
-        redis::Client::open(url.as_str()).map_err(|e| format!("REDIS_URL is not usable: {e}"))?;
-    let settings = AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(config.timeout()))
-        .set_response_timeout(Some(config.timeout()));
-    let conn = tokio::time::timeout(
-        config.timeout(),
-        client.get_multiplexed_async_connection_with_config(&settings),
-    )
-    .await
-    .map_err(|_| format!("no answer within {} s", config.redis_socket_timeout))?
-    .map_err(|e| e.to_string())?;
-    Ok((client, conn))
+    let conn = tokio::time::timeout(config.timeout(), target.connect(config))
+        .await
+        .map_err(|_| format!("no answer within {} s", config.redis_socket_timeout))?
+        .map_err(|e| e.to_string())?;
+    Ok((target, conn))
 }
 
 /// Milliseconds since `started`.
@@ -87,7 +89,7 @@ where
 /// # Errors
 ///
 /// The Redis error, or a mismatch.
-pub async fn cache_round_trip(conn: &mut MultiplexedConnection, key: &str) -> Result<f64, String> {
+pub async fn cache_round_trip(conn: &mut Link, key: &str) -> Result<f64, String> {
     let value = format!("health-{}", crate::clock::now_millis());
     let ((), ms) = timed(async {
         redis::cmd("SET")

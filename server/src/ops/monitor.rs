@@ -13,7 +13,7 @@ use clap::Args;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use super::{cache_round_trip, connect, ms_since, redact, unique_suffix};
+use super::{cache_round_trip, connect, ms_since, unique_suffix};
 use crate::clock::now_millis;
 use crate::config::RedisConfig;
 use crate::shutdown;
@@ -141,19 +141,15 @@ pub fn warnings(ping_ms: f64, cache_ms: f64, hit_ratio: Option<f64>) -> Vec<Stri
 /// # Errors
 ///
 /// The Redis error, as text.
-pub async fn sample(
-    conn: &mut redis::aio::MultiplexedConnection,
-    cache_key: &str,
-) -> Result<Sample, String> {
+pub async fn sample(conn: &mut crate::redis::Link, cache_key: &str) -> Result<Sample, String> {
     let started = Instant::now();
-    redis::cmd("PING")
-        .query_async::<String>(conn)
+    conn.on_one_node::<String>(&redis::cmd("PING"))
         .await
         .map_err(|e| e.to_string())?;
     let ping_ms = ms_since(started);
     let cache_ms = cache_round_trip(conn, cache_key).await?;
-    let info: String = redis::cmd("INFO")
-        .query_async(conn)
+    let info: String = conn
+        .on_one_node(&redis::cmd("INFO"))
         .await
         .map_err(|e| e.to_string())?;
     let hits = info_u64(&info, "keyspace_hits");
@@ -195,8 +191,8 @@ pub struct Export<'a> {
 pub async fn run(args: MonitorArgs) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     tokio::spawn(shutdown::cancel_on_signal(stop.clone()));
-    let shown = args.redis.url().map(|u| redact(&u)).unwrap_or_default();
-    let (_client, mut conn) = connect(&args.redis)
+    let shown = super::shown(&args.redis);
+    let (_target, mut conn) = connect(&args.redis)
         .await
         .map_err(|e| anyhow::anyhow!("cannot reach Redis at {shown}: {e}"))?;
     println!(

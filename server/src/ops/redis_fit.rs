@@ -13,9 +13,9 @@
 
 use std::collections::HashMap;
 
-use redis::aio::MultiplexedConnection;
+use crate::redis::Link;
 
-use super::{connect, redact};
+use super::connect;
 use crate::config::RedisConfig;
 
 /// The oldest Redis the journal runs on: `XAUTOCLAIM` and `XTRIM MINID`
@@ -226,18 +226,16 @@ pub fn judge(facts: &RedisFacts) -> Verdict {
 /// # Errors
 ///
 /// When `INFO` fails.
-pub async fn inspect(conn: &mut MultiplexedConnection) -> redis::RedisResult<RedisFacts> {
+pub async fn inspect(conn: &mut Link) -> redis::RedisResult<RedisFacts> {
     let mut info = String::new();
     for section in ["server", "persistence", "memory"] {
-        let text: String = redis::cmd("INFO").arg(section).query_async(conn).await?;
+        let text: String = conn.on_one_node(redis::cmd("INFO").arg(section)).await?;
         info.push_str(&text);
     }
     let mut config = HashMap::new();
     for name in ["maxmemory", "maxmemory-policy"] {
-        let answer: redis::RedisResult<HashMap<String, String>> = redis::cmd("CONFIG")
-            .arg("GET")
-            .arg(name)
-            .query_async(conn)
+        let answer: redis::RedisResult<HashMap<String, String>> = conn
+            .on_one_node(redis::cmd("CONFIG").arg("GET").arg(name))
             .await;
         match answer {
             Ok(pairs) => config.extend(pairs),
@@ -266,11 +264,11 @@ pub struct UnfitRedis {
 ///
 /// [`UnfitRedis`] naming the settings and the fix.
 pub async fn check_before_serving(config: &RedisConfig) -> Result<(), UnfitRedis> {
-    let Some(url) = config.url() else {
+    if config.url().is_none() && !config.is_cluster() {
         return Ok(());
-    };
-    let url = redact(&url);
-    let (_client, mut conn) = match connect(config).await {
+    }
+    let url = super::shown(config);
+    let (_target, mut conn) = match connect(config).await {
         Ok(c) => c,
         Err(e) => {
             tracing::debug!("Redis fit not checked at start-up: {e}");

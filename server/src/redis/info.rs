@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
+use super::Link;
 
 /// The `INFO` fields shown, as the original design listed them.
 const WANTED: [&str; 8] = [
@@ -16,13 +16,13 @@ const WANTED: [&str; 8] = [
     "total_commands_processed",
 ];
 
-/// The wanted `INFO` fields as name to value (numbers as numbers); empty
-/// when Redis does not answer within `timeout`.
+/// The wanted `INFO` fields as name to value (numbers as numbers), of one
+/// node on a cluster; empty when Redis does not answer within `timeout`.
 pub async fn figures(
-    conn: &mut MultiplexedConnection,
+    conn: &mut Link,
     timeout: Duration,
 ) -> serde_json::Map<String, serde_json::Value> {
-    let info = tokio::time::timeout(timeout, redis::cmd("INFO").query_async::<String>(conn)).await;
+    let info = tokio::time::timeout(timeout, conn.on_one_node::<String>(&redis::cmd("INFO"))).await;
     match info {
         Ok(Ok(text)) => parse(&text),
         _ => serde_json::Map::new(),

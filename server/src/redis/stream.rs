@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use redis::aio::MultiplexedConnection;
+use super::Link;
 
 /// A stream's figures.
 #[derive(Debug, Clone, Copy)]
@@ -19,7 +19,7 @@ pub struct StreamFigures {
 /// The figures of stream `key` and its consumer group `group`; `None` when
 /// Redis does not answer `XLEN` within `timeout`.
 pub async fn figures(
-    conn: &mut MultiplexedConnection,
+    conn: &mut Link,
     key: &str,
     group: &str,
     timeout: Duration,

@@ -3,8 +3,8 @@
 //! every entry up to it.
 
 use redis::Value;
-use redis::aio::MultiplexedConnection;
 
+use crate::redis::Link;
 use crate::redis::reply::{pairs, text};
 
 /// A stream entry id as `(ms, seq)`, ordered as Redis orders them.
@@ -21,10 +21,7 @@ fn parse_id(text: &str) -> Option<Id> {
 /// # Errors
 ///
 /// A Redis error other than "no such key".
-pub async fn last_generated(
-    conn: &mut MultiplexedConnection,
-    stream: &str,
-) -> redis::RedisResult<Option<Id>> {
+pub async fn last_generated(conn: &mut Link, stream: &str) -> redis::RedisResult<Option<Id>> {
     let reply: redis::RedisResult<Value> = redis::cmd("XINFO")
         .arg("STREAM")
         .arg(stream)
@@ -49,7 +46,7 @@ pub async fn last_generated(
 ///
 /// A Redis error.
 pub async fn acknowledged(
-    conn: &mut MultiplexedConnection,
+    conn: &mut Link,
     stream: &str,
     group: &str,
     upto: Id,

@@ -29,8 +29,8 @@ const REFUSED_AFTER: Duration = Duration::from_secs(60);
 pub struct JournalStream {
     /// The journal (its Redis connection).
     pub journal: Journal,
-    /// The stream's key.
-    pub stream: String,
+    /// The journal streams' keys (one per shard).
+    pub streams: Vec<String>,
     /// The persister's consumer group.
     pub group: String,
 }
@@ -67,7 +67,7 @@ pub async fn wait(
     };
     // The newest entry when the ticks were first missed, and since when the
     // persister has acknowledged it.
-    let mut first_missed: Option<acks::Id> = None;
+    let mut first_missed: Option<Newest> = None;
     let mut acked_since: Option<Instant> = None;
     loop {
         // Parts found stored are not looked up again.
@@ -90,7 +90,7 @@ pub async fn wait(
             first_missed = newest(stream).await.ok().flatten();
         }
         // Missing though acknowledged: refused rows; go on without them.
-        if let Some(upto) = first_missed
+        if let Some(upto) = &first_missed
             && acknowledged(stream, upto).await == Some(true)
         {
             let since = *acked_since.get_or_insert_with(Instant::now);
@@ -120,7 +120,7 @@ pub async fn wait(
     };
     let mut gap = FIRST_PAUSE;
     loop {
-        if acknowledged(stream, upto).await == Some(true) {
+        if acknowledged(stream, &upto).await == Some(true) {
             return true;
         }
         if !pause(&mut gap, stop).await {
@@ -129,23 +129,38 @@ pub async fn wait(
     }
 }
 
-/// The id of the newest entry journaled (`None`: there is none); `Err`
-/// when Redis cannot say.
-async fn newest(stream: &JournalStream) -> Result<Option<acks::Id>, ()> {
+/// Per journal stream, the id of its newest entry (`None`: it has none).
+type Newest = Vec<Option<acks::Id>>;
+
+/// The ids of the newest entries journaled, per stream (`None`: there is
+/// none in any); `Err` when Redis cannot say.
+async fn newest(stream: &JournalStream) -> Result<Option<Newest>, ()> {
     let mut conn = stream.journal.connection().await.ok_or(())?;
-    acks::last_generated(&mut conn, &stream.stream)
-        .await
-        .map_err(|e| tracing::debug!("late ticks: the journal cannot be read: {e}"))
+    let mut ids = Vec::with_capacity(stream.streams.len());
+    for key in &stream.streams {
+        let id = acks::last_generated(&mut conn, key)
+            .await
+            .map_err(|e| tracing::debug!("late ticks: the journal cannot be read: {e}"))?;
+        ids.push(id);
+    }
+    Ok(ids.iter().any(Option::is_some).then_some(ids))
 }
 
-/// Whether the persister has stored every entry journaled up to `upto`;
-/// `None` when Redis cannot say.
-async fn acknowledged(stream: &JournalStream, upto: acks::Id) -> Option<bool> {
+/// Whether the persister has stored every entry journaled up to `upto` in
+/// every stream; `None` when Redis cannot say.
+async fn acknowledged(stream: &JournalStream, upto: &Newest) -> Option<bool> {
     let mut conn = stream.journal.connection().await?;
-    acks::acknowledged(&mut conn, &stream.stream, &stream.group, upto)
-        .await
-        .inspect_err(|e| {
-            tracing::debug!("late ticks: the persister's progress cannot be read: {e}")
-        })
-        .ok()
+    for (key, upto) in stream.streams.iter().zip(upto) {
+        let Some(upto) = upto else { continue };
+        let done = acks::acknowledged(&mut conn, key, &stream.group, *upto)
+            .await
+            .inspect_err(|e| {
+                tracing::debug!("late ticks: the persister's progress cannot be read: {e}")
+            })
+            .ok()?;
+        if !done {
+            return Some(false);
+        }
+    }
+    Some(true)
 }

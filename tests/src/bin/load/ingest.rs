@@ -2,7 +2,10 @@
 //! `/api/ticks` for a while; then `redis-benchmark -P 64` measures raw
 //! `XADD` on the same Redis, for the ratio. With `--redis-away` the server's
 //! Redis is a closed port, so every batch goes to the write-ahead file
-//! (fsynced, under `target/`) instead, and no ratio is printed.
+//! (fsynced, under `target/`) instead, and no ratio is printed. With
+//! `--cluster NODES` the server runs on that Redis Cluster
+//! (`REDIS_CLUSTER_NODES`, 16 journal shards), and the raw figure is
+//! `redis-benchmark --cluster`, `XADD` to one stream on every master.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -30,6 +33,10 @@ pub struct Args {
     /// write-ahead file.
     #[arg(long)]
     redis_away: bool,
+    /// `REDIS_CLUSTER_NODES` of a Redis Cluster to run on instead (for
+    /// example `redis://127.0.0.1:7100/`, from `scripts/redis-cluster`).
+    #[arg(long)]
+    cluster: Option<String>,
 }
 
 /// A closed port: the configured Redis that is away.
@@ -40,7 +47,12 @@ pub async fn run(bin: Option<&PathBuf>, redis: &str, args: Args) -> anyhow::Resu
     let _ = std::fs::remove_file(&wal);
     let wal_path = wal.display().to_string();
     let away = [("REDIS_URL", AWAY), ("JOURNAL_WAL_PATH", wal_path.as_str())];
-    let extra: &[(&str, &str)] = if args.redis_away { &away } else { &[] };
+    let on_cluster: Vec<(&str, &str)> = args
+        .cluster
+        .as_deref()
+        .map(|nodes| vec![("REDIS_CLUSTER_NODES", nodes)])
+        .unwrap_or_default();
+    let extra: &[(&str, &str)] = if args.redis_away { &away } else { &on_cluster };
     let (server, prefix) = start_server(bin, redis, extra)?;
     let url = server.url("/api/ticks");
     let accepted = Arc::new(AtomicU64::new(0));
@@ -120,24 +132,28 @@ pub async fn run(bin: Option<&PathBuf>, redis: &str, args: Args) -> anyhow::Resu
     }
 
     let raw_key = format!("{prefix}raw");
-    let output = std::process::Command::new("redis-benchmark")
-        .args([
-            "-P",
-            "64",
-            "-n",
-            "1000000",
-            "-q",
-            "XADD",
-            &raw_key,
-            "*",
-            "asset",
-            "EURUSD_otc",
-            "price",
-            "1.0823",
-            "timestamp",
-            "1705314600000",
-        ])
-        .output()?;
+    let fields = [
+        "*",
+        "asset",
+        "EURUSD_otc",
+        "price",
+        "1.0823",
+        "timestamp",
+        "1705314600000",
+    ];
+    let mut benchmark = std::process::Command::new("redis-benchmark");
+    benchmark.args(["-P", "64", "-n", "1000000", "-q"]);
+    if let Some(nodes) = &args.cluster {
+        // The first node's address; `{tag}` gives each master a stream.
+        let first = nodes.split(',').next().unwrap_or_default();
+        let address = first.trim_start_matches("redis://").trim_end_matches('/');
+        let (host, port) = address.rsplit_once(':').unwrap_or((address, "6379"));
+        benchmark.args(["--cluster", "-h", host, "-p", port]);
+        benchmark.args(["XADD", &format!("{raw_key}{{tag}}")]);
+    } else {
+        benchmark.args(["XADD", &raw_key]);
+    }
+    let output = benchmark.args(fields).output()?;
     let text = String::from_utf8_lossy(&output.stdout);
     let raw = text
         .rsplit("requests per second")
@@ -147,5 +163,9 @@ pub async fn run(bin: Option<&PathBuf>, redis: &str, args: Args) -> anyhow::Resu
         .unwrap_or(f64::NAN);
     println!("redis-benchmark -P 64 XADD: {raw:.0} entries/s");
     println!("ratio: {:.2}", ours / raw);
+    if args.cluster.is_some() {
+        // A benchmark cluster is private: its keys go with it.
+        return Ok(());
+    }
     cleanup(redis, &prefix).await
 }
