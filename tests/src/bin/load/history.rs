@@ -224,17 +224,19 @@ pub async fn run(bin: Option<&PathBuf>, redis: &str, args: Args) -> anyhow::Resu
         percentile(&cache_times, 0.99)
     );
     println!(
-        "database, newest 200 candles on a miss ({miss_source}), {} requests: server p50 {:.1} ms; client p50 {:.1} ms, p99 {:.1} ms",
+        "database, newest 200 candles on a miss ({miss_source}), {} requests: server p50 {:.1} ms, p99 {:.1} ms; client p50 {:.1} ms, p99 {:.1} ms",
         miss_times.len(),
         percentile(&miss_server, 0.5),
+        percentile(&miss_server, 0.99),
         percentile(&miss_times, 0.5),
         percentile(&miss_times, 0.99)
     );
     println!(
-        "database, one day of 1-minute candles over {} ticks ({db_source}), {} requests: server p50 {:.1} ms; client p50 {:.1} ms, p99 {:.1} ms",
+        "database, one day of 1-minute candles over {} ticks ({db_source}), {} requests: server p50 {:.1} ms, p99 {:.1} ms; client p50 {:.1} ms, p99 {:.1} ms",
         args.ticks,
         db_times.len(),
         percentile(&db_server, 0.5),
+        percentile(&db_server, 0.99),
         percentile(&db_times, 0.5),
         percentile(&db_times, 0.99)
     );
