@@ -4,8 +4,8 @@
 //!
 //! - Prices are stored exact as fixed-width decimal text ([`price_text`]):
 //!   one text per value, and text order is numeric order, so SQLite's
-//!   `max()` and `min()` give exact highs and lows, and the unique key's
-//!   index `(pair, timestamp, price)` covers the candle query.
+//!   `max()` and `min()` give exact highs and lows (of ticks and of
+//!   one-minute candles alike).
 //! - Write-ahead logging with `synchronous=FULL`: a committed batch survives
 //!   a crash of the process or the machine, and readers never wait on the
 //!   writer.
