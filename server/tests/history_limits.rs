@@ -242,7 +242,7 @@ async fn an_embedded_read_past_the_timeout_is_interrupted_and_answers_503() {
     // The store's own read: SQLite interrupts it at the deadline (its
     // progress handler), a time-out rather than a slow answer. The read
     // pool's connection is opened first, so only the query can be late.
-    // 5 ms: a tenth of what the read takes on an idle machine.
+    // 5 ms: far less than rolling up 100,000 minutes takes.
     let reads = ReadLimits {
         timeout: Duration::from_millis(5),
         connections: 1,

@@ -1,5 +1,5 @@
 //! History figures: `GET /api/candles` answered from the Redis cache (200
-//! candles), and computed from the database (one day of 1-minute candles
+//! candles), and read from the database (one day of 1-minute candles
 //! over a million stored ticks), with PostgreSQL or the embedded SQLite
 //! store (`--store sqlite`).
 
@@ -189,7 +189,7 @@ pub async fn run(bin: Option<&PathBuf>, redis: &str, args: Args) -> anyhow::Resu
         .await?;
     let key = format!("{prefix}historical:HIST:1M");
 
-    // The database: a whole day of 1-minute candles, computed each time.
+    // The database: a whole day of 1-minute candles, read each time.
     let from = day / 1000;
     let to = from + 86_400 - 60;
     let day_url = server.url(&format!(
