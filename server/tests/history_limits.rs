@@ -168,11 +168,11 @@ async fn a_read_past_the_timeout_answers_503_with_retry_after_while_readyz_stays
     );
     assert_eq!(get(&server.base, &range).await.0, 200);
 
-    // Another session holds the table: every read of it waits, and
-    // PostgreSQL cancels it at the statement timeout.
+    // Another session holds the candle table history reads: every read of
+    // it waits, and PostgreSQL cancels it at the statement timeout.
     let mut locker = sqlx::PgConnection::connect(&url).await.unwrap();
     let mut tx = locker.begin().await.unwrap();
-    sqlx::query("LOCK TABLE historical_ticks IN ACCESS EXCLUSIVE MODE")
+    sqlx::query("LOCK TABLE candles_1m IN ACCESS EXCLUSIVE MODE")
         .execute(&mut *tx)
         .await
         .unwrap();
@@ -225,26 +225,33 @@ async fn an_embedded_read_past_the_timeout_is_interrupted_and_answers_503() {
     let file = dir.path().join("ticks.db");
     let store = SqliteStore::open(&file, Duration::from_secs(5)).unwrap();
     store.migrate().await.unwrap();
-    // 100,000 ticks in one day: one daily candle aggregates them all.
-    let day = (now_s() / 86_400 - 3) * 86_400;
+    // A tick a minute for 100,000 minutes (69 days): 69 daily candles
+    // roll up 100,000 one-minute candles.
+    let day = (now_s() / 86_400 - 100) * 86_400;
     let ticks: Vec<Tick> = (0..100_000)
-        .map(|i| tick("BUSY", &format!("1.{:04}", i % 9_000), day * 1000 + i))
+        .map(|i| {
+            tick(
+                "BUSY",
+                &format!("1.{:04}", i % 9_000),
+                (day + i * 60) * 1000,
+            )
+        })
         .collect();
     store.insert(&ticks).await.unwrap();
     drop(store);
     // The store's own read: SQLite interrupts it at the deadline (its
     // progress handler), a time-out rather than a slow answer. The read
     // pool's connection is opened first, so only the query can be late.
-    // 5 ms: a tenth of what the read takes on an idle machine.
+    // 5 ms: far less than rolling up 100,000 minutes takes.
     let reads = ReadLimits {
         timeout: Duration::from_millis(5),
         connections: 1,
     };
     let store = SqliteStore::open_with(&file, Duration::from_secs(5), reads).unwrap();
-    let (from, to) = (day * 1000, (day + 86_400) * 1000);
+    let last = day + 68 * 86_400;
     let started = Instant::now();
     while store
-        .newest_tick(Asset::new("BUSY"), from, to)
+        .newest_minute(Asset::new("BUSY"), day, last + 86_400)
         .await
         .is_err()
     {
@@ -253,7 +260,7 @@ async fn an_embedded_read_past_the_timeout_is_interrupted_and_answers_503() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let err = store
-        .candles(Asset::new("BUSY"), Timeframe::D1, (day, day), 1, 0)
+        .candles(Asset::new("BUSY"), Timeframe::D1, (day, last), 100, 0)
         .await
         .unwrap_err();
     assert!(
@@ -262,7 +269,7 @@ async fn an_embedded_read_past_the_timeout_is_interrupted_and_answers_503() {
     );
     drop(store);
     let url = format!("sqlite:{}", file.display());
-    let query = format!("/api/candles?asset=BUSY&timeframe=1D&from={day}&to={day}&limit=1");
+    let query = format!("/api/candles?asset=BUSY&timeframe=1D&from={day}&to={last}&limit=100");
     // Far too short for that read; the write pool still answers.
     let server = common::start_bare(
         dir.path(),
@@ -286,7 +293,8 @@ async fn an_embedded_read_past_the_timeout_is_interrupted_and_answers_503() {
         common::start_bare(dir.path(), &["--database-url", &url, "--redis-url", "none"]).await;
     let (status, _, body) = get(&server.base, &query).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["candles"][0]["volume"], 100_000, "{body}");
+    assert_eq!(body["candles"][0]["volume"], 1_440, "{body}");
+    assert_eq!(body["candles"].as_array().map(Vec::len), Some(69), "{body}");
     server.stop().await;
 }
 

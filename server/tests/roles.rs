@@ -109,7 +109,7 @@ async fn a_writer_member_on_a_schema_that_is_not_current_stops_naming_migrate() 
 
     // Not migrated at all, then one migration behind.
     run(&url, "DELETE FROM _sqlx_migrations WHERE version = 2").await;
-    for (target, needle) in [(&bare_url, "0 of 2"), (&url, "1 of 2")] {
+    for (target, needle) in [(&bare_url, "0 of 3"), (&url, "2 of 3")] {
         let server = common::start_with_db(dist.path(), &prefix, &as_role(target, &app), &[]).await;
         let err = server.refusal().await;
         assert!(

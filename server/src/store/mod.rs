@@ -1,10 +1,12 @@
-//! The tick store: every accepted tick, exactly once, and the candles
-//! computed from them.
+//! The tick store: every accepted tick, exactly once, and the one-minute
+//! candles kept with them in the same transaction.
 //!
 //! - [`postgres`]: PostgreSQL's `historical_ticks` (`DATABASE_URL=postgres://...`).
 //! - [`sqlite`]: the embedded store, a SQLite file (the default, `data/tickstream.db`).
 //! - [`adopt`]: taking over the original design's PostgreSQL table.
 //! - [`replica`]: where PostgreSQL history reads go (`DATABASE_READ_URL`).
+//! - `candles`: the one-minute candles kept with the ticks (`candles_1m`),
+//!   which history reads roll up instead of reading ticks.
 //!
 //! Both stores keep the natural identity `(pair, timestamp, price)` unique,
 //! so a replayed or retried batch inserts nothing twice, and both keep
@@ -14,6 +16,7 @@
 //! `/readyz`. On PostgreSQL the history reads may go to a read replica.
 
 pub mod adopt;
+mod candles;
 pub mod postgres;
 pub mod replica;
 mod restate;
@@ -257,7 +260,8 @@ impl TickStore {
 
     /// Makes the store ready for `serve`: applies pending migrations when
     /// this role owns the schema; otherwise checks that it is current; then
-    /// checks that this role may write. The embedded store only migrates.
+    /// checks that this role may write; then merges ticks stored before the
+    /// candle table into it. The embedded store only migrates (and merges).
     ///
     /// # Errors
     ///
@@ -265,7 +269,10 @@ impl TickStore {
     /// or the database being unreachable.
     pub async fn prepare(&self) -> Result<(), StoreError> {
         match self {
-            Self::Postgres(s) => schema::prepare(s.pool()).await,
+            Self::Postgres(s) => {
+                schema::prepare(s.pool()).await?;
+                candles::backfill_pg(s.pool()).await.map(|_| ())
+            }
             Self::Sqlite(s) => s.migrate().await.map(|_| ()),
         }
     }
@@ -312,7 +319,8 @@ impl TickStore {
     /// Candles of `asset` in `timeframe` with open times in `from..=to` (Unix
     /// seconds), the newest `limit`, oldest first; the bucket holding `now_s`
     /// is forming. Equal to what the live aggregator built from the same
-    /// ticks.
+    /// ticks: rolled up from the one-minute candles the store keeps with
+    /// them.
     ///
     /// # Errors
     ///
@@ -363,10 +371,10 @@ impl TickStore {
 
     /// Candles with open times in `from..=to` (Unix seconds), the newest
     /// `limit` buckets of them: the window ends at the bucket of the newest
-    /// tick in the range (found through the `(pair, timestamp)` index, so a
-    /// gap is crossed) and reaches back at most `limit` buckets, so a read
-    /// never scans more than `limit` candles' span of ticks, however wide the
-    /// range. Reads go through the read pool, bounded by [`ReadLimits`].
+    /// one-minute candle in the range (found through `candles_1m`'s key, so
+    /// a gap is crossed) and reaches back at most `limit` buckets, so a read
+    /// never rolls up more than `limit` candles' span of minutes, however
+    /// wide the range. Reads go through the read pool, bounded by [`ReadLimits`].
     ///
     /// # Errors
     ///
@@ -383,21 +391,15 @@ impl TickStore {
         // `from` is an open time: a bucket opening before it is not asked for.
         let first = timeframe.bucket_start(from);
         let from = if first < from { first + width } else { first };
-        let (start_ms, end_ms) = (
-            from.saturating_mul(1000),
-            timeframe
-                .bucket_start(to)
-                .saturating_add(width)
-                .saturating_mul(1000),
-        );
+        let until = timeframe.bucket_start(to).saturating_add(width);
         let newest = match self {
-            Self::Postgres(s) => s.newest_tick(asset, start_ms, end_ms).await?,
-            Self::Sqlite(s) => s.newest_tick(asset, start_ms, end_ms).await?,
+            Self::Postgres(s) => s.newest_minute(asset, from, until).await?,
+            Self::Sqlite(s) => s.newest_minute(asset, from, until).await?,
         };
         let Some(newest) = newest else {
             return Ok(Vec::new());
         };
-        let to = timeframe.bucket_of_millis(newest);
+        let to = timeframe.bucket_start(newest);
         let from = from.max(to.saturating_sub((limit.max(1) - 1).saturating_mul(width)));
         self.candles(asset, timeframe, (from, to), limit, now_s)
             .await

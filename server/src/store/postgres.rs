@@ -1,7 +1,8 @@
 //! The PostgreSQL tick store: `historical_ticks`, written in bulk with
 //! `INSERT ... ON CONFLICT DO NOTHING` on the natural identity of a tick, so
-//! a replayed or retried batch inserts nothing twice; candles computed by
-//! PostgreSQL from the stored ticks.
+//! a replayed or retried batch inserts nothing twice; candles rolled up by
+//! PostgreSQL from the one-minute candles a trigger keeps with the ticks
+//! (`candles_1m`, see [`super::candles`]).
 //!
 //! Prices travel as their exact decimal text and are cast to `NUMERIC` by
 //! PostgreSQL: no float anywhere.
@@ -19,7 +20,7 @@ use shared::{Asset, Candle, Price, Tick, Timeframe};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::replica::{Reads, ReplicaStatus, read_pool};
-use super::{ReadLimits, StoreError, bucket_candle, row_tick, schema};
+use super::{ReadLimits, StoreError, bucket_candle, candles, row_tick, schema};
 
 /// The PostgreSQL tick store; cheap to clone.
 #[derive(Clone)]
@@ -90,13 +91,16 @@ impl PgStore {
     }
 
     /// Applies the migrations in `migrations/` (idempotent), with the
-    /// owner's rights. Returns how many were newly applied.
+    /// owner's rights, then merges ticks stored before the candle table
+    /// into it. Returns how many migrations were newly applied.
     ///
     /// # Errors
     ///
     /// When the database is unreachable or a migration fails.
     pub async fn migrate(&self) -> Result<usize, StoreError> {
-        schema::migrate(&self.pool).await
+        let applied = schema::migrate(&self.pool).await?;
+        candles::backfill_pg(&self.pool).await?;
+        Ok(applied)
     }
 
     /// How the schema differs from this binary's migrations (`"1 of 2
@@ -218,11 +222,12 @@ impl PgStore {
 
     /// Candles of `asset` in `timeframe` with open times in `from..=to` (Unix
     /// seconds), the newest `limit`, oldest first, read through the read
-    /// pools (the replica's first, when there is one) and computed by
-    /// PostgreSQL:
-    /// first, highest, lowest and last price and the tick count per bucket,
-    /// ties in time broken by insertion order as the live aggregator breaks
-    /// them by arrival order. The bucket holding `now_s` is forming.
+    /// pools (the replica's first, when there is one) and rolled up by
+    /// PostgreSQL from the one-minute candles of `candles_1m` (which the
+    /// store keeps with the ticks): first open, highest high, lowest low,
+    /// last close and the tick count per bucket, the first and last minute
+    /// found in one pass as the least and greatest `ARRAY[bucket, price]`.
+    /// The bucket holding `now_s` is forming.
     ///
     /// # Errors
     ///
@@ -235,24 +240,22 @@ impl PgStore {
         limit: i64,
         now_s: i64,
     ) -> Result<Vec<Candle>, StoreError> {
-        let width_ms = timeframe.seconds() * 1000;
+        let width = timeframe.seconds();
         let (first, last) = (timeframe.bucket_start(from), timeframe.bucket_start(to));
         let rows: Vec<(i64, String, String, String, String, i64)> = self
             .reads
             .run(|pool| async move {
                 sqlx::query_as(
-                    "SELECT b, open::text, high::text, low::text, close::text, n FROM ( \
-                       SELECT (timestamp - (timestamp % $2)) / 1000 AS b, \
-                              (array_agg(price ORDER BY timestamp, id))[1] AS open, \
-                              max(price) AS high, min(price) AS low, \
-                              (array_agg(price ORDER BY timestamp DESC, id DESC))[1] AS close, \
-                              count(*) AS n \
-                       FROM historical_ticks \
-                       WHERE pair = $1 AND timestamp >= $3 * 1000 AND timestamp < ($4 * 1000 + $2) \
+                    "SELECT b, (o[2])::text, high::text, low::text, (c[2])::text, n FROM ( \
+                       SELECT bucket - bucket % $2 AS b, \
+                              min(ARRAY[bucket, open]) AS o, max(high) AS high, min(low) AS low, \
+                              max(ARRAY[bucket, close]) AS c, sum(ticks)::bigint AS n \
+                       FROM candles_1m \
+                       WHERE pair = $1 AND bucket >= $3 AND bucket < $4 + $2 \
                        GROUP BY 1 ORDER BY 1 DESC LIMIT $5) newest ORDER BY b",
                 )
                 .bind(asset.as_str())
-                .bind(width_ms)
+                .bind(width)
                 .bind(first)
                 .bind(last)
                 .bind(limit)
@@ -291,28 +294,28 @@ impl PgStore {
         )
     }
 
-    /// The newest tick time of `asset` in `from_ms..until_ms`, Unix
-    /// milliseconds, through the `(pair, timestamp DESC)` index, read as
+    /// The open time (Unix seconds) of the newest one-minute candle of
+    /// `asset` opening in `from..until`, through `candles_1m`'s key, read as
     /// [`PgStore::candles`] are.
     ///
     /// # Errors
     ///
     /// A database error.
-    pub async fn newest_tick(
+    pub async fn newest_minute(
         &self,
         asset: Asset,
-        from_ms: i64,
-        until_ms: i64,
+        from: i64,
+        until: i64,
     ) -> Result<Option<i64>, StoreError> {
         self.reads
             .run(|pool| async move {
                 sqlx::query_scalar(
-                    "SELECT max(timestamp) FROM historical_ticks \
-                     WHERE pair = $1 AND timestamp >= $2 AND timestamp < $3",
+                    "SELECT max(bucket) FROM candles_1m \
+                     WHERE pair = $1 AND bucket >= $2 AND bucket < $3",
                 )
                 .bind(asset.as_str())
-                .bind(from_ms)
-                .bind(until_ms)
+                .bind(from)
+                .bind(until)
                 .fetch_one(&pool)
                 .await
             })

@@ -16,7 +16,7 @@
 //!   as slow there): it times out as it would without a replica.
 //! - Before the first read, and again after every fall-back, the replica's
 //!   schema is checked against this binary's migrations and its role's
-//!   right to read `historical_ticks`; a replica that fails the check is
+//!   right to read what history reads (`candles_1m`); a replica that fails the check is
 //!   not read. At start-up a failed check stops `serve`.
 //!
 //! [`ReadLimits`]: super::ReadLimits
@@ -332,17 +332,18 @@ async fn unfit(pool: &PgPool) -> Result<Option<Unfit>, StoreError> {
         Err(StoreError::NotPermitted { role, what }) => return Ok(Some(refused(&role, what))),
         Err(e) => return Err(e),
     }
-    // The columns history reads read, as `tickstream_writer` is granted them.
-    let probe = sqlx::query("SELECT id, pair, price, timestamp FROM historical_ticks LIMIT 0")
-        .execute(pool)
-        .await;
+    // What history reads read, as `tickstream_writer` is granted it.
+    let probe =
+        sqlx::query("SELECT pair, bucket, open, high, low, close, ticks FROM candles_1m LIMIT 0")
+            .execute(pool)
+            .await;
     match probe {
         Ok(_) => Ok(None),
         Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42501") => {
             let role: String = sqlx::query_scalar("SELECT current_user::text")
                 .fetch_one(pool)
                 .await?;
-            Ok(Some(refused(&role, "read historical_ticks")))
+            Ok(Some(refused(&role, "read candles_1m")))
         }
         Err(e) => Err(e.into()),
     }

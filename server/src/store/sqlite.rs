@@ -4,13 +4,16 @@
 //!
 //! - Prices are stored exact as fixed-width decimal text ([`price_text`]):
 //!   one text per value, and text order is numeric order, so SQLite's
-//!   `max()` and `min()` give exact highs and lows, and the unique key's
-//!   index `(pair, timestamp, price)` covers the candle query.
+//!   `max()` and `min()` give exact highs and lows (of ticks and of
+//!   one-minute candles alike).
 //! - Write-ahead logging with `synchronous=FULL`: a committed batch survives
 //!   a crash of the process or the machine, and readers never wait on the
 //!   writer.
 //! - A batch is one transaction of multi-row `INSERT ... ON CONFLICT DO
 //!   NOTHING` statements on `(pair, timestamp, price)`.
+//! - A trigger merges every inserted tick into its one-minute candle
+//!   (`candles_1m`, see [`super::candles`]) in the same transaction;
+//!   history reads roll those up, never reading ticks.
 //! - History reads use connections of their own, and SQLite interrupts a
 //!   read still running at its deadline (a progress handler), so a slow read
 //!   ends as a time-out instead of holding a connection.
@@ -25,7 +28,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{QueryBuilder, Sqlite};
 
-use super::{ReadLimits, StoreError, bucket_candle};
+use super::{ReadLimits, StoreError, bucket_candle, candles};
 
 /// SQLite virtual-machine steps between two looks at a read's deadline.
 const STEPS_PER_CHECK: i32 = 10_000;
@@ -149,8 +152,9 @@ impl SqliteStore {
         &self.path
     }
 
-    /// Applies the migrations in `migrations/sqlite/` (idempotent); returns
-    /// how many were newly applied.
+    /// Applies the migrations in `migrations/sqlite/` (idempotent), then
+    /// merges ticks stored before the candle table into it; returns how
+    /// many migrations were newly applied.
     ///
     /// # Errors
     ///
@@ -165,6 +169,7 @@ impl SqliteStore {
             .run(&self.pool)
             .await?;
         let after: i64 = sqlx::query_scalar(count).fetch_one(&self.pool).await?;
+        candles::backfill_sqlite(&self.pool).await?;
         Ok(usize::try_from(after - before).unwrap_or(0))
     }
 
@@ -215,10 +220,10 @@ impl SqliteStore {
     }
 
     /// Candles of `asset` in `timeframe` with open times in `from..=to`, the
-    /// newest `limit`, oldest first, computed by SQLite over the unique
-    /// key's index: count, `max` and `min` of the fixed-width prices per
-    /// bucket, and the first and last tick by (timestamp, insertion) for
-    /// open and close, as the live aggregator orders ties by arrival.
+    /// newest `limit`, oldest first, rolled up by SQLite from the one-minute
+    /// candles of `candles_1m` (which the store keeps with the ticks) over
+    /// its key: tick count, `max` and `min` of the fixed-width prices per
+    /// bucket, the open of its first minute and the close of its last.
     ///
     /// # Errors
     ///
@@ -231,30 +236,26 @@ impl SqliteStore {
         limit: i64,
         now_s: i64,
     ) -> Result<Vec<Candle>, StoreError> {
-        let width_ms = timeframe.seconds() * 1000;
-        let start = timeframe.bucket_start(from).saturating_mul(1000);
-        let end = timeframe
-            .bucket_start(to)
-            .saturating_mul(1000)
-            .saturating_add(width_ms);
+        let width = timeframe.seconds();
+        let (first, last) = (timeframe.bucket_start(from), timeframe.bucket_start(to));
         let rows: Vec<(i64, i64, String, String, String, String)> = sqlx::query_as(
             "SELECT b, n, high, low, \
-               (SELECT price FROM historical_ticks o \
-                 WHERE o.pair = ?1 AND o.timestamp >= b * ?2 AND o.timestamp < (b + 1) * ?2 \
-                 ORDER BY o.timestamp, o.id LIMIT 1), \
-               (SELECT price FROM historical_ticks c \
-                 WHERE c.pair = ?1 AND c.timestamp >= b * ?2 AND c.timestamp < (b + 1) * ?2 \
-                 ORDER BY c.timestamp DESC, c.id DESC LIMIT 1) \
+               (SELECT open FROM candles_1m o \
+                 WHERE o.pair = ?1 AND o.bucket >= b AND o.bucket < b + ?2 \
+                 ORDER BY o.bucket LIMIT 1), \
+               (SELECT close FROM candles_1m c \
+                 WHERE c.pair = ?1 AND c.bucket >= b AND c.bucket < b + ?2 \
+                 ORDER BY c.bucket DESC LIMIT 1) \
              FROM ( \
-               SELECT timestamp / ?2 AS b, count(*) AS n, max(price) AS high, min(price) AS low \
-               FROM historical_ticks WHERE pair = ?1 AND timestamp >= ?3 AND timestamp < ?4 \
+               SELECT bucket - bucket % ?2 AS b, sum(ticks) AS n, max(high) AS high, min(low) AS low \
+               FROM candles_1m WHERE pair = ?1 AND bucket >= ?3 AND bucket < ?4 + ?2 \
                GROUP BY 1 ORDER BY 1 DESC LIMIT ?5) \
              ORDER BY b",
         )
         .bind(asset.as_str())
-        .bind(width_ms)
-        .bind(start)
-        .bind(end)
+        .bind(width)
+        .bind(first)
+        .bind(last)
         .bind(limit)
         .fetch_all(&mut *self.read_connection().await?)
         .await?;
@@ -263,7 +264,7 @@ impl SqliteStore {
             .into_iter()
             .filter_map(|(b, n, high, low, open, close)| {
                 let prices = [&open, &high, &low, &close].map(|t| parse_price_text(t));
-                bucket_candle(asset, timeframe, forming, b * width_ms / 1000, prices, n)
+                bucket_candle(asset, timeframe, forming, b, prices, n)
             })
             .collect())
     }
@@ -282,25 +283,24 @@ impl SqliteStore {
         )
     }
 
-    /// The newest tick time of `asset` in `from_ms..until_ms`, Unix
-    /// milliseconds.
+    /// The open time (Unix seconds) of the newest one-minute candle of
+    /// `asset` opening in `from..until`, through `candles_1m`'s key.
     ///
     /// # Errors
     ///
     /// A database error.
-    pub async fn newest_tick(
+    pub async fn newest_minute(
         &self,
         asset: Asset,
-        from_ms: i64,
-        until_ms: i64,
+        from: i64,
+        until: i64,
     ) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar(
-            "SELECT max(timestamp) FROM historical_ticks \
-             WHERE pair = ? AND timestamp >= ? AND timestamp < ?",
+            "SELECT max(bucket) FROM candles_1m WHERE pair = ? AND bucket >= ? AND bucket < ?",
         )
         .bind(asset.as_str())
-        .bind(from_ms)
-        .bind(until_ms)
+        .bind(from)
+        .bind(until)
         .fetch_one(&mut *self.read_connection().await?)
         .await?)
     }

@@ -30,7 +30,7 @@ async fn the_original_table_is_adopted_then_served_and_written_once() {
         "8 row(s), stamped 1705314600 (2024-01-15T10:30:00Z) to 1705314660",
         "merge 3 exact duplicate(s)",
         "convert 5 row(s) from Unix seconds to milliseconds",
-        "0 of 2 migrations applied",
+        "0 of 3 migrations applied",
         "dry run: nothing changed",
     ] {
         assert!(out.contains(needle), "{needle:?} in {out}");
@@ -54,7 +54,7 @@ async fn the_original_table_is_adopted_then_served_and_written_once() {
         out.contains("adopted: 5 row(s) now in Unix milliseconds, 3 exact duplicate(s) merged"),
         "{out}"
     );
-    assert!(out.contains("2 new migration(s) applied"), "{out}");
+    assert!(out.contains("3 new migration(s) applied"), "{out}");
     let expected: Vec<_> = [
         (1, "EURUSD_otc", "1.0823000000", T0),
         (3, "EURUSD_otc", "1.0825000000", T0),
@@ -66,6 +66,19 @@ async fn the_original_table_is_adopted_then_served_and_written_once() {
     .into();
     let adopted = rows(&url).await;
     assert_eq!(adopted, expected);
+    // Their one-minute candles were backfilled: pair, open time, ticks.
+    assert_eq!(
+        lines(
+            &url,
+            "SELECT pair || ' ' || bucket || ' ' || ticks FROM candles_1m ORDER BY pair, bucket"
+        )
+        .await,
+        [
+            format!("EURUSD_otc {T0} 3"),
+            format!("EURUSD_otc {} 1", T0 + 60),
+            format!("GBPUSD_otc {T0} 1")
+        ]
+    );
     assert_eq!(
         constraints(&url).await,
         [
@@ -301,7 +314,7 @@ async fn a_dry_run_on_a_new_database_or_the_embedded_store_changes_nothing() {
     let (ok, out) = migrate(&url, &["--dry-run"]);
     assert!(ok, "{out}");
     assert!(
-        out.contains("no historical_ticks yet") && out.contains("0 of 2"),
+        out.contains("no historical_ticks yet") && out.contains("0 of 3"),
         "{out}"
     );
     assert!(lines(&url, "SELECT relname::text FROM pg_class WHERE relname LIKE '%historical_ticks%' OR relname = '_sqlx_migrations'")
