@@ -139,10 +139,10 @@ async fn live_90m_and_1w_equal_the_history_answer() {
     }
     // Derived series live only while followed: the two go with their
     // sessions.
-    let held = live_series(&server).await;
+    let held = server.metric("tickstream_live_series").await;
     drop(clients);
     let started = Instant::now();
-    while live_series(&server).await != held - 2 {
+    while server.metric("tickstream_live_series").await != held - 2 {
         assert!(
             started.elapsed() < Duration::from_secs(10),
             "derived series stay"
@@ -152,16 +152,6 @@ async fn live_90m_and_1w_equal_the_history_answer() {
     server.stop().await;
     cleanup(&prefix).await;
     drop_database(&db).await;
-}
-
-/// The `tickstream_live_series` gauge.
-async fn live_series(server: &common::Running) -> i64 {
-    let (_, metrics) = server.get("/metrics").await;
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("tickstream_live_series "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no live_series in {metrics}"))
 }
 
 /// One socket follows `1M` and the derived `90M` of one asset: each gets its
@@ -180,7 +170,7 @@ async fn one_socket_follows_two_timeframes_of_an_asset_and_ends_one() {
     server
         .ingest(&ticks_json("TWOTF", &[("1.5001", now)]))
         .await;
-    let held = live_series(&server).await;
+    let held = server.metric("tickstream_live_series").await;
 
     let mut client = Client::connect(&server.ws).await;
     for tf in [Timeframe::M1, ninety] {
@@ -189,7 +179,11 @@ async fn one_socket_follows_two_timeframes_of_an_asset_and_ends_one() {
         assert_eq!(snapshot.timeframe, tf);
         assert_eq!(snapshot.data.last().map(Candle::timeframe), Some(tf));
     }
-    assert_eq!(live_series(&server).await, held + 1, "90M is derived");
+    assert_eq!(
+        server.metric("tickstream_live_series").await,
+        held + 1,
+        "90M is derived"
+    );
     server
         .ingest(&ticks_json("TWOTF", &[("1.6001", now + 1)]))
         .await;
@@ -223,7 +217,11 @@ async fn one_socket_follows_two_timeframes_of_an_asset_and_ends_one() {
         })
         .await;
     assert_eq!(ended.timeframe, Some(ninety));
-    assert_eq!(live_series(&server).await, held, "90M dropped");
+    assert_eq!(
+        server.metric("tickstream_live_series").await,
+        held,
+        "90M dropped"
+    );
     server
         .ingest(&ticks_json("TWOTF", &[("1.7001", now + 2)]))
         .await;

@@ -11,17 +11,6 @@ use common::{Client, cleanup, future_minute, ticks_json, unique_prefix};
 use shared::protocol::{SnapshotReason, Subscribe};
 use shared::{Asset, ClientMessage, ServerMessage, Timeframe};
 
-/// A figure of `GET /metrics`, by its full name.
-async fn metric(server: &common::Running, name: &str) -> u64 {
-    let (code, text) = server.get("/metrics").await;
-    assert_eq!(code, 200);
-    let line = text
-        .lines()
-        .find(|l| l.split_once(' ').is_some_and(|(n, _)| n == name))
-        .unwrap_or_else(|| panic!("no {name} in /metrics"));
-    line.rsplit(' ').next().unwrap().parse::<f64>().unwrap() as u64
-}
-
 /// This process's resident memory, bytes.
 fn rss() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
@@ -108,7 +97,7 @@ async fn clients_that_never_read_and_resubscribe_hold_at_most_the_byte_bound() {
             c.send(&subscribe("BIG")).await;
         }
         if round % 50 == 49 {
-            most = most.max(metric(&server, "tickstream_ws_queued_bytes").await);
+            most = most.max(server.metric("tickstream_ws_queued_bytes").await);
         }
     }
     // Then 2,500 candle updates each, a minute apart: far more than 64 KiB.
@@ -120,7 +109,7 @@ async fn clients_that_never_read_and_resubscribe_hold_at_most_the_byte_bound() {
         let refs: Vec<(&str, i64)> = ticks.iter().map(|(p, t)| (p.as_str(), *t)).collect();
         server.ingest(&ticks_json("BIG", &refs)).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
-        most = most.max(metric(&server, "tickstream_ws_queued_bytes").await);
+        most = most.max(server.metric("tickstream_ws_queued_bytes").await);
     }
     let grown = rss().saturating_sub(before);
     // Replies may reach twice the bound before a session is closed.
@@ -128,7 +117,7 @@ async fn clients_that_never_read_and_resubscribe_hold_at_most_the_byte_bound() {
         most <= 5 * 2 * bound,
         "{most} bytes queued for 5 clients, bound {bound} each"
     );
-    assert!(metric(&server, "tickstream_ws_lagged_total").await > 0);
+    assert!(server.metric("tickstream_ws_lagged_total").await > 0);
     // Secondary: the process did not take hundreds of megabytes (queued,
     // the snapshots alone would be 5 x 2,100 x 38 KB, about 400 MB).
     assert!(grown < 150 << 20, "resident memory grew by {grown} bytes");
@@ -139,7 +128,7 @@ async fn clients_that_never_read_and_resubscribe_hold_at_most_the_byte_bound() {
         assert_eq!(c.snapshot().await.data.len(), 200);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(metric(&server, "tickstream_ws_queued_bytes").await, 0);
+    assert_eq!(server.metric("tickstream_ws_queued_bytes").await, 0);
     server.stop().await;
     cleanup(&prefix).await;
 }
@@ -300,7 +289,7 @@ async fn made_up_assets_leave_nothing_and_deliver_once_they_tick() {
         }
     })
     .await;
-    let series = metric(&server, "tickstream_live_series").await;
+    let series = server.metric("tickstream_live_series").await;
     let assets = assets_now().await;
     assert_eq!(assets, serde_json::json!(["REAL"]));
 
@@ -316,7 +305,7 @@ async fn made_up_assets_leave_nothing_and_deliver_once_they_tick() {
         }
     }
     // While subscribed: no series made, nothing listed.
-    assert_eq!(metric(&server, "tickstream_live_series").await, series);
+    assert_eq!(server.metric("tickstream_live_series").await, series);
     assert_eq!(assets_now().await, assets);
 
     // An asset without ticks still delivers once they arrive.
@@ -333,7 +322,7 @@ async fn made_up_assets_leave_nothing_and_deliver_once_they_tick() {
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // Gone: only the asset that ticked was added.
-    assert_eq!(metric(&server, "tickstream_live_series").await, series + 7);
+    assert_eq!(server.metric("tickstream_live_series").await, series + 7);
     assert_eq!(assets_now().await, serde_json::json!(["FAKE7", "REAL"]));
     server.stop().await;
     cleanup(&prefix).await;
@@ -383,7 +372,7 @@ async fn status_and_metrics_list_the_busiest_assets_and_count_the_rest() {
         .filter(|l| l.starts_with("tickstream_feed_stale{"))
         .count();
     assert_eq!(stale_lines, 100);
-    assert_eq!(metric(&server, "tickstream_feeds_unlisted").await, 50);
+    assert_eq!(server.metric("tickstream_feeds_unlisted").await, 50);
     server.stop().await;
     cleanup(&prefix).await;
 }

@@ -109,6 +109,17 @@ impl Running {
         (response.status().as_u16(), response.text().await.unwrap())
     }
 
+    /// A figure of `GET /metrics`, by its full name.
+    pub async fn metric(&self, name: &str) -> u64 {
+        let (code, text) = self.get("/metrics").await;
+        assert_eq!(code, 200);
+        let line = text
+            .lines()
+            .find(|l| l.split_once(' ').is_some_and(|(n, _)| n == name))
+            .unwrap_or_else(|| panic!("no {name} in /metrics:\n{text}"));
+        line.rsplit(' ').next().unwrap().parse::<f64>().unwrap() as u64
+    }
+
     /// POSTs a JSON body to `/api/ticks` with `token`.
     pub async fn ingest_with(&self, token: Option<&str>, body: &str) -> (u16, serde_json::Value) {
         let mut request = reqwest::Client::new()

@@ -40,17 +40,6 @@ async fn candles(server: &common::Running, asset: &str) -> (u16, String, usize) 
     )
 }
 
-/// A figure of `GET /metrics`, by its full name.
-async fn metric(server: &common::Running, name: &str) -> u64 {
-    let (code, text) = server.get("/metrics").await;
-    assert_eq!(code, 200);
-    let line = text
-        .lines()
-        .find(|l| l.split_once(' ').is_some_and(|(n, _)| n == name))
-        .unwrap_or_else(|| panic!("no {name} in /metrics:\n{text}"));
-    line.rsplit(' ').next().unwrap().parse::<f64>().unwrap() as u64
-}
-
 /// Polls `check` every 100 ms until it holds, for at most `within`.
 async fn eventually<F, Fut>(within: Duration, what: &str, mut check: F)
 where
@@ -114,7 +103,7 @@ async fn history_is_read_from_the_replica_once_replayed_and_written_to_the_prima
     })
     .await;
     // Checked at start-up, after the primary was migrated.
-    assert_eq!(metric(&server, "tickstream_history_replica_up").await, 1);
+    assert_eq!(server.metric("tickstream_history_replica_up").await, 1);
 
     // Replay paused: the replica lags the primary as far as we like.
     pair.pause_replay().await;
@@ -155,12 +144,19 @@ async fn history_is_read_from_the_replica_once_replayed_and_written_to_the_prima
         },
     )
     .await;
-    assert!(metric(&server, "tickstream_history_replica_reads_total").await >= 42);
+    assert!(
+        server
+            .metric("tickstream_history_replica_reads_total")
+            .await
+            >= 42
+    );
     assert_eq!(
-        metric(&server, "tickstream_history_replica_fallbacks_total").await,
+        server
+            .metric("tickstream_history_replica_fallbacks_total")
+            .await,
         0
     );
-    assert_eq!(metric(&server, "tickstream_history_replica_up").await, 1);
+    assert_eq!(server.metric("tickstream_history_replica_up").await, 1);
 
     lagging_replica_newest_candles_come_from_the_hub(&server, &prefix, &pair).await;
 
@@ -196,9 +192,11 @@ async fn reads_go_to_the_primary_while_the_replica_is_away_and_back_to_it_after(
         || async { candles(&server, "RPAWAY").await == (200, "database".to_owned(), 5) },
     )
     .await;
-    assert_eq!(metric(&server, "tickstream_history_replica_up").await, 0);
+    assert_eq!(server.metric("tickstream_history_replica_up").await, 0);
     assert_eq!(
-        metric(&server, "tickstream_history_replica_reads_total").await,
+        server
+            .metric("tickstream_history_replica_reads_total")
+            .await,
         0
     );
 
@@ -209,11 +207,14 @@ async fn reads_go_to_the_primary_while_the_replica_is_away_and_back_to_it_after(
         "reads on the replica again",
         || async {
             assert_eq!(candles(&server, "RPAWAY").await.2, 5);
-            metric(&server, "tickstream_history_replica_reads_total").await > 0
+            server
+                .metric("tickstream_history_replica_reads_total")
+                .await
+                > 0
         },
     )
     .await;
-    assert_eq!(metric(&server, "tickstream_history_replica_up").await, 1);
+    assert_eq!(server.metric("tickstream_history_replica_up").await, 1);
 
     // Gone mid-flight: one read waits for it (at most the read timeout),
     // the primary answers it and the next ones at once.
@@ -231,8 +232,13 @@ async fn reads_go_to_the_primary_while_the_replica_is_away_and_back_to_it_after(
     let next = started.elapsed() / 10;
     println!("replica stopped: first read {first:?}, then {next:?} a read");
     assert!(first < Duration::from_secs(3), "{first:?}");
-    assert!(metric(&server, "tickstream_history_replica_fallbacks_total").await >= 1);
-    assert_eq!(metric(&server, "tickstream_history_replica_up").await, 0);
+    assert!(
+        server
+            .metric("tickstream_history_replica_fallbacks_total")
+            .await
+            >= 1
+    );
+    assert_eq!(server.metric("tickstream_history_replica_up").await, 0);
 
     server.stop().await;
     cleanup(&prefix).await;
@@ -306,7 +312,7 @@ async fn the_read_role_needs_the_grants_of_the_servers_role() {
         server.get("/readyz").await.0 == 200
     })
     .await;
-    assert_eq!(metric(&server, "tickstream_history_replica_up").await, 1);
+    assert_eq!(server.metric("tickstream_history_replica_up").await, 1);
     server.stop().await;
 
     cleanup(&prefix).await;
