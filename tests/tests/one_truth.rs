@@ -153,6 +153,10 @@ async fn interleavings(setup: &Setup, name: &str) -> anyhow::Result<()> {
                 batch.push((asset, at, price(&mut rng)));
             }
         }
+        if batch.is_empty() {
+            // Every tick drawn was one already sent: nothing to post.
+            continue;
+        }
         let future = rng.below(8) == 0;
         let index = rng.below(batch.len() as u64 + 1) as usize;
         if future {
